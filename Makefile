@@ -24,7 +24,7 @@ lint: $(STAMP)
 	$(BIN)/mypy sigsvc crypto audit certification
 
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(ONLY)
 
 interop: $(STAMP)
 	$(BIN)/pytest -m interop tests/interop
