@@ -22,7 +22,10 @@ from structlog.typing import Processor
 
 log = structlog.get_logger("sigsvc.http")
 
+# Latvian personal code DDMMYY-NNNNN (dash optional), wherever it appears in a value. Over-
+# redacting an unrelated 11-digit run is the accepted price; request ids are generated here.
 _PERSONAL_CODE = re.compile(r"(?<!\d)\d{6}-?\d{5}(?!\d)")
+_NOT_REDACTED = frozenset({"request_id", "timestamp"})
 _INBOUND_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 REQUEST_ID_HEADER = "X-Request-Id"
 
@@ -43,7 +46,7 @@ def _redact(value: Any) -> Any:
 
 
 def redact_personal_codes(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> Any:
-    return {key: _redact(value) for key, value in event.items()}
+    return {k: v if k in _NOT_REDACTED else _redact(v) for k, v in event.items()}
 
 
 def _safe_exc_info(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> Any:

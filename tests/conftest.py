@@ -196,6 +196,31 @@ def _postgres_template(postgres_server: PostgresServer) -> Iterator[str]:
     postgres_server.drop_database(name)
 
 
+@pytest.fixture(scope="module")
+def _postgres_module_database(
+    postgres_server: PostgresServer, _postgres_template: str
+) -> Iterator[str]:
+    # CREATE DATABASE costs ~0.1 s, so one migrated database serves a whole test module and
+    # is emptied after each test (see _truncate_all).
+    name = f"sigsvc_test_{os.getpid()}_{next(_counter)}"
+    url = postgres_server.create_database(name, template=_postgres_template)
+    yield url
+    postgres_server.drop_database(name)
+
+
+def _truncate_all(url: str) -> None:
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("SET LOCAL lock_timeout = '10s'"))  # a leaked session fails
+            tables = [t for t in sa.inspect(conn).get_table_names() if t != "alembic_version"]
+            if tables:
+                names = ", ".join(f'"{t}"' for t in tables)
+                conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    finally:
+        engine.dispose()
+
+
 def _fresh_database(
     request: pytest.FixtureRequest, tmp_path: Path, migrated: bool
 ) -> Iterator[str]:
@@ -205,25 +230,35 @@ def _fresh_database(
             shutil.copyfile(request.getfixturevalue("_sqlite_template"), path)
         yield f"sqlite:///{path}"
         return
+    if migrated:
+        url = request.getfixturevalue("_postgres_module_database")
+        try:
+            yield url
+        finally:
+            _truncate_all(url)
+        return
     server: PostgresServer = request.getfixturevalue("postgres_server")
-    template = request.getfixturevalue("_postgres_template") if migrated else None
     name = f"sigsvc_test_{os.getpid()}_{next(_counter)}"
-    url = server.create_database(name, template=template)
     try:
-        yield url
+        yield server.create_database(name)
     finally:
         server.drop_database(name)
 
 
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """URL of a fresh database at the Alembic head, once per backend."""
+    """URL of an empty database at the Alembic head, once per backend.
+
+    SQLite: a copy of a migrated template file per test. PostgreSQL: one database per test
+    module, every table truncated after each test (so do not change its schema; use
+    `empty_database_url` for migration tests).
+    """
     yield from _fresh_database(request, tmp_path, migrated=True)
 
 
 @pytest.fixture(params=BACKENDS)
 def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """URL of a fresh, empty database (for migration tests), once per backend."""
+    """URL of a fresh database without any table (for migration tests), once per backend."""
     yield from _fresh_database(request, tmp_path, migrated=False)
 
 
