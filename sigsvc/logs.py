@@ -105,7 +105,7 @@ def configure_logging(level: str = "INFO") -> None:
     render: list[Processor] = [
         _safe_exc_info,
         redact_personal_codes,
-        structlog.processors.JSONRenderer(sort_keys=True),
+        structlog.processors.JSONRenderer(sort_keys=True, ensure_ascii=False),
     ]
     structlog.configure(
         processors=[*_SHARED, structlog.stdlib.add_logger_name, *render],

@@ -295,7 +295,7 @@ def admin_headers(admin_token: str) -> dict[str, str]:
 def live_server(app: Flask) -> Iterator[str]:
     """The app behind a real HTTP server on 127.0.0.1 (threaded werkzeug); yields its base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"
