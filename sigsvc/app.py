@@ -40,4 +40,9 @@ def create_app(
 
     for module in (health, initiatives, platforms, openapi):
         app.register_blueprint(module.bp)
+
+    from sigsvc.commands import discover_commands
+
+    for command in discover_commands():  # so `flask --app sigsvc db upgrade` works as well
+        app.cli.add_command(command)
     return app

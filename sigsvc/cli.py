@@ -6,25 +6,10 @@ is registered automatically; nothing here needs editing to add one.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
-import click
 from flask.cli import FlaskGroup
 
-import sigsvc.commands
 from sigsvc.app import create_app
-
-
-def discover_commands() -> list[click.Command]:
-    found = []
-    for module_info in sorted(pkgutil.iter_modules(sigsvc.commands.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"sigsvc.commands.{module_info.name}")
-        command = getattr(module, "command", None)
-        if isinstance(command, click.Command):
-            found.append(command)
-    return found
-
+from sigsvc.commands import discover_commands
 
 cli = FlaskGroup(
     name="sigsvc",

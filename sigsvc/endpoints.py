@@ -4,6 +4,8 @@
               request="thing_create", responses={201: "thing"})
     def create(body): ...
 
+`auth=` is enforced before anything else: "admin" fully; "platform"/"platform_or_admin" only
+authenticate, and the view then calls `sigsvc.auth.require_platform(initiative_id)`.
 `request=` validates the JSON body against schemas/<name>.json and passes it as `body`.
 """
 
@@ -18,6 +20,7 @@ from typing import Any, Literal
 from flask import Blueprint, request
 
 from sigsvc import schemas
+from sigsvc.auth import current_principal
 from sigsvc.errors import ApiError
 
 Auth = Literal["none", "admin", "platform", "platform_or_admin"]
@@ -55,6 +58,11 @@ def endpoint(
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
         def wrapper(**kwargs: Any) -> Any:
+            # Authenticate before reading the body: an anonymous caller learns nothing more.
+            if spec.auth != "none":
+                principal = current_principal()
+                if spec.auth == "admin" and principal.kind != "admin":
+                    raise ApiError("FORBIDDEN", "an admin token is required")
             if spec.request is not None:
                 kwargs["body"] = json_body(spec.request)
             return view(**kwargs)

@@ -166,6 +166,14 @@ def test_register_needs_an_admin_token(client, table_counts, headers, status, co
     assert table_counts()["initiatives"] == 0
 
 
+def test_authentication_comes_before_body_validation(client, table_counts):
+    response = client.post(
+        "/v1/initiatives", data=b"{not json", headers={"Content-Type": "application/json"}
+    )
+    assert_error(response, 401, "TOKEN_MISSING")
+    assert table_counts()["initiatives"] == 0
+
+
 def test_platform_key_cannot_register(client, create_initiative, create_platform, table_counts):
     initiative = create_initiative()
     key = create_platform("site", [initiative["id"]])["api_key"]
