@@ -48,7 +48,15 @@ def pg_engine() -> Iterator[sa.Engine]:
     engine.dispose()
 
 
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(
+    params=[
+        "memory",
+        "sqlite",
+        "sqlite-relaxed",
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("postgres-relaxed", marks=pytest.mark.postgres),
+    ]
+)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RateLimitStore]:
     if request.param == "memory":
         yield MemoryStore()
@@ -56,8 +64,19 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RateLimitS
         engine = sqlite_engine(tmp_path / "rl.sqlite")
         yield SqlStore(engine)
         engine.dispose()
-    else:
+    elif request.param == "sqlite-relaxed":
+        path = tmp_path / "rl.sqlite"
+        sqlite_engine(path).dispose()
+        relaxed = SqlStore.from_url(f"sqlite:///{path}")
+        yield relaxed
+        relaxed.close()
+    elif request.param == "postgres":
         yield SqlStore(request.getfixturevalue("pg_engine"))
+    else:
+        request.getfixturevalue("pg_engine")  # creates the table
+        relaxed = SqlStore.from_url(PG_URL)
+        yield relaxed
+        relaxed.close()
 
 
 def fresh_key() -> str:
@@ -149,7 +168,9 @@ def test_never_more_than_burst_plus_rate_times_window(
             assert j - i + 1 <= burst + window // limit.interval_us
 
 
-@settings(max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.lists(st.integers(min_value=0, max_value=2 * US), min_size=1, max_size=25))
 def test_sql_store_decides_like_the_pure_algorithm(tmp_path: Path, gaps: list[int]) -> None:
     engine = sqlite_engine(tmp_path / f"{uuid.uuid4().hex}.sqlite")
@@ -173,6 +194,7 @@ def _concurrent_hits(make_store: object, workers: int, per_worker: int) -> int:
         store = make_store()  # type: ignore[operator]  # each worker its own engine/connection
         barrier.wait()
         count = sum(store.hit(key, limit, T0).allowed for _ in range(per_worker))
+        store.close()
         with lock:
             allowed.append(count)
 
@@ -197,6 +219,7 @@ def test_limit_holds_across_connections_sqlite(tmp_path: Path) -> None:
     assert _concurrent_hits(make, workers=4, per_worker=10) == 7
     for engine in engines:
         engine.dispose()
+    assert _concurrent_hits(lambda: SqlStore.from_url(f"sqlite:///{path}"), 4, 10) == 7
 
 
 @pytest.mark.postgres
@@ -211,6 +234,7 @@ def test_limit_holds_across_connections_postgres(pg_engine: sa.Engine) -> None:
     assert _concurrent_hits(make, workers=4, per_worker=10) == 7
     for engine in engines:
         engine.dispose()
+    assert _concurrent_hits(lambda: SqlStore.from_url(PG_URL), 4, 10) == 7
 
 
 def test_prune_removes_only_idle_rows(tmp_path: Path) -> None:
@@ -267,3 +291,5 @@ def test_unsupported_dialect_is_typed() -> None:
 
     with pytest.raises(RateLimitError):
         SqlStore(FakeEngine())  # type: ignore[arg-type]
+    with pytest.raises(RateLimitError):
+        SqlStore.from_url("mysql://u@127.0.0.1/db")
