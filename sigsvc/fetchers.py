@@ -8,10 +8,17 @@ instead of accepting. It satisfies the ``Fetcher`` protocol of ``crypto/`` struc
 ``ocsp(url, request_der)``, ``crl(url)``, ``certificate(url)``, each returning bytes.
 
 Caching: CRLs and certificates by URL, OCSP responses by (URL, request). An entry lives until
-the earlier of the object's own ``nextUpdate`` and the configured maximum age; objects without a
-``nextUpdate`` (certificates, or unparsable bodies) live for the short default. OCSP responses
-whose status is not ``successful`` (e.g. ``tryLater``) are not cached. Freshness is still
-judged by ``crypto/``; the cache only avoids re-fetching what cannot have changed.
+the earlier of the object's own ``nextUpdate`` and the configured maximum age; a CRL without a
+usable ``nextUpdate`` lives for the short default. OCSP responses are cached only when
+``successful`` and every single response has a ``nextUpdate``: without one the responder says
+newer information is always available (RFC 6960 §4.2.2.1), and ``crypto/`` judges such a
+response fresh only near the signature's time stamp, so a cached one could turn a later
+signature by the same person into ``REVOCATION_UNAVAILABLE``. Freshness is still judged by
+``crypto/``; the cache only avoids re-fetching what cannot have changed.
+
+Errors: ``crypto/`` catches its own ``crypto.FetchError``; pass
+``translate=lambda e: crypto.FetchError(str(e))`` so every failure reaches it as that type
+(chained to the :class:`FetchUnavailable`).
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -98,19 +106,20 @@ class _TtlCache:
             self._entries[key] = (expires, value)
 
 
-def _ocsp_next_update(body: bytes) -> tuple[bool, datetime | None]:
-    """(cacheable, earliest nextUpdate) of an OCSP response; unparsable → not cacheable."""
+def _ocsp_next_update(body: bytes) -> datetime | None:
+    """Earliest nextUpdate of a successful OCSP response; None → do not cache."""
     try:
         response = asn1_ocsp.OCSPResponse.load(body)
         if response["response_status"].native != "successful":
-            return False, None
+            return None
         basic = response.basic_ocsp_response
         times = [r["next_update"].native for r in basic["tbs_response_data"]["responses"]]
     except Exception:  # asn1crypto raises several types on malformed input; crypto/ judges
-        return False, None
-    if not times or any(t is None for t in times):
-        return True, None
-    return True, min(times)
+        return None
+    valid = [t for t in times if isinstance(t, datetime)]
+    if not valid or len(valid) != len(times):
+        return None
+    return min(valid)
 
 
 def _crl_next_update(body: bytes) -> datetime | None:
@@ -136,6 +145,7 @@ class HttpFetcher:
         clock: Callable[[], float] = time.time,
         session: requests.Session | None = None,
         user_agent: str = "sigsvc-fetcher/1",
+        translate: Callable[[FetchUnavailable], Exception] | None = None,
     ) -> None:
         self.limits = limits or FetchLimits()
         self.policy = cache or CachePolicy()
@@ -143,10 +153,33 @@ class HttpFetcher:
         self._cache = _TtlCache(self.policy.max_entries)
         self._session = session or requests.Session()
         self._user_agent = user_agent
+        self._translate = translate
 
     # --- the Fetcher protocol --------------------------------------------------------------
 
     def ocsp(self, url: str, request_der: bytes) -> bytes:
+        """POST ``request_der`` (RFC 6960 Appendix A.1) and return the DER response."""
+        return self._translated(self._ocsp, url, request_der)
+
+    def crl(self, url: str) -> bytes:
+        """GET a CRL (DER or PEM, returned as served)."""
+        return self._translated(self._crl, url)
+
+    def certificate(self, url: str) -> bytes:
+        """GET an issuer certificate (AIA caIssuers)."""
+        return self._translated(self._certificate, url)
+
+    # --- internals ---------------------------------------------------------------------------
+
+    def _translated(self, fetch: Callable[..., bytes], *args: Any) -> bytes:
+        try:
+            return fetch(*args)
+        except FetchUnavailable as exc:
+            if self._translate is None:
+                raise
+            raise self._translate(exc) from exc
+
+    def _ocsp(self, url: str, request_der: bytes) -> bytes:
         key = ("ocsp", url, hashlib.sha256(request_der).hexdigest())
         now = self._clock()
         cached = self._cache.get(key, now)
@@ -159,25 +192,24 @@ class HttpFetcher:
             data=request_der,
             headers={"Content-Type": OCSP_REQUEST_TYPE, "Accept": OCSP_RESPONSE_TYPE},
         )
-        cacheable, next_update = _ocsp_next_update(body)
-        if cacheable:
-            self._cache.put(
-                key, body, self._expiry(now, next_update, self.policy.ocsp_max_age), now
-            )
+        next_update = _ocsp_next_update(body)
+        if next_update is not None:
+            expiry = min(now + self.policy.ocsp_max_age, next_update.timestamp())
+            self._cache.put(key, body, expiry, now)
         return body
 
-    def crl(self, url: str) -> bytes:
+    def _crl(self, url: str) -> bytes:
         key = ("crl", url)
         now = self._clock()
         cached = self._cache.get(key, now)
         if cached is not None:
             return cached
         body = self._request("GET", url, self.limits.max_crl_bytes)
-        expiry = self._expiry(now, _crl_next_update(body), self.policy.crl_max_age)
+        expiry = self._crl_expiry(now, _crl_next_update(body))
         self._cache.put(key, body, expiry, now)
         return body
 
-    def certificate(self, url: str) -> bytes:
+    def _certificate(self, url: str) -> bytes:
         key = ("certificate", url)
         now = self._clock()
         cached = self._cache.get(key, now)
@@ -187,12 +219,10 @@ class HttpFetcher:
         self._cache.put(key, body, now + self.policy.certificate_max_age, now)
         return body
 
-    # --- internals ---------------------------------------------------------------------------
-
-    def _expiry(self, now: float, next_update: datetime | None, max_age: float) -> float:
+    def _crl_expiry(self, now: float, next_update: datetime | None) -> float:
         if next_update is None:
-            return now + min(max_age, self.policy.default_age)
-        return min(now + max_age, next_update.timestamp())
+            return now + min(self.policy.crl_max_age, self.policy.default_age)
+        return min(now + self.policy.crl_max_age, next_update.timestamp())
 
     def _request(
         self,

@@ -60,6 +60,13 @@ OCSP_GOOD = (
     .sign(CA_KEY, hashes.SHA256())
     .public_bytes(serialization.Encoding.DER)
 )
+OCSP_NO_NEXT_UPDATE = (
+    ocsp.OCSPResponseBuilder()
+    .add_response(LEAF, CA, hashes.SHA256(), ocsp.OCSPCertStatus.GOOD, T0, None, None, None)
+    .responder_id(ocsp.OCSPResponderEncoding.HASH, CA)
+    .sign(CA_KEY, hashes.SHA256())
+    .public_bytes(serialization.Encoding.DER)
+)
 OCSP_TRY_LATER = ocsp.OCSPResponseBuilder.build_unsuccessful(
     ocsp.OCSPResponseStatus.TRY_LATER
 ).public_bytes(serialization.Encoding.DER)
@@ -144,6 +151,8 @@ class Server:
                 server.posted.append((self.headers["Content-Type"], body))
                 if self.path == "/ocsp":
                     self._send(200, OCSP_GOOD, Content_Type="application/ocsp-response")
+                elif self.path == "/ocsp-live":
+                    self._send(200, OCSP_NO_NEXT_UPDATE, Content_Type="application/ocsp-response")
                 elif self.path == "/ocsp-busy":
                     self._send(200, OCSP_TRY_LATER, Content_Type="application/ocsp-response")
                 elif self.path == "/ocsp-moved":
@@ -242,6 +251,15 @@ def test_unsuccessful_ocsp_response_is_returned_but_not_cached(server: Server) -
     assert server.hits["/ocsp-busy"] == before + 2
 
 
+def test_ocsp_response_without_next_update_is_not_cached(server: Server) -> None:
+    # RFC 6960 §4.2.2.1: no nextUpdate means newer information is always available.
+    fetcher = make()
+    before = server.hits["/ocsp-live"]
+    for _ in range(2):
+        assert fetcher.ocsp(server.base + "/ocsp-live", OCSP_REQUEST) == OCSP_NO_NEXT_UPDATE
+    assert server.hits["/ocsp-live"] == before + 2
+
+
 def test_past_next_update_is_not_cached(server: Server) -> None:
     fetcher = make(FakeClock(NEXT_UPDATE + timedelta(seconds=1)))
     before = server.hits["/ca.crl"]
@@ -338,3 +356,19 @@ def test_cache_is_bounded(server: Server) -> None:
     assert server.hits["/ca.crt"] == before + 3
     fetcher.certificate(f"{server.base}/ca.crt?n=0")  # oldest evicted
     assert server.hits["/ca.crt"] == before + 4
+
+
+class CryptoFetchError(Exception):
+    """Stands in for crypto.FetchError, the type crypto/ catches."""
+
+
+def test_translate_maps_every_failure_to_the_callers_type(server: Server) -> None:
+    fetcher = HttpFetcher(limits=LIMITS, translate=lambda e: CryptoFetchError(str(e)))
+    with pytest.raises(CryptoFetchError) as info:
+        fetcher.crl(server.base + "/error")
+    assert isinstance(info.value.__cause__, FetchUnavailable)
+    with pytest.raises(CryptoFetchError):
+        fetcher.certificate("ftp://127.0.0.1/x")
+    with pytest.raises(CryptoFetchError):
+        fetcher.ocsp(server.base + "/missing", OCSP_REQUEST)
+    assert fetcher.certificate(server.base + "/ca.crt") == CERT
