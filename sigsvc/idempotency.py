@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -98,10 +99,10 @@ def parse_key(header_value: str | None) -> str:
     return header_value
 
 
-def request_fingerprint(method: str, path: str, platform_id: str, body: bytes) -> bytes:
+def request_fingerprint(method: str, path: str, platform_id: str | uuid.UUID, body: bytes) -> bytes:
     """SHA-256 of the request's identity; any change in any part changes it."""
     digest = hashlib.sha256(_FINGERPRINT_TAG)
-    for part in (method.upper().encode(), path.encode(), platform_id.encode(), body):
+    for part in (method.upper().encode(), path.encode(), str(platform_id).encode(), body):
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
     return digest.digest()
@@ -151,11 +152,11 @@ def is_replayable(status: int, *, retryable: bool = False) -> bool:
 # --- storage (SQLAlchemy Core, inside the caller's transaction) ------------------------------
 
 
-def lookup(conn: sa.Connection, platform_id: str, key: str) -> IdempotencyRecord | None:
+def lookup(conn: sa.Connection, platform_id: str | uuid.UUID, key: str) -> IdempotencyRecord | None:
     t = idempotency_keys.c
     row = conn.execute(
         sa.select(t.fingerprint, t.status_code, t.content_type, t.body).where(
-            t.platform_id == platform_id, t.key == key
+            t.platform_id == str(platform_id), t.key == key
         )
     ).first()
     if row is None:
@@ -175,7 +176,7 @@ def _insert(dialect: str) -> Any:
 
 def remember(
     conn: sa.Connection,
-    platform_id: str,
+    platform_id: str | uuid.UUID,
     key: str,
     fingerprint: bytes,
     response: StoredResponse,
@@ -186,7 +187,7 @@ def remember(
     stmt = (
         _insert(conn.dialect.name)
         .values(
-            platform_id=platform_id,
+            platform_id=str(platform_id),
             key=key,
             fingerprint=fingerprint,
             status_code=response.status,

@@ -23,6 +23,7 @@ initiative (~10^6 fields) is far inside it.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -146,20 +147,20 @@ def kek_from_environ(environ: Mapping[str, str]) -> LocalKek:
     return LocalKek(key)
 
 
-def _length_prefixed(*parts: str) -> bytes:
+def _length_prefixed(*parts: str | uuid.UUID) -> bytes:
     out = bytearray()
     for part in parts:
-        raw = part.encode("utf-8")
+        raw = str(part).encode("utf-8")  # str(UUID): canonical lowercase hyphenated form
         out += len(raw).to_bytes(4, "big") + raw
     return bytes(out)
 
 
-def data_key_context(initiative_id: str) -> bytes:
+def data_key_context(initiative_id: str | uuid.UUID) -> bytes:
     """Authenticated context of an initiative's wrapped DEK."""
     return _length_prefixed(_DEK_CONTEXT_TAG, initiative_id)
 
 
-def record_aad(initiative_id: str, signature_id: str, field: str) -> bytes:
+def record_aad(initiative_id: str | uuid.UUID, signature_id: str | uuid.UUID, field: str) -> bytes:
     """AAD binding a sealed value to one field of one signature record of one initiative."""
     return _length_prefixed(_RECORD_AAD_TAG, initiative_id, signature_id, field)
 
@@ -177,12 +178,16 @@ def generate_data_key() -> bytes:
     return os.urandom(KEY_BYTES)
 
 
-def wrap_data_key(kek: KeyEncryptionKey, dek: bytes, initiative_id: str) -> WrappedDataKey:
+def wrap_data_key(
+    kek: KeyEncryptionKey, dek: bytes, initiative_id: str | uuid.UUID
+) -> WrappedDataKey:
     _check_key(dek)
     return WrappedDataKey(kek.key_id, kek.wrap(dek, data_key_context(initiative_id)))
 
 
-def unwrap_data_key(kek: KeyEncryptionKey, wrapped: WrappedDataKey, initiative_id: str) -> bytes:
+def unwrap_data_key(
+    kek: KeyEncryptionKey, wrapped: WrappedDataKey, initiative_id: str | uuid.UUID
+) -> bytes:
     """The DEK of ``initiative_id``; DecryptionError if wrapped for another initiative/KEK."""
     if wrapped.kek_id != kek.key_id:
         raise KeyMismatch(f"data key wrapped by {wrapped.kek_id}, configured KEK is {kek.key_id}")
@@ -193,7 +198,10 @@ def unwrap_data_key(kek: KeyEncryptionKey, wrapped: WrappedDataKey, initiative_i
 
 
 def rewrap_data_key(
-    old: KeyEncryptionKey, new: KeyEncryptionKey, wrapped: WrappedDataKey, initiative_id: str
+    old: KeyEncryptionKey,
+    new: KeyEncryptionKey,
+    wrapped: WrappedDataKey,
+    initiative_id: str | uuid.UUID,
 ) -> WrappedDataKey:
     """KEK rotation: re-wrap one DEK under ``new`` without touching any sealed record."""
     return wrap_data_key(new, unwrap_data_key(old, wrapped, initiative_id), initiative_id)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import uuid
 from collections.abc import Mapping
 
 from sigsvc.keyfiles import KeyMaterialError, load_key
@@ -85,16 +86,17 @@ class PseudonymKey:
             raise PseudonymKeyError(f"pseudonym key must be {KEY_BYTES} bytes, got {len(key)}")
         self._key = key
 
-    def _mac(self, tag: str, initiative_id: str, personal_code: str) -> bytes:
+    def _mac(self, tag: str, initiative_id: str | uuid.UUID, personal_code: str) -> bytes:
         code = normalise_personal_code(personal_code)
-        message = _length_prefixed(tag, initiative_id, code)
+        # str(UUID) is the canonical lowercase hyphenated form, so UUID and str agree.
+        message = _length_prefixed(tag, str(initiative_id), code)
         return hmac.new(self._key, message, hashlib.sha256).digest()
 
-    def dedup_key(self, initiative_id: str, personal_code: str) -> bytes:
+    def dedup_key(self, initiative_id: str | uuid.UUID, personal_code: str) -> bytes:
         """32 bytes, equal exactly when initiative and (normalised) personal code are."""
         return self._mac(DEDUP_TAG, initiative_id, personal_code)
 
-    def signer_pseudonym(self, initiative_id: str, personal_code: str) -> bytes:
+    def signer_pseudonym(self, initiative_id: str | uuid.UUID, personal_code: str) -> bytes:
         """32 bytes for log leaves and rate limiting; unlinkable to :meth:`dedup_key`."""
         return self._mac(SIGNER_TAG, initiative_id, personal_code)
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -220,7 +221,7 @@ class RateLimiter:
     def _now_us(self) -> int:
         return round(self._clock() * _US)
 
-    def check_platform(self, platform_id: str) -> Decision:
+    def check_platform(self, platform_id: str | uuid.UUID) -> Decision:
         return self.store.hit(f"platform:{platform_id}", self.platform_limit, self._now_us())
 
     def check_signer(self, signer_pseudonym: bytes) -> Decision:

@@ -242,3 +242,13 @@ def test_retry_replays_and_reuse_conflicts(engine: sa.Engine) -> None:
         handle(engine, "key-1", b"another container", work)
     assert handle(engine, "key-2", b"another container", work).body == b'{"id":"1"}'
     assert len(work) == 2
+
+
+def test_uuid_platform_ids_are_stored_canonically(engine: sa.Engine) -> None:
+    platform = uuid.uuid4()
+    assert idem.request_fingerprint("POST", "/p", platform, b"") == idem.request_fingerprint(
+        "POST", "/p", str(platform), b""
+    )
+    with engine.begin() as conn:
+        assert idem.remember(conn, platform, "k", b"\x00" * 32, CREATED, NOW)
+        assert idem.lookup(conn, str(platform), "k") is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import logging
 import os
+import uuid
 from pathlib import Path
 
 import pytest
@@ -226,3 +227,10 @@ def test_write_key_file_refuses_overwrite(tmp_path: Path) -> None:
 def test_bad_kek_configuration_is_typed(environ: dict[str, str]) -> None:
     with pytest.raises(p.KeyConfigError):
         p.kek_from_environ(environ)
+
+
+def test_uuid_ids_and_their_canonical_strings_agree() -> None:
+    initiative, signature = uuid.uuid4(), uuid.uuid4()
+    blob = p.seal(DEK, b"x", p.record_aad(initiative, signature, "surname"))
+    assert p.unseal(DEK, blob, p.record_aad(str(initiative), str(signature), "surname")) == b"x"
+    assert p.data_key_context(initiative) == p.data_key_context(str(initiative))

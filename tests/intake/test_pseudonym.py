@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import os
 import struct
+import uuid
 from pathlib import Path
 
 import pytest
@@ -137,3 +138,15 @@ def test_bad_key_configuration_is_typed(environ: dict[str, str]) -> None:
         ps.pseudonym_key_from_environ(environ)
     with pytest.raises(ps.PseudonymKeyError):
         ps.PseudonymKey(b"short")
+
+
+def test_uuid_and_its_canonical_string_agree() -> None:
+    key = ps.PseudonymKey(KEY)
+    initiative = uuid.UUID("12345678-9abc-def0-1234-56789abcdef0")
+    assert key.dedup_key(initiative, "010101-10101") == key.dedup_key(
+        "12345678-9abc-def0-1234-56789abcdef0", "010101-10101"
+    )
+    # Any other spelling of the id is another initiative: callers pass str(uuid) or the UUID.
+    assert key.dedup_key(initiative, "010101-10101") != key.dedup_key(
+        initiative.hex, "010101-10101"
+    )
