@@ -76,8 +76,10 @@ class KeyMismatch(DecryptionError):
 class KeyEncryptionKey(Protocol):
     """Wraps and unwraps data keys. A KMS or PKCS#11 implementation provides the same three.
 
-    ``context`` is authenticated, not secret: unwrap with a different context must fail.
-    ``key_id`` is stored next to each wrapped DEK so that KEK rotation can find the old key.
+    ``context`` is authenticated, not secret: unwrap with a different context must fail, and
+    every unwrap failure must raise :class:`DecryptionError` (a KMS adapter translates its
+    client's errors). ``key_id`` is stored next to each wrapped DEK so that KEK rotation can
+    find the old key.
     """
 
     @property
