@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 import time
 import uuid
@@ -18,7 +17,6 @@ from hypothesis import strategies as st
 
 from sigsvc import idempotency as idem
 
-PG_URL = os.environ.get("SIGSVC_TEST_POSTGRES_URL", "")
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 VISIBLE = "".join(chr(c) for c in range(0x21, 0x7F))
 CREATED = idem.StoredResponse(201, "application/json", b'{"id":"s-1","status":"accepted"}')
@@ -134,9 +132,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine
             f"sqlite:///{tmp_path / 'idem.sqlite'}", connect_args={"timeout": 30}
         )
     else:
-        if not PG_URL:
-            pytest.skip("SIGSVC_TEST_POSTGRES_URL not set")
-        eng = sa.create_engine(PG_URL)
+        eng = sa.create_engine(request.getfixturevalue("intake_pg_url"))
     idem.METADATA.drop_all(eng)
     idem.METADATA.create_all(eng)
     yield eng

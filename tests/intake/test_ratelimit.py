@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import uuid
 from collections.abc import Iterator
@@ -26,7 +25,6 @@ from sigsvc.ratelimit import (
     rate_limit_state,
 )
 
-PG_URL = os.environ.get("SIGSVC_TEST_POSTGRES_URL", "")
 US = 1_000_000
 T0 = 1_780_000_000 * US  # an arbitrary fixed instant
 
@@ -38,10 +36,8 @@ def sqlite_engine(path: Path) -> sa.Engine:
 
 
 @pytest.fixture(scope="module")
-def pg_engine() -> Iterator[sa.Engine]:
-    if not PG_URL:
-        pytest.skip("SIGSVC_TEST_POSTGRES_URL not set")
-    engine = sa.create_engine(PG_URL)
+def pg_engine(intake_pg_url: str) -> Iterator[sa.Engine]:
+    engine = sa.create_engine(intake_pg_url)
     METADATA.create_all(engine)
     yield engine
     METADATA.drop_all(engine)
@@ -74,7 +70,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RateLimitS
         yield SqlStore(request.getfixturevalue("pg_engine"))
     else:
         request.getfixturevalue("pg_engine")  # creates the table
-        relaxed = SqlStore.from_url(PG_URL)
+        relaxed = SqlStore.from_url(request.getfixturevalue("intake_pg_url"))
         yield relaxed
         relaxed.close()
 
@@ -223,18 +219,18 @@ def test_limit_holds_across_connections_sqlite(tmp_path: Path) -> None:
 
 
 @pytest.mark.postgres
-def test_limit_holds_across_connections_postgres(pg_engine: sa.Engine) -> None:
+def test_limit_holds_across_connections_postgres(pg_engine: sa.Engine, intake_pg_url: str) -> None:
     engines: list[sa.Engine] = []
 
     def make() -> SqlStore:
-        engine = sa.create_engine(PG_URL)
+        engine = sa.create_engine(intake_pg_url)
         engines.append(engine)
         return SqlStore(engine)
 
     assert _concurrent_hits(make, workers=4, per_worker=10) == 7
     for engine in engines:
         engine.dispose()
-    assert _concurrent_hits(lambda: SqlStore.from_url(PG_URL), 4, 10) == 7
+    assert _concurrent_hits(lambda: SqlStore.from_url(intake_pg_url), 4, 10) == 7
 
 
 def test_prune_removes_only_idle_rows(tmp_path: Path) -> None:
