@@ -53,7 +53,7 @@ def bench_protection() -> None:
         for _ in range(n):
             protection.unwrap_data_key(kek, wrapped, "init-1")
 
-    rate("seal one record (3 fields + 40 kB container)", seal_record, 5_000)
+    rate("seal one record (3 fields + 40 kB container)", seal_record, 2_000)
     rate("unwrap the initiative data key", unwrap, 20_000)
 
 
@@ -76,7 +76,7 @@ def bench_ratelimit(store: RateLimitStore, label: str) -> None:
         for i in range(n):
             store.hit(f"platform:p{i % 8}", limit, base + i)
 
-    rate(f"rate-limit check ({label})", hits, 20_000 if isinstance(store, MemoryStore) else 2_000)
+    rate(f"rate-limit check ({label})", hits, 20_000 if isinstance(store, MemoryStore) else 500)
 
 
 def bench_idempotency(engine: sa.Engine, label: str) -> None:
@@ -94,15 +94,16 @@ def bench_idempotency(engine: sa.Engine, label: str) -> None:
                 idem.lookup(conn, "p", k)
                 idem.remember(conn, "p", k, b"\x00" * 32, resp, now)
 
-    if label.startswith("sqlite, r"):
+    if label.startswith("sqlite"):
         rate("request fingerprint (40 kB body)", fingerprint, 20_000)
-    rate(f"idempotency lookup + remember ({label})", remember_lookup, 2_000)
+    rate(f"idempotency lookup + remember ({label})", remember_lookup, 500)
 
 
 def _wal(dbapi_connection: Any, _record: object) -> None:
+    # As sigsvc.db opens SQLite: WAL, and a commit is on disk when it returns.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA synchronous=FULL")
     cursor.close()
 
 
@@ -128,7 +129,6 @@ def main() -> None:
     bench_pseudonym()
     bench_ratelimit(MemoryStore(), "memory")
     with tempfile.TemporaryDirectory() as tmp:
-        bench_databases(f"sqlite:///{Path(tmp) / 'a.sqlite'}", "sqlite, rollback journal")
         bench_databases(f"sqlite:///{Path(tmp) / 'b.sqlite'}", "sqlite, WAL", wal=True)
     pg_url = os.environ.get("SIGSVC_TEST_POSTGRES_URL")
     if pg_url:
