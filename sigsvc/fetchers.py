@@ -69,19 +69,24 @@ class FetchLimits:
 
 @dataclass(frozen=True)
 class CachePolicy:
-    """Cache ages in seconds; ``max_entries`` bounds memory (expired/oldest evicted first)."""
+    """Cache ages in seconds; ``max_entries`` and ``max_bytes`` bound memory per process."""
 
     crl_max_age: float = 3600.0
     certificate_max_age: float = 86400.0
     ocsp_max_age: float = 300.0
     default_age: float = 60.0
     max_entries: int = 1024
+    max_bytes: int = 64 * 1024 * 1024
 
 
 class _TtlCache:
-    def __init__(self, max_entries: int) -> None:
+    """Bounded by entry count and total bytes; expired, then soonest-to-expire, go first."""
+
+    def __init__(self, max_entries: int, max_bytes: int) -> None:
         self._entries: dict[tuple[str, ...], tuple[float, bytes]] = {}
-        self._max = max_entries
+        self._max_entries = max_entries
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._lock = threading.Lock()
 
     def get(self, key: tuple[str, ...], now: float) -> bytes | None:
@@ -90,20 +95,28 @@ class _TtlCache:
             if hit is None:
                 return None
             if hit[0] <= now:
-                del self._entries[key]
+                self._drop(key)
                 return None
             return hit[1]
 
     def put(self, key: tuple[str, ...], value: bytes, expires: float, now: float) -> None:
-        if expires <= now:
+        if expires <= now or len(value) > self._max_bytes:
             return
         with self._lock:
-            if key not in self._entries and len(self._entries) >= self._max:
-                live = {k: v for k, v in self._entries.items() if v[0] > now}
-                while len(live) >= self._max:  # still full: drop the soonest to expire
-                    del live[min(live, key=lambda k: live[k][0])]
-                self._entries = live
+            if key in self._entries:
+                self._drop(key)
+            for stale in [k for k, (exp, _) in self._entries.items() if exp <= now]:
+                self._drop(stale)
+            while self._entries and (
+                len(self._entries) >= self._max_entries
+                or self._bytes + len(value) > self._max_bytes
+            ):
+                self._drop(min(self._entries, key=lambda k: self._entries[k][0]))
             self._entries[key] = (expires, value)
+            self._bytes += len(value)
+
+    def _drop(self, key: tuple[str, ...]) -> None:
+        self._bytes -= len(self._entries.pop(key)[1])
 
 
 def _ocsp_next_update(body: bytes) -> datetime | None:
@@ -150,7 +163,7 @@ class HttpFetcher:
         self.limits = limits or FetchLimits()
         self.policy = cache or CachePolicy()
         self._clock = clock
-        self._cache = _TtlCache(self.policy.max_entries)
+        self._cache = _TtlCache(self.policy.max_entries, self.policy.max_bytes)
         self._session = session or requests.Session()
         self._user_agent = user_agent
         self._translate = translate

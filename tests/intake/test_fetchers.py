@@ -372,3 +372,23 @@ def test_translate_maps_every_failure_to_the_callers_type(server: Server) -> Non
     with pytest.raises(CryptoFetchError):
         fetcher.ocsp(server.base + "/missing", OCSP_REQUEST)
     assert fetcher.certificate(server.base + "/ca.crt") == CERT
+
+
+def test_cache_is_bounded_in_bytes(server: Server) -> None:
+    fetcher = make(policy=CachePolicy(max_bytes=len(CERT) * 2))
+    before = server.hits["/ca.crt"]
+    for n in range(3):
+        fetcher.certificate(f"{server.base}/ca.crt?n={n}")
+    fetcher.certificate(f"{server.base}/ca.crt?n=2")  # kept
+    fetcher.certificate(f"{server.base}/ca.crt?n=1")  # kept
+    assert server.hits["/ca.crt"] == before + 3
+    fetcher.certificate(f"{server.base}/ca.crt?n=0")  # evicted to stay within max_bytes
+    assert server.hits["/ca.crt"] == before + 4
+
+
+def test_body_larger_than_the_cache_is_served_uncached(server: Server) -> None:
+    fetcher = make(policy=CachePolicy(max_bytes=len(CERT) - 1))
+    before = server.hits["/ca.crt"]
+    for _ in range(2):
+        assert fetcher.certificate(server.base + "/ca.crt") == CERT
+    assert server.hits["/ca.crt"] == before + 2
