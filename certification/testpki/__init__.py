@@ -2,6 +2,7 @@
 OCSP/CRL/TSA responders on 127.0.0.1 and real signing code. TEST ONLY — see README.md."""
 
 from .clock import PERIOD_END, PERIOD_START, RESPONDER_TIME, SIGNING_DATE, SIGNING_TIME
+from .pades import form_pdf, make_pades
 from .pki import Signer, cert, cert_der, private_key, signer
 from .responders import Responders, serve_responders
 from .sign import TEST_INITIATIVE, form_for, make_edoc, make_form_edoc
@@ -22,8 +23,10 @@ __all__ = [
     "cert",
     "cert_der",
     "form_for",
+    "form_pdf",
     "make_edoc",
     "make_form_edoc",
+    "make_pades",
     "private_key",
     "serve_responders",
     "signer",

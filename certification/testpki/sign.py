@@ -97,9 +97,17 @@ def signature_document(
     signing_certificate: Signer | str | None = None,
     before_sign: Hook | None = None,
     after_sign: Hook | None = None,
+    timestamp_at: datetime | None = None,
+    timestamp_over: bytes | None = None,
+    ocsp_at: datetime | None = None,
     responders: Responders | None = None,
 ) -> bytes:
-    """One ``asic:XAdESSignatures`` file holding one ds:Signature per signer (ids S1, S2, ...)."""
+    """One ``asic:XAdESSignatures`` file holding one ds:Signature per signer (ids S1, S2, ...).
+
+    ``timestamp_at``/``ocsp_at`` move the TSA's genTime / the OCSP producedAt (defaults:
+    signing_time + 5 s / + 10 s); ``timestamp_over`` time-stamps other bytes than the canonical
+    SignatureValue (an invalid signature time stamp).
+    """
     responders = responders or Responders()
     root = new_signatures_document()
     bound = _signer(signing_certificate).cert_der if signing_certificate is not None else None
@@ -118,15 +126,14 @@ def signature_document(
             before_sign=before_sign,
         )
         if level in ("T", "LT"):
+            stamped = timestamp_over or signature_value_c14n(signature, c14n)
             token = clients.fetch_timestamp(
-                signature_value_c14n(signature, c14n),
-                responders.tsa_url,
-                at=signing_time + TIMESTAMP_DELAY,
+                stamped, responders.tsa_url, at=timestamp_at or signing_time + TIMESTAMP_DELAY
             )
             add_signature_timestamp(signature, token, c14n)
         if level == "LT":
             issuer = x509.Certificate.load(person.chain_der[0])
-            ocsp = clients.fetch_ocsp(person.cert, issuer, at=signing_time + OCSP_DELAY)
+            ocsp = clients.fetch_ocsp(person.cert, issuer, at=ocsp_at or signing_time + OCSP_DELAY)
             add_validation_data(signature, person.chain_der, [ocsp])
         if after_sign is not None:
             after_sign(signature)
@@ -149,6 +156,9 @@ def make_edoc(
     signing_certificate: Signer | str | None = None,
     before_sign: Hook | None = None,
     after_sign: Hook | None = None,
+    timestamp_at: datetime | None = None,
+    timestamp_over: bytes | None = None,
+    ocsp_at: datetime | None = None,
     extra_entries: Sequence[Entry] = (),
     include_mimetype: bool = True,
     mimetype_first: bool = True,
@@ -162,7 +172,8 @@ def make_edoc(
     files), ``extra_signers`` (two signatures: separate ``edoc-signatures-S2.xml`` or, with
     ``signatures_in_one_file``, two ds:Signature in one file), ``signing_certificate`` (bind
     SigningCertificateV2 to another certificate), ``before_sign``/``after_sign`` hooks on each
-    ds:Signature element (edit signed content / tamper after signing), ZIP layout switches and
+    ds:Signature element (edit signed content / tamper after signing), ``timestamp_at``,
+    ``timestamp_over`` and ``ocsp_at`` (see signature_document), ZIP layout switches and
     ``extra_entries`` (see asice.build_asice).
     """
     files = [DataFile(filename, data, mime_type), *extra_files]
@@ -175,6 +186,9 @@ def make_edoc(
         "signing_certificate": signing_certificate,
         "before_sign": before_sign,
         "after_sign": after_sign,
+        "timestamp_at": timestamp_at,
+        "timestamp_over": timestamp_over,
+        "ocsp_at": ocsp_at,
         "responders": responders,
     }
     if signatures_in_one_file:

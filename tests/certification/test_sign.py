@@ -161,3 +161,31 @@ def test_tampered_data_file_fails_self_check() -> None:
 def test_containers_are_reproducible_without_time_stamps() -> None:
     # RSA signatures are deterministic, ECDSA ones are not; B-level has no TSA serial.
     assert make_form_edoc("valid_rsa", level="B") == make_form_edoc("valid_rsa", level="B")
+
+
+def test_timestamp_knobs_move_the_time_and_break_the_imprint() -> None:
+    from datetime import UTC, datetime
+
+    later = datetime(2026, 3, 5, 12, 0, tzinfo=UTC)
+    (signature,) = check_container(make_form_edoc("valid_p384", timestamp_at=later))
+    token = base64.b64decode(signature.findtext(f".//{XADES}EncapsulatedTimeStamp") or "")
+    info = cms.ContentInfo.load(token)["content"]["encap_content_info"]["content"].parsed
+    assert info["gen_time"].native == later
+    (signature,) = check_container(make_form_edoc("valid_p384", timestamp_over=b"other"))
+    token = base64.b64decode(signature.findtext(f".//{XADES}EncapsulatedTimeStamp") or "")
+    info = cms.ContentInfo.load(token)["content"]["encap_content_info"]["content"].parsed
+    assert info["message_imprint"]["hashed_message"].native == hashlib.sha256(b"other").digest()
+
+
+def test_lt_for_the_revoked_signer_embeds_a_revoked_response() -> None:
+    (signature,) = check_container(make_form_edoc("revoked", level="LT"))
+    raw = base64.b64decode(signature.findtext(f".//{XADES}EncapsulatedOCSPValue") or "")
+    basic = ocsp.OCSPResponse.load(raw)["response_bytes"]["response"].parsed
+    assert basic["tbs_response_data"]["responses"][0]["cert_status"].name == "revoked"
+
+
+def test_lt_cannot_be_made_when_the_responder_is_down() -> None:
+    import requests
+
+    with pytest.raises(requests.ConnectionError):
+        make_form_edoc("ocsp_down", level="LT")
