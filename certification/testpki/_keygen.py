@@ -22,6 +22,7 @@ KEY_TYPES: dict[str, str] = {
     "legacy_ica": "rsa3072",
     "tsa_ca": "rsa3072",
     "tsa": "rsa3072",
+    "unlisted_tsa": "rsa2048",
     "ocsp": "rsa2048",
     "tl_operator": "rsa3072",
     "tl_operator_other": "rsa3072",

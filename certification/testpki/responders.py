@@ -68,6 +68,8 @@ def time_header(at: datetime) -> dict[str, str]:
 
 
 _OCSP_LABELS = frozenset({"ica-ocsp", "legacy-ocsp", "tsa-ca-ocsp", "rogue-ocsp"})
+# TSA service label (URL) -> certificate label in pki.yml
+TSA_CERTS = {"tsa": "tsa", "unlisted-tsa": "unlisted_tsa"}
 
 
 def _at(request: Request) -> datetime:
@@ -88,7 +90,7 @@ def _app() -> Any:
     )
     identity = fingerprint().encode()
     ocsp_prefix = f"/{pki.ARCH.value}/ocsp/"
-    tsa_path = f"/{pki.ARCH.value}/tsa/tsa"
+    tsa_prefix = f"/{pki.ARCH.value}/tsa/"
 
     def app(environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
@@ -100,8 +102,11 @@ def _app() -> Any:
                 return Response(status=404)(environ, start_response)
             body = services.ocsp_response(label, request.get_data(), _at(request))
             return Response(body, mimetype="application/ocsp-response")(environ, start_response)
-        if request.method == "POST" and request.path == tsa_path:
-            body = services.timestamp_response(request.get_data(), _at(request))
+        if request.method == "POST" and request.path.startswith(tsa_prefix):
+            cert_label = TSA_CERTS.get(request.path.removeprefix(tsa_prefix))
+            if cert_label is None:
+                return Response(status=404)(environ, start_response)
+            body = services.timestamp_response(request.get_data(), _at(request), cert_label)
             return Response(body, mimetype="application/timestamp-reply")(environ, start_response)
         return animator(environ, start_response)
 
@@ -196,7 +201,12 @@ class Responders:
 
     @property
     def tsa_url(self) -> str:
-        return f"{self.base_url}/{pki.ARCH.value}/tsa/tsa"
+        """The qualified TSA (a granted QTST service on the test trusted list)."""
+        return self.tsa_url_for("tsa")
+
+    def tsa_url_for(self, service: str) -> str:
+        """``tsa`` or ``unlisted-tsa`` (same chain, not on the trusted list)."""
+        return f"{self.base_url}/{pki.ARCH.value}/tsa/{service}"
 
     def ocsp_url(self, responder: str = "ica-ocsp") -> str:
         return f"{self.base_url}/{pki.ARCH.value}/ocsp/{responder}"

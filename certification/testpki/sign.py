@@ -100,13 +100,15 @@ def signature_document(
     timestamp_at: datetime | None = None,
     timestamp_over: bytes | None = None,
     ocsp_at: datetime | None = None,
+    tsa: str = "tsa",
     responders: Responders | None = None,
 ) -> bytes:
     """One ``asic:XAdESSignatures`` file holding one ds:Signature per signer (ids S1, S2, ...).
 
     ``timestamp_at``/``ocsp_at`` move the TSA's genTime / the OCSP producedAt (defaults:
     signing_time + 5 s / + 10 s); ``timestamp_over`` time-stamps other bytes than the canonical
-    SignatureValue (an invalid signature time stamp).
+    SignatureValue (an invalid signature time stamp); ``tsa="unlisted-tsa"`` asks a TSA that is
+    not a QTST service on the trusted list.
     """
     responders = responders or Responders()
     root = new_signatures_document()
@@ -128,7 +130,9 @@ def signature_document(
         if level in ("T", "LT"):
             stamped = timestamp_over or signature_value_c14n(signature, c14n)
             token = clients.fetch_timestamp(
-                stamped, responders.tsa_url, at=timestamp_at or signing_time + TIMESTAMP_DELAY
+                stamped,
+                responders.tsa_url_for(tsa),
+                at=timestamp_at or signing_time + TIMESTAMP_DELAY,
             )
             add_signature_timestamp(signature, token, c14n)
         if level == "LT":
@@ -159,6 +163,7 @@ def make_edoc(
     timestamp_at: datetime | None = None,
     timestamp_over: bytes | None = None,
     ocsp_at: datetime | None = None,
+    tsa: str = "tsa",
     extra_entries: Sequence[Entry] = (),
     include_mimetype: bool = True,
     mimetype_first: bool = True,
@@ -173,7 +178,7 @@ def make_edoc(
     ``signatures_in_one_file``, two ds:Signature in one file), ``signing_certificate`` (bind
     SigningCertificateV2 to another certificate), ``before_sign``/``after_sign`` hooks on each
     ds:Signature element (edit signed content / tamper after signing), ``timestamp_at``,
-    ``timestamp_over`` and ``ocsp_at`` (see signature_document), ZIP layout switches and
+    ``timestamp_over``, ``ocsp_at`` and ``tsa`` (see signature_document), ZIP layout switches and
     ``extra_entries`` (see asice.build_asice).
     """
     files = [DataFile(filename, data, mime_type), *extra_files]
@@ -189,6 +194,7 @@ def make_edoc(
         "timestamp_at": timestamp_at,
         "timestamp_over": timestamp_over,
         "ocsp_at": ocsp_at,
+        "tsa": tsa,
         "responders": responders,
     }
     if signatures_in_one_file:

@@ -189,3 +189,10 @@ def test_lt_cannot_be_made_when_the_responder_is_down() -> None:
 
     with pytest.raises(requests.ConnectionError):
         make_form_edoc("ocsp_down", level="LT")
+
+
+def test_unlisted_tsa_knob_uses_the_other_tsa_certificate() -> None:
+    (signature,) = check_container(make_form_edoc("valid_p384", tsa="unlisted-tsa"))
+    token = base64.b64decode(signature.findtext(f".//{XADES}EncapsulatedTimeStamp") or "")
+    info = cms.ContentInfo.load(token)["content"]["encap_content_info"]["content"].parsed
+    assert info["tsa"].chosen.native["common_name"] == "TEST Unlisted TSA 2025"
