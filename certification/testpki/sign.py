@@ -22,7 +22,7 @@ from crypto.form import FormKind, InitiativeFields, Regime, SignerFields, render
 from . import clients, clock, pki
 from .asice import Entry, build_asice
 from .pki import Signer
-from .responders import Responders
+from .responders import TSA_CERTS, Responders
 from .xades import (
     C14N_11,
     DataFile,
@@ -136,9 +136,18 @@ def signature_document(
             )
             add_signature_timestamp(signature, token, c14n)
         if level == "LT":
+            # Everything needed to validate later without fetching (EN 319 132-1 B-LT): the
+            # signer's issuing CA and OCSP, and the time-stamping unit's CA and OCSP. Roots
+            # come from the trusted list (or a test anchor), as in eParaksts output.
+            at = ocsp_at or signing_time + OCSP_DELAY
             issuer = x509.Certificate.load(person.chain_der[0])
-            ocsp = clients.fetch_ocsp(person.cert, issuer, at=ocsp_at or signing_time + OCSP_DELAY)
-            add_validation_data(signature, person.chain_der, [ocsp])
+            tsu = pki.signer(TSA_CERTS[tsa])
+            tsu_issuer = x509.Certificate.load(tsu.chain_der[0])
+            responses = [
+                clients.fetch_ocsp(person.cert, issuer, at=at),
+                clients.fetch_ocsp(tsu.cert, tsu_issuer, at=at),
+            ]
+            add_validation_data(signature, [*person.chain_der, tsu.chain_der[0]], responses)
         if after_sign is not None:
             after_sign(signature)
     return serialize(root)
