@@ -11,7 +11,7 @@ from signxml.xades import XAdESSignatureConfiguration, XAdESVerifier
 
 from certification.testpki import build_trusted_list, pki, tampered_trusted_list
 from certification.testpki.clock import LEGACY_CA_WITHDRAWN, TL_ISSUED
-from certification.testpki.tl import NS_TSL
+from certification.testpki.tsl_xml import NS_TSL
 
 
 def _verify(tl_xml: bytes, pinned: str = "tl_operator") -> None:
