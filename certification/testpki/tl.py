@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from lxml import etree
 
 from . import clock, pki
+from .tsl_xml import NS_ADDTYPES as NS_ADDTYPES  # re-export: callers of the first version
 from .tsl_xml import (
     NS_SIE,
     XML_LANG,
@@ -30,6 +31,9 @@ from .tsl_xml import (
     uris,
 )
 from .xades import NS_XADES, b64, serialize
+
+# First-version name, kept so existing tests that build their own LOTL keep working.
+_sign_enveloped = sign_enveloped
 
 SVC_CA_QC = "http://uri.etsi.org/TrstSvc/Svctype/CA/QC"
 SVC_QTST = "http://uri.etsi.org/TrstSvc/Svctype/TSA/QTST"
