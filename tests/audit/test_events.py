@@ -118,7 +118,7 @@ def test_bad_values_refused() -> None:
     with pytest.raises(EventError):
         events.data_purged(at=AT, initiative="i", scope="PERSONAL_DATA", count=2**53)
     with pytest.raises(EventError):
-        events.data_purged(at=AT, initiative="i", scope="PERSONAL_DATA", count=True)  # type: ignore[arg-type]
+        events.data_purged(at=AT, initiative="i", scope="PERSONAL_DATA", count=True)
     with pytest.raises(EventError):
         events.data_purged(at=AT.replace(tzinfo=None), initiative="i", scope="X", count=1)
     with pytest.raises(EventError):
