@@ -54,7 +54,18 @@ class StorageError(AuditError):
 class ExportError(AuditError):
     """An export archive is malformed or fails verification."""
 
-    def __init__(self, message: str, index: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: str,
+        index: int | None = None,
+        bad_range: tuple[int, int] | None = None,
+    ) -> None:
         super().__init__(message)
-        #: The first log index known to be bad, when it can be pinned down.
+        #: What failed: archive, checkpoint, key, entry, tile, root, truncated, fork.
+        self.kind = kind
+        #: The first bad log index, when the evidence pins it down.
         self.index = index
+        #: Otherwise the range ``[start, end)`` known to hold the first bad index.
+        self.bad_range = bad_range
