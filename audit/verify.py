@@ -146,8 +146,8 @@ class _Auditor:
     def rotation(self, index: int, data: bytes) -> None:
         try:
             event = events.parse_leaf(data)
-        except AuditError as exc:
-            raise ExportError(f"entry {index}: {exc}", kind="entry", index=index) from None
+        except AuditError:
+            return  # not an event: opaque data that merely contains the marker
         if event.type != "key.rotated" or event.fields["purpose"] != events.LOG_KEY_PURPOSE:
             return
         try:
