@@ -36,6 +36,11 @@ from audit.note import Signer
 from sigsvc.models.log import log_checkpoints, log_entries, log_head, log_nodes
 
 BeforeCommit = Callable[[Session, int], None]
+# Filled with integers only (see node_hashes).
+_LEAF_HASHES_SQL = (
+    "SELECT 0 AS level, idx, leaf_hash AS hash FROM audit_log_entries WHERE idx IN ({})"
+)
+_NODE_HASHES_SQL = "SELECT level, idx, hash FROM audit_log_nodes WHERE level = {} AND idx IN ({})"
 
 
 class SqlLogStorage:
@@ -112,30 +117,25 @@ class SqlLogStorage:
         return data
 
     def node_hashes(self, nodes: Sequence[Node]) -> Sequence[bytes]:
-        found: dict[Node, bytes] = {}
-        leaves = [n.index for n in nodes if n.level == 0]
-        if leaves:
-            rows = self.session.execute(
-                sa.select(log_entries.c.idx, log_entries.c.leaf_hash).where(
-                    log_entries.c.idx.in_(leaves)
-                )
-            )
-            found.update((Node(0, int(i)), bytes(h)) for i, h in rows)
-        by_level: dict[int, list[int]] = {}
+        """One round trip. The SQL is built from integers only (never from input text): proof
+        plans differ in shape, and SQLAlchemy expression building cost more than the query."""
+        leaves = sorted({int(n.index) for n in nodes if n.level == 0})
+        inner: dict[int, set[int]] = {}
         for n in nodes:
             if n.level > 0:
-                by_level.setdefault(n.level, []).append(n.index)
-        if by_level:
-            condition = sa.or_(
-                *(
-                    sa.and_(log_nodes.c.level == level, log_nodes.c.idx.in_(indexes))
-                    for level, indexes in by_level.items()
-                )
-            )
-            inner = self.session.execute(
-                sa.select(log_nodes.c.level, log_nodes.c.idx, log_nodes.c.hash).where(condition)
-            )
-            found.update((Node(int(lv), int(i)), bytes(h)) for lv, i, h in inner)
+                inner.setdefault(int(n.level), set()).add(int(n.index))
+        parts = []
+        if leaves:
+            parts.append(_LEAF_HASHES_SQL.format(", ".join(map(str, leaves))))
+        # One primary-key lookup per level (row-value IN lists defeat SQLite's index).
+        parts.extend(
+            _NODE_HASHES_SQL.format(level, ", ".join(map(str, sorted(indexes))))
+            for level, indexes in sorted(inner.items())
+        )
+        found: dict[Node, bytes] = {}
+        if parts:
+            rows = self.session.execute(sa.text(" UNION ALL ".join(parts)))
+            found.update((Node(int(lv), int(i)), bytes(h)) for lv, i, h in rows)
         try:
             return [found[n] for n in nodes]
         except KeyError as exc:
