@@ -22,6 +22,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import BinaryIO
 
 import sqlalchemy as sa
@@ -204,6 +205,13 @@ class LogStore:
             storage = SqlLogStorage(session)
             storage.lock()
             return Log(storage, self.origin).checkpoint(signers)
+
+    def rotate_key(self, at: datetime, old: Signer, new: Signer) -> bytes:
+        """Log ``key.rotated`` and cut the switch checkpoint signed by both keys, atomically."""
+        with self._tx() as session:
+            storage = SqlLogStorage(session)
+            storage.lock()
+            return Log(storage, self.origin).rotate_key(at, old, new)
 
     def size(self) -> int:
         with self._tx() as session:

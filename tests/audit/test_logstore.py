@@ -6,6 +6,7 @@ import io
 import threading
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import psycopg
 import pytest
@@ -63,6 +64,18 @@ def test_same_export_bytes_as_memory_storage(store: LogStore) -> None:
         assert store.inclusion_proof(index, size) == memory.inclusion_proof(index, size)
         verify_receipt(store.receipt(index), [KEY.verifier()], ORIGIN)
     assert store.consistency_proof(5, size) == memory.consistency_proof(5, size)
+
+
+def test_key_rotation_through_the_store(store: LogStore) -> None:
+    store.append([b"a"])
+    store.checkpoint([KEY])
+    store.rotate_key(datetime(2026, 6, 1, tzinfo=UTC), KEY, golden.SECOND_KEY)
+    store.append([b"b"])
+    store.checkpoint([golden.SECOND_KEY])
+    out = io.BytesIO()
+    store.export(out)
+    report = verify_export(io.BytesIO(out.getvalue()), [KEY.verifier()])
+    assert report.key_rotations == 1 and report.size == 3
 
 
 def test_rolled_back_append_leaves_no_gap(store: LogStore) -> None:
