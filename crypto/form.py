@@ -104,7 +104,7 @@ def render_form(
     lines = [
         f"{kind.value}: {FORM_VERSION}",
         f"Iniciatīvas veids: {initiative.regime.label}",
-        f"CVK reģistrācijas numurs: {_field(initiative.registration_number, 'registration_number')}",
+        f"CVK reģistrācijas numurs: {_field(initiative.registration_number, 'registration_number')}",  # noqa: E501
         f"Nosaukums: {_field(initiative.title, 'title')}",
         f"Teksta SHA-256: {initiative.text_sha256}",
         f"Vārds: {_field(signer.given_name, 'given_name')}",
