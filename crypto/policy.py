@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from crypto.form import FormKind, InitiativeFields
 
+
 class PolicyError(ValueError):
     """A Policy was constructed with contradictory or naive values (a programming error)."""
 

@@ -24,8 +24,8 @@ from pyhanko.sign.validation.qualified.tsp import (
 from pyhanko_certvalidator.authority import AuthorityWithCert
 from pyhanko_certvalidator.registry import SimpleTrustManager
 
-from crypto.errors import TrustListError
 from crypto._internal import tl
+from crypto.errors import TrustListError
 
 TRUSTED_LIST = "trusted-list"
 TEST_ANCHOR = "test-anchor"

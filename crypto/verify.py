@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from crypto.errors import MalformedContainer, TooLarge, UnsafeInput, UnsupportedFormat, VerificationError
+from crypto._internal.pipeline import Progress, verify_asic
+from crypto.errors import (
+    MalformedContainer,
+    TooLarge,
+    UnsafeInput,
+    UnsupportedFormat,
+    VerificationError,
+)
 from crypto.fetcher import Fetcher
 from crypto.policy import Policy, PolicyError
 from crypto.trust import TrustStore
 from crypto.verdict import Verdict
-from crypto._internal.pipeline import Progress, verify_asic
 
 _ZIP = b"PK\x03\x04"
 _PDF = b"%PDF-"

@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from crypto.errors import MalformedContainer, MultipleSignatures
-from crypto.policy import SizeLimits
 from crypto._internal import safexml
 from crypto._internal.zipsafe import ZipEntry, read_zip
+from crypto.errors import MalformedContainer, MultipleSignatures
+from crypto.policy import SizeLimits
 
 ASIC_E_MIMETYPE = b"application/vnd.etsi.asic-e+zip"  # EN 319 162-1 §A.1
 MANIFEST = "META-INF/manifest.xml"
@@ -52,7 +52,9 @@ def parse_asic(data: bytes, limits: SizeLimits) -> AsicContainer:
     manifest = [e for e in rest if e.name == MANIFEST]
     if len(manifest) != 1:
         raise MalformedContainer("missing META-INF/manifest.xml")
-    data_files = [e for e in rest if not e.name.startswith("META-INF/") and not e.name.endswith("/")]
+    data_files = [
+        e for e in rest if not e.name.startswith("META-INF/") and not e.name.endswith("/")
+    ]
     unknown_meta = [
         e.name
         for e in rest

@@ -39,9 +39,10 @@ def _fields(data: bytes) -> dict[str, str]:
 def _identity_differs(data: bytes, signer: Signer) -> bool:
     fields = _fields(data)
     mine = (signer.given_name, signer.surname, signer.personal_code)
-    return all(k in fields for k in _IDENTITY_KEYS) and tuple(
-        fields[k] for k in _IDENTITY_KEYS
-    ) != mine
+    return (
+        all(k in fields for k in _IDENTITY_KEYS)
+        and tuple(fields[k] for k in _IDENTITY_KEYS) != mine
+    )
 
 
 def check_binding(data: bytes, signer: Signer, moment: datetime, policy: Policy) -> None:
@@ -62,7 +63,9 @@ def check_binding(data: bytes, signer: Signer, moment: datetime, policy: Policy)
                 policy.form_kind,
             )
         except FormFieldError as exc:
-            raise DocumentMismatch(f"the certificate identity cannot be put on the form: {exc}") from exc
+            raise DocumentMismatch(
+                f"the certificate identity cannot be put on the form: {exc}"
+            ) from exc
         if data == expected:
             return
     if _identity_differs(data, signer) and _is_form_for_someone_else(data, day, policy):
@@ -78,7 +81,12 @@ def _is_form_for_someone_else(data: bytes, day: date, policy: Policy) -> bool:
         try:
             other = render_form(
                 policy.initiative,
-                SignerFields(*(fields[k] for k in _IDENTITY_KEYS), signing_date),
+                SignerFields(
+                    fields[_IDENTITY_KEYS[0]],
+                    fields[_IDENTITY_KEYS[1]],
+                    fields[_IDENTITY_KEYS[2]],
+                    signing_date,
+                ),
                 policy.form_kind,
             )
         except FormFieldError:

@@ -68,7 +68,9 @@ class TrustedPath:
         return tuple(c.dump() for c in reversed(certs))
 
 
-async def _paths(leaf: x509.Certificate, others: list[x509.Certificate], manager: TrustManager) -> list[ValidationPath]:
+async def _paths(
+    leaf: x509.Certificate, others: list[x509.Certificate], manager: TrustManager
+) -> list[ValidationPath]:
     registry = CertificateRegistry.build(others)
     builder = PathBuilder(trust_manager=manager, registry=registry)
     return list(await builder.async_build_paths(leaf))
@@ -153,7 +155,10 @@ def _single_anchor_manager(tp: TrustedPath) -> TrustManager:
 
 
 def trusted_tsa(
-    tsa_cert: x509.Certificate, token_certs: tuple[x509.Certificate, ...], trust: TrustStore, gen_time: datetime
+    tsa_cert: x509.Certificate,
+    token_certs: tuple[x509.Certificate, ...],
+    trust: TrustStore,
+    gen_time: datetime,
 ) -> str:
     """The TSA is a granted QTST at genTime (TS 119 612 service status history) or test-anchored."""
     if tsa_cert.dump() in {c.dump() for c in trust.tl_tsa_certs}:

@@ -8,6 +8,12 @@ from datetime import datetime, timedelta
 
 from asn1crypto import x509
 
+from crypto._internal import algorithms, chain, qualification, revocation
+from crypto._internal.asic import parse_asic
+from crypto._internal.binding import check_binding, riga_date
+from crypto._internal.identity import signer_from_certificate
+from crypto._internal.timestamp import VerifiedTimestamp, verify_token
+from crypto._internal.xades import parse_and_verify
 from crypto.errors import (
     CertExpired,
     CertNotYetValid,
@@ -24,12 +30,6 @@ from crypto.policy import Policy
 from crypto.reasons import Indication, SubIndication
 from crypto.trust import TrustStore
 from crypto.verdict import DataFile, Evidence, Signer, Verdict
-from crypto._internal import algorithms, chain, qualification, revocation
-from crypto._internal.asic import parse_asic
-from crypto._internal.binding import check_binding, riga_date
-from crypto._internal.identity import signer_from_certificate
-from crypto._internal.timestamp import VerifiedTimestamp, verify_token
-from crypto._internal.xades import parse_and_verify
 
 _CLOCK_SKEW = timedelta(minutes=5)
 FORMAT_ASIC = "ASiC-E/XAdES"
@@ -80,10 +80,14 @@ def verify_asic(
     asic = parse_asic(container, policy.limits)
     progress.data_file = DataFile(asic.data_name, asic.data)
     # 2. XAdES core validation: references, signing certificate, signature value.
-    sig = parse_and_verify(asic.signature_xml, asic.data_name, asic.data, policy.limits, policy.algorithms)
+    sig = parse_and_verify(
+        asic.signature_xml, asic.data_name, asic.data, policy.limits, policy.algorithms
+    )
     progress.level = sig.level
     leaf = sig.signer_cert
-    progress.evidence = Evidence(signer_certificate=leaf.dump(), ocsp_responses=sig.ocsps, crls=sig.crls)
+    progress.evidence = Evidence(
+        signer_certificate=leaf.dump(), ocsp_responses=sig.ocsps, crls=sig.crls
+    )
     # 3. Identity (reported even on later failures; an invalid code is raised in its turn).
     code_error: InvalidPersonalCode | None = None
     try:
@@ -170,7 +174,9 @@ def _check_validity(tp: chain.TrustedPath, moment: datetime) -> None:
 
 def _window(cert: x509.Certificate, moment: datetime) -> None:
     if moment < cert.not_valid_before:
-        raise CertNotYetValid(f"{cert.subject.human_friendly} not valid until {cert.not_valid_before}")
+        raise CertNotYetValid(
+            f"{cert.subject.human_friendly} not valid until {cert.not_valid_before}"
+        )
     if moment > cert.not_valid_after:
         raise CertExpired(f"{cert.subject.human_friendly} expired at {cert.not_valid_after}")
 

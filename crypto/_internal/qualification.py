@@ -13,9 +13,9 @@ from pyhanko.sign.validation.qualified.assess import QualificationAssessor
 from pyhanko.sign.validation.qualified.q_status import QcPrivateKeyManagementType
 from pyhanko.sign.validation.qualified.tsp import QcCertType
 
+from crypto._internal.chain import TrustedPath
 from crypto.errors import KeyUsageError, NotQualified
 from crypto.trust import TRUSTED_LIST, TrustStore
-from crypto._internal.chain import TrustedPath
 
 # RFC 3739 / EN 319 412-5 QC statement OIDs, as asn1crypto names them
 QC_STATEMENTS_OID = "1.3.6.1.5.5.7.1.3"
@@ -26,9 +26,11 @@ def check_qualified(tp: TrustedPath, trust: TrustStore, moment: datetime) -> Non
     assert isinstance(leaf, x509.Certificate)
     try:
         if tp.source == TRUSTED_LIST:
-            status = QualificationAssessor(trust.registry).check_entity_cert_qualified(
-                tp.path, moment
-            ).status
+            status = (
+                QualificationAssessor(trust.registry)
+                .check_entity_cert_qualified(tp.path, moment)
+                .status
+            )
         else:
             status = QualificationAssessor._process_qc_statements(leaf)
     except NotImplementedError as exc:  # several QcTypes: ambiguous, not qualified for us

@@ -73,7 +73,9 @@ def _ocsp_single(
     return None
 
 
-def _fresh(this_update: datetime, next_update: datetime | None, ts: datetime, policy: Policy) -> bool:
+def _fresh(
+    this_update: datetime, next_update: datetime | None, ts: datetime, policy: Policy
+) -> bool:
     """Issued shortly after the time stamp, or valid across it (explicit policy, see Policy)."""
     if ts - _TOLERANCE <= this_update <= ts + policy.ocsp_max_delay:
         return True
@@ -214,4 +216,3 @@ def _as_der(data: bytes) -> bytes:
         except ValueError as exc:
             raise FetchError("unreadable PEM") from exc
     return data
-

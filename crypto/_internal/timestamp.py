@@ -15,9 +15,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
+from crypto._internal import algorithms
 from crypto.errors import TimestampInvalid, WeakAlgorithm
 from crypto.policy import AlgorithmPolicy
-from crypto._internal import algorithms
 
 _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "sha256": hashes.SHA256,
@@ -93,7 +93,9 @@ def verify_token(token: bytes, imprint_input: bytes, algs: AlgorithmPolicy) -> V
     return VerifiedTimestamp(gen_time, tsa_cert, certs, token)
 
 
-def _find_signer(signer_info: cms.SignerInfo, certs: tuple[x509.Certificate, ...]) -> x509.Certificate:
+def _find_signer(
+    signer_info: cms.SignerInfo, certs: tuple[x509.Certificate, ...]
+) -> x509.Certificate:
     sid = signer_info["sid"]
     for cert in certs:
         if sid.name == "issuer_and_serial_number":

@@ -15,7 +15,7 @@ from lxml import etree
 from pyhanko.sign.validation.qualified import eutl_parse
 from pyhanko.sign.validation.qualified.tsp import TSPRegistry
 from signxml.exceptions import InvalidInput, InvalidSignature
-from signxml.xades import XAdESSignatureConfiguration, XAdESVerifier
+from signxml.xades.xades import XAdESSignatureConfiguration, XAdESVerifier
 
 from crypto.errors import TrustListError
 

@@ -14,15 +14,6 @@ from datetime import datetime
 from asn1crypto import x509
 from lxml import etree
 
-from crypto.errors import (
-    MalformedContainer,
-    MultipleSignatures,
-    SignatureInvalid,
-    UnsafeInput,
-    VerificationError,
-)
-from crypto.policy import AlgorithmPolicy, SizeLimits
-from crypto.reasons import SubIndication
 from crypto._internal import algorithms, safexml
 from crypto._internal.xmldsig import (
     ASIC,
@@ -36,6 +27,15 @@ from crypto._internal.xmldsig import (
     q,
     xs_datetime,
 )
+from crypto.errors import (
+    MalformedContainer,
+    MultipleSignatures,
+    SignatureInvalid,
+    UnsafeInput,
+    VerificationError,
+)
+from crypto.policy import AlgorithmPolicy, SizeLimits
+from crypto.reasons import SubIndication
 
 SIGNED_PROPERTIES_TYPE = "http://uri.etsi.org/01903#SignedProperties"  # EN 319 132-1 §6.3
 _ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
@@ -87,9 +87,10 @@ def _unique_ids(root: etree._Element) -> None:
             continue
         for name, value in el.attrib.items():
             if name in ("Id", "ID", "id", "{http://www.w3.org/XML/1998/namespace}id"):
-                if value in seen:
-                    raise UnsafeInput(f"duplicate Id {value!r} (signature wrapping)")
-                seen.add(value)
+                text = str(value)
+                if text in seen:
+                    raise UnsafeInput(f"duplicate Id {text!r} (signature wrapping)")
+                seen.add(text)
 
 
 def parse_and_verify(
@@ -177,7 +178,9 @@ def parse_and_verify(
         )
 
     # 4. Signing certificate: the one SigningCertificate(V2) names (EN 319 132-1 §5.2.2).
-    unsigned = qp.find(f"{q(XADES, 'UnsignedProperties')}/{q(XADES, 'UnsignedSignatureProperties')}")
+    unsigned = qp.find(
+        f"{q(XADES, 'UnsignedProperties')}/{q(XADES, 'UnsignedSignatureProperties')}"
+    )
     key_info_certs = [
         _load_cert(b64(el.text, "ds:X509Certificate", MalformedContainer), "ds:X509Certificate")
         for el in sig.findall(f"{q(DS, 'KeyInfo')}/{q(DS, 'X509Data')}/{q(DS, 'X509Certificate')}")
@@ -220,7 +223,9 @@ def parse_and_verify(
             method_el = ts.find(q(DS, "CanonicalizationMethod"))
             method = method_el.get("Algorithm", "") if method_el is not None else DEFAULT_C14N
             token = b64(
-                one(ts, q(XADES, "EncapsulatedTimeStamp"), "EncapsulatedTimeStamp", SignatureInvalid).text,
+                one(
+                    ts, q(XADES, "EncapsulatedTimeStamp"), "EncapsulatedTimeStamp", SignatureInvalid
+                ).text,
                 "EncapsulatedTimeStamp",
                 MalformedContainer,
             )
@@ -229,7 +234,9 @@ def parse_and_verify(
         if rv is not None:
             ocsps = [
                 b64(el.text, "EncapsulatedOCSPValue", MalformedContainer)
-                for el in rv.findall(f"{q(XADES, 'OCSPValues')}/{q(XADES, 'EncapsulatedOCSPValue')}")
+                for el in rv.findall(
+                    f"{q(XADES, 'OCSPValues')}/{q(XADES, 'EncapsulatedOCSPValue')}"
+                )
             ]
             crls = [
                 b64(el.text, "EncapsulatedCRLValue", MalformedContainer)
@@ -318,8 +325,11 @@ def _signing_certificate(
     cd = one(cert_el, q(XADES, "CertDigest"), "xades:CertDigest", SignatureInvalid)
     digest_name = _digest_method(cd)
     algorithms.check_digest(digest_name, algs, "signing certificate digest")
-    wanted = b64(one(cd, q(DS, "DigestValue"), "ds:DigestValue", SignatureInvalid).text,
-                 "CertDigest", SignatureInvalid)
+    wanted = b64(
+        one(cd, q(DS, "DigestValue"), "ds:DigestValue", SignatureInvalid).text,
+        "CertDigest",
+        SignatureInvalid,
+    )
     for cert in candidates:
         if algorithms.digest(digest_name, cert.dump()) == wanted:
             _check_issuer_serial(cert_el, cert)

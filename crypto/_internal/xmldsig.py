@@ -64,7 +64,9 @@ def b64(text: str | None, what: str, error: type[VerificationError]) -> bytes:
         raise error(f"{what} is not valid base64") from exc
 
 
-def one(parent: etree._Element, tag: str, what: str, error: type[VerificationError]) -> etree._Element:
+def one(
+    parent: etree._Element, tag: str, what: str, error: type[VerificationError]
+) -> etree._Element:
     found = parent.findall(tag)
     if len(found) != 1:
         raise error(f"expected exactly one {what}, found {len(found)}")

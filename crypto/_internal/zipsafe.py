@@ -38,7 +38,9 @@ def _check_name(name: str) -> None:
         raise UnsafeInput(f"control character in entry name {name!r}")
 
 
-def _read_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: SizeLimits, budget: int) -> bytes:
+def _read_entry(
+    zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: SizeLimits, budget: int
+) -> bytes:
     out = bytearray()
     cap = min(limits.max_entry_bytes, budget)
     with zf.open(info) as stream:
@@ -92,6 +94,8 @@ def read_zip(data: bytes, limits: SizeLimits) -> list[ZipEntry]:
                 raise MalformedContainer(f"corrupt entry {name!r}: {exc}") from exc
             budget -= len(content)
             entries.append(
-                ZipEntry(name, content, info.compress_type == zipfile.ZIP_STORED, info.header_offset)
+                ZipEntry(
+                    name, content, info.compress_type == zipfile.ZIP_STORED, info.header_offset
+                )
             )
         return entries

@@ -65,20 +65,38 @@ def _parse_at(value: str | None) -> datetime:
 
 @click.command("verify")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--trusted-list", "trusted_lists", multiple=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="ETSI TS 119 612 trusted list XML (pair each with --tl-signer).")
-@click.option("--tl-signer", "tl_signers", multiple=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Pinned scheme-operator certificate (PEM/DER) for the matching --trusted-list.")
-@click.option("--tl-fetched-at", default=None,
-              help="When the trusted lists were fetched (ISO 8601); default: --at.")
-@click.option("--anchor", "anchors", multiple=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="TEST/DEMO ONLY: trust this CA certificate directly.")
+@click.option(
+    "--trusted-list",
+    "trusted_lists",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="ETSI TS 119 612 trusted list XML (pair each with --tl-signer).",
+)
+@click.option(
+    "--tl-signer",
+    "tl_signers",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Pinned scheme-operator certificate (PEM/DER) for the matching --trusted-list.",
+)
+@click.option(
+    "--tl-fetched-at",
+    default=None,
+    help="When the trusted lists were fetched (ISO 8601); default: --at.",
+)
+@click.option(
+    "--anchor",
+    "anchors",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="TEST/DEMO ONLY: trust this CA certificate directly.",
+)
 @click.option("--at", "at_text", default=None, help="Validation time, ISO 8601 (default: now).")
-@click.option("--expect-form", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="The exact signature form the data file must equal.")
+@click.option(
+    "--expect-form",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The exact signature form the data file must equal.",
+)
 @click.option("--offline", is_flag=True, help="Never fetch OCSP/CRL; use embedded data only.")
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
 def command(
@@ -123,7 +141,9 @@ def command(
     if as_json:
         click.echo(json.dumps(out, ensure_ascii=False, indent=2))
     else:
-        click.echo(f"{out['verdict']}: {out['reason'] or 'TOTAL_PASSED'} {verdict.message}".rstrip())
+        click.echo(
+            f"{out['verdict']}: {out['reason'] or 'TOTAL_PASSED'} {verdict.message}".rstrip()
+        )
         if anchors:
             click.echo(out["trust_note"], err=True)
     sys.exit(0 if verdict.accepted else 1)
