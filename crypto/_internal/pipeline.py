@@ -13,7 +13,7 @@ from crypto._internal.asic import parse_asic
 from crypto._internal.binding import check_binding, riga_date
 from crypto._internal.identity import signer_from_certificate
 from crypto._internal.timestamp import VerifiedTimestamp, verify_token
-from crypto._internal.xades import parse_and_verify
+from crypto._internal.xades import TimestampRef, parse_and_verify
 from crypto.errors import (
     CertExpired,
     CertNotYetValid,
@@ -84,7 +84,47 @@ def verify_asic(
         asic.signature_xml, asic.data_name, asic.data, policy.limits, policy.algorithms
     )
     progress.level = sig.level
-    leaf = sig.signer_cert
+    verify_signer(
+        progress,
+        Signed(
+            leaf=sig.signer_cert,
+            other_certs=sig.other_certs,
+            timestamps=sig.timestamps,
+            claimed_signing_time=sig.claimed_signing_time,
+            ocsps=sig.ocsps,
+            crls=sig.crls,
+            data=asic.data,
+        ),
+        policy,
+        trust,
+        fetcher,
+        at,
+    )
+
+
+@dataclass(frozen=True)
+class Signed:
+    """What a cryptographically intact signature yields, whatever its format."""
+
+    leaf: x509.Certificate
+    other_certs: tuple[x509.Certificate, ...]
+    timestamps: tuple[TimestampRef, ...]
+    claimed_signing_time: datetime | None
+    ocsps: tuple[bytes, ...]
+    crls: tuple[bytes, ...]
+    data: bytes
+
+
+def verify_signer(
+    progress: Progress,
+    sig: Signed,
+    policy: Policy,
+    trust: TrustStore,
+    fetcher: Fetcher | None,
+    at: datetime,
+) -> None:
+    """Steps 3-11, shared by XAdES and PAdES."""
+    leaf = sig.leaf
     progress.evidence = Evidence(
         signer_certificate=leaf.dump(), ocsp_responses=sig.ocsps, crls=sig.crls
     )
@@ -101,7 +141,7 @@ def verify_asic(
         progress.signing_time = ts.gen_time
     # 5. Form binding: data file == form v1 for this initiative, identity and date.
     if progress.signer is not None:
-        check_binding(asic.data, progress.signer, moment, policy)
+        check_binding(sig.data, progress.signer, moment, policy)
     # 6. Chain to a CA/QC service granted at the signing time (or a test anchor).
     tp = chain.trusted_path(leaf, list(sig.other_certs), trust, moment)
     progress.trust_source = tp.source
@@ -127,7 +167,9 @@ def verify_asic(
     # 10. Time stamp required and valid.
     if ts_error is not None:
         raise ts_error
-    assert ts is not None
+    if ts is None:  # time stamp not required by this policy
+        progress.warnings.append("no time stamp: signing time not proven")
+        return
     # 11. Collection period, age, personal code.
     if policy.period_start is not None and ts.gen_time < policy.period_start:
         raise OutsidePeriod("time stamp before the collection period")
@@ -140,11 +182,8 @@ def verify_asic(
 
 
 def _timestamp(
-    sig: object, trust: TrustStore, at: datetime, policy: Policy
+    sig: Signed, trust: TrustStore, at: datetime, policy: Policy
 ) -> tuple[VerifiedTimestamp | None, VerificationError | None]:
-    from crypto._internal.xades import XadesSignature
-
-    assert isinstance(sig, XadesSignature)
     if not sig.timestamps:
         if policy.require_timestamp:
             return None, NoTimestamp("no signature time stamp (XAdES-T required)")
