@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from crypto._internal import safexml
 from crypto._internal.zipsafe import ZipEntry, read_zip
-from crypto.errors import MalformedContainer, MultipleSignatures
+from crypto.errors import MalformedContainer, MultipleSignatures, UnsupportedFormat
 from crypto.policy import SizeLimits
 
 ASIC_E_MIMETYPE = b"application/vnd.etsi.asic-e+zip"  # EN 319 162-1 §A.1
@@ -38,7 +38,8 @@ def parse_asic(data: bytes, limits: SizeLimits) -> AsicContainer:
     if not entries[0].stored:
         raise MalformedContainer("mimetype entry is compressed")
     if entries[0].data != ASIC_E_MIMETYPE:
-        raise MalformedContainer(f"mimetype is {entries[0].data[:64]!r}, not ASiC-E")
+        # A well-formed package of another kind (ASiC-S, ODF, ...): not a format we verify.
+        raise UnsupportedFormat(f"mimetype is {entries[0].data[:64]!r}, not ASiC-E")
     rest = entries[1:]
     if any(e.name == "mimetype" for e in rest):
         raise MalformedContainer("second mimetype entry")

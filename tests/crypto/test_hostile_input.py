@@ -86,7 +86,6 @@ def test_case_folded_duplicates_are_unsafe() -> None:
         {"mimetype": None},
         {"mimetype_last": True},
         {"mimetype_method": zipfile.ZIP_DEFLATED},
-        {"mimetype": b"application/zip"},
         {"manifest": None},
         {"signatures": []},
         {"data": []},
@@ -95,6 +94,11 @@ def test_case_folded_duplicates_are_unsafe() -> None:
 )
 def test_structure_violations_are_malformed(kwargs: dict[str, object]) -> None:
     assert reason(zipkit.asic(**kwargs)) is Reason.MALFORMED_CONTAINER  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("mimetype", [b"application/vnd.etsi.asic-s+zip", b"application/zip"])
+def test_other_packages_are_unsupported(mimetype: bytes) -> None:
+    assert reason(zipkit.asic(mimetype=mimetype)) is Reason.UNSUPPORTED_FORMAT
 
 
 def test_two_signature_files_are_multiple_signatures() -> None:
