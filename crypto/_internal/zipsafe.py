@@ -64,8 +64,8 @@ def read_zip(data: bytes, limits: SizeLimits) -> list[ZipEntry]:
         raise MalformedContainer("not a zip file starting with a local file header")
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
-        raise MalformedContainer(f"unreadable zip: {exc}") from exc
+    except Exception as exc:  # zipfile raises BadZipFile, NotImplementedError, OSError, ...
+        raise MalformedContainer(f"unreadable zip: {type(exc).__name__}: {exc}") from exc
     with zf:
         infos = zf.infolist()
         if len(infos) > limits.max_entries:
