@@ -90,7 +90,7 @@ def trusted_path(
     service_type: str = CA_QC_URI,
     error: type[VerificationError] = UntrustedChain,
 ) -> TrustedPath:
-    """1. Build paths; 2. keep one whose anchor is granted at `moment` (or a test anchor)."""
+    """1. Build paths to a listed service or a test anchor (shortest first)."""
     manager = trust.trust_manager if service_type == CA_QC_URI else trust.tsa_trust_manager
     try:
         paths = asyncio.run(_paths(leaf, [*others, *trust.known_certificates()], manager))
@@ -98,19 +98,14 @@ def trusted_path(
         raise error(f"no path to a trusted anchor: {exc}") from exc
     if not paths:
         raise error("no path to a trusted anchor")
-    withdrawn = False
     for path in sorted(paths, key=len):
         anchor = _anchor_cert(path)
         if trust.is_test_anchor(anchor):
             return TrustedPath(path, anchor, TEST_ANCHOR)
-        if trust.granted_services(anchor, moment, service_type):
-            return TrustedPath(path, anchor, TRUSTED_LIST)
-        withdrawn = True
-    raise error(
-        "the issuing service was not granted on the trusted list at the signing time"
-        if withdrawn
-        else "no path to a trusted anchor",
-    )
+        # Any service on the list anchors the chain (as in EU DSS); whether it was *granted*
+        # at the signing time decides qualification (NOT_QUALIFIED) or, for TSAs, validity.
+        return TrustedPath(path, anchor, TRUSTED_LIST)
+    raise error("no path to a trusted anchor")
 
 
 def validate(
@@ -168,6 +163,8 @@ def trusted_tsa(
     if trust.is_test_anchor(tsa_cert):
         return TEST_ANCHOR
     tp = trusted_path(tsa_cert, list(token_certs), trust, gen_time, QTST_URI, TimestampInvalid)
+    if tp.source == TRUSTED_LIST and not trust.granted_services(tp.anchor, gen_time, QTST_URI):
+        raise TimestampInvalid("the TSA's service was not a granted QTST at genTime")
     try:
         validate(tp, gen_time, [], [], with_revocation=False)
     except VerificationError as exc:

@@ -15,7 +15,7 @@ from pyhanko.sign.validation.qualified.tsp import QcCertType
 
 from crypto._internal.chain import TrustedPath
 from crypto.errors import KeyUsageError, NotQualified
-from crypto.trust import TRUSTED_LIST, TrustStore
+from crypto.trust import CA_QC_URI, TRUSTED_LIST, TrustStore
 
 # RFC 3739 / EN 319 412-5 QC statement OIDs, as asn1crypto names them
 QC_STATEMENTS_OID = "1.3.6.1.5.5.7.1.3"
@@ -24,6 +24,8 @@ QC_STATEMENTS_OID = "1.3.6.1.5.5.7.1.3"
 def check_qualified(tp: TrustedPath, trust: TrustStore, moment: datetime) -> None:
     leaf = tp.path.leaf
     assert isinstance(leaf, x509.Certificate)
+    if tp.source == TRUSTED_LIST and not trust.granted_services(tp.anchor, moment, CA_QC_URI):
+        raise NotQualified("the issuing CA/QC service was not granted at the signing time")
     try:
         if tp.source == TRUSTED_LIST:
             status = (
