@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 import crypto
 from crypto import Policy, Reason, SizeLimits, TrustStore
-from crypto.errors import VerificationError
 from crypto._internal import safexml
 from crypto._internal.zipsafe import read_zip
+from crypto.errors import VerificationError
 from tests.crypto import zipkit
 
 AT = datetime(2026, 3, 1, tzinfo=UTC)
@@ -157,7 +157,13 @@ def test_reject_verdict_shape() -> None:
     assert v.indication is crypto.Indication.TOTAL_FAILED
     assert v.subindication is crypto.SubIndication.FORMAT_FAILURE
     assert set(v.to_json()) >= {
-        "verdict", "reason", "indication", "subindication", "format", "level", "signer",
+        "verdict",
+        "reason",
+        "indication",
+        "subindication",
+        "format",
+        "level",
+        "signer",
         "signing_time",
     }
 

@@ -3,9 +3,8 @@ container made by the test PKI's signing code against the real local responders.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 import warnings
+from datetime import date, timedelta
 
 import pytest
 
@@ -48,7 +47,10 @@ def test_accept_old_certificate_without_prefix(check) -> None:
 
 
 def test_accept_form_dated_the_day_before(check) -> None:
-    v = check(make_form_edoc("valid_p384", signing_date=clock.SIGNING_DATE - timedelta(days=1)), FORM_POLICY)
+    v = check(
+        make_form_edoc("valid_p384", signing_date=clock.SIGNING_DATE - timedelta(days=1)),
+        FORM_POLICY,
+    )
     assert v.verdict == "accept", v.message
 
 
@@ -59,10 +61,22 @@ def _reason(check, container: bytes, policy: Policy = FORM_POLICY, **kw: object)
 
 
 def test_malformed_container(check) -> None:
-    assert _reason(check, make_form_edoc("valid_p384", include_mimetype=False)) is Reason.MALFORMED_CONTAINER
-    assert _reason(check, make_form_edoc("valid_p384", mimetype_first=False)) is Reason.MALFORMED_CONTAINER
-    assert _reason(check, make_form_edoc("valid_p384", mimetype_stored=False)) is Reason.MALFORMED_CONTAINER
-    assert _reason(check, make_form_edoc("valid_p384", include_manifest=False)) is Reason.MALFORMED_CONTAINER
+    assert (
+        _reason(check, make_form_edoc("valid_p384", include_mimetype=False))
+        is Reason.MALFORMED_CONTAINER
+    )
+    assert (
+        _reason(check, make_form_edoc("valid_p384", mimetype_first=False))
+        is Reason.MALFORMED_CONTAINER
+    )
+    assert (
+        _reason(check, make_form_edoc("valid_p384", mimetype_stored=False))
+        is Reason.MALFORMED_CONTAINER
+    )
+    assert (
+        _reason(check, make_form_edoc("valid_p384", include_manifest=False))
+        is Reason.MALFORMED_CONTAINER
+    )
     two = make_form_edoc("valid_p384", extra_files=[DataFile("second.txt", b"x\n", "text/plain")])
     assert _reason(check, two) is Reason.MALFORMED_CONTAINER
 
@@ -78,7 +92,9 @@ def test_unsafe_input(check) -> None:
 
 def test_too_large(check) -> None:
     container = make_form_edoc("valid_p384")
-    small = Policy(initiative=TEST_INITIATIVE, limits=SizeLimits(max_container_bytes=len(container) - 1))
+    small = Policy(
+        initiative=TEST_INITIATIVE, limits=SizeLimits(max_container_bytes=len(container) - 1)
+    )
     assert _reason(check, container, small) is Reason.TOO_LARGE
 
 
@@ -95,7 +111,9 @@ def test_unsupported_format(check) -> None:
 def test_multiple_signatures(check) -> None:
     files = make_form_edoc("valid_p384", extra_signers=["valid_rsa"])
     assert _reason(check, files) is Reason.MULTIPLE_SIGNATURES
-    one_file = make_form_edoc("valid_p384", extra_signers=["valid_rsa"], signatures_in_one_file=True)
+    one_file = make_form_edoc(
+        "valid_p384", extra_signers=["valid_rsa"], signatures_in_one_file=True
+    )
     assert _reason(check, one_file) is Reason.MULTIPLE_SIGNATURES
 
 
@@ -108,7 +126,9 @@ def test_document_mismatch(check) -> None:
     month_ago = make_form_edoc("valid_p384", signing_date=date(2026, 2, 1))
     assert _reason(check, month_ago) is Reason.DOCUMENT_MISMATCH
     other = InitiativeFields(Regime.ART22_BILL, "TEST-2026/2", "Cits likumprojekts", "0" * 64)
-    assert _reason(check, make_form_edoc("valid_p384", initiative=other)) is Reason.DOCUMENT_MISMATCH
+    assert (
+        _reason(check, make_form_edoc("valid_p384", initiative=other)) is Reason.DOCUMENT_MISMATCH
+    )
     expected = Policy(expected_form=form_for("valid_p384") + b"x")
     assert _reason(check, make_form_edoc("valid_p384"), expected) is Reason.DOCUMENT_MISMATCH
 
@@ -170,7 +190,9 @@ def test_no_timestamp(check) -> None:
 
 
 def test_outside_period(check) -> None:
-    late = Policy(initiative=TEST_INITIATIVE, period_start=clock.TIMESTAMP_TIME + timedelta(seconds=1))
+    late = Policy(
+        initiative=TEST_INITIATIVE, period_start=clock.TIMESTAMP_TIME + timedelta(seconds=1)
+    )
     assert _reason(check, make_form_edoc("valid_p384"), late) is Reason.OUTSIDE_PERIOD
     early = Policy(initiative=TEST_INITIATIVE, period_end=clock.TIMESTAMP_TIME)
     assert _reason(check, make_form_edoc("valid_p384"), early) is Reason.OUTSIDE_PERIOD

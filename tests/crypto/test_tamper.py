@@ -61,7 +61,9 @@ SSP = ".//xades:SignedProperties/xades:SignedSignatureProperties"
 SIGNED_FIELDS = {
     "SigningTime": _set_text(f"{SSP}/xades:SigningTime", "2026-03-02T09:59:00Z"),
     "SigningCertificate digest": _flip(f"{SSP}/xades:SigningCertificateV2//ds:DigestValue"),
-    "SigningCertificate IssuerSerialV2": _flip(f"{SSP}/xades:SigningCertificateV2//xades:IssuerSerialV2"),
+    "SigningCertificate IssuerSerialV2": _flip(
+        f"{SSP}/xades:SigningCertificateV2//xades:IssuerSerialV2"
+    ),
     "DataObjectFormat MimeType": _set_text(".//xades:DataObjectFormat/xades:MimeType", "text/html"),
     "SignedProperties Id": _set_attr(".//xades:SignedProperties", "Id", "S1-other"),
     "data reference DigestValue": _flip("ds:SignedInfo/ds:Reference[1]/ds:DigestValue"),
@@ -128,7 +130,9 @@ def test_wrapping_duplicate_signed_properties_is_unsafe(check) -> None:
         fake.find(f".//{{{XADES}}}MimeType").text = "text/html"  # type: ignore[union-attr]
         sig.insert(list(sig).index(obj), fake)
 
-    assert check(make_form_edoc("valid_p384", after_sign=wrap), POLICY).reason is Reason.UNSAFE_INPUT
+    assert (
+        check(make_form_edoc("valid_p384", after_sign=wrap), POLICY).reason is Reason.UNSAFE_INPUT
+    )
 
 
 def test_wrapping_moved_signed_properties_is_rejected(check) -> None:

@@ -14,9 +14,7 @@ MANIFEST = (
     b'<manifest:file-entry manifest:full-path="form.txt" manifest:media-type="text/plain"/>'
     b"</manifest:manifest>"
 )
-SIGNATURES = (
-    b'<asic:XAdESSignatures xmlns:asic="http://uri.etsi.org/02918/v1.2.1#"/>'
-)
+SIGNATURES = b'<asic:XAdESSignatures xmlns:asic="http://uri.etsi.org/02918/v1.2.1#"/>'
 
 
 def make_zip(entries: list[tuple[str, bytes, int]]) -> bytes:
@@ -43,7 +41,9 @@ def asic(
     entries: list[tuple[str, bytes, int]] = []
     if manifest is not None:
         entries.append(("META-INF/manifest.xml", manifest, zipfile.ZIP_DEFLATED))
-    for name, body in signatures if signatures is not None else [("META-INF/signatures0.xml", SIGNATURES)]:
+    for name, body in (
+        signatures if signatures is not None else [("META-INF/signatures0.xml", SIGNATURES)]
+    ):
         entries.append((name, body, zipfile.ZIP_DEFLATED))
     for name, body in data if data is not None else [("form.txt", b"hello\n")]:
         entries.append((name, body, zipfile.ZIP_DEFLATED))
