@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 import zipfile
 from datetime import UTC, datetime
@@ -183,10 +184,8 @@ def test_mutated_containers_only_raise_typed_errors(data: st.DataObject) -> None
     for _ in range(data.draw(st.integers(1, 8))):
         pos = data.draw(st.integers(0, len(base) - 1))
         base[pos] = data.draw(st.integers(0, 255))
-    try:
+    with contextlib.suppress(VerificationError):
         read_zip(bytes(base), SizeLimits())
-    except VerificationError:
-        pass
     v = verdict(bytes(base))
     assert v.verdict == "reject"
     assert not v.message.startswith("unexpected"), v.message
