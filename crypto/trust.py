@@ -132,6 +132,7 @@ class TrustStore:
         )
         self._lock = threading.Lock()
         self._revinfo_cache: dict[str, tuple[datetime | None, bytes]] = {}
+        self._cert_cache: dict[str, bytes] = {}
 
     # -- queries used by the verifier ------------------------------------------------------
 
@@ -186,6 +187,16 @@ class TrustStore:
         if hit is None or hit[0] is None or moment >= hit[0]:
             return None
         return hit[1]
+
+    def cached_certificate(self, url: str) -> bytes | None:
+        with self._lock:
+            return self._cert_cache.get(url)
+
+    def remember_certificate(self, url: str, blob: bytes) -> None:
+        with self._lock:
+            if len(self._cert_cache) > 256:
+                self._cert_cache.clear()
+            self._cert_cache[url] = blob
 
     def remember(self, url: str, until: datetime | None, der: bytes) -> None:
         with self._lock:

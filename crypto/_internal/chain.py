@@ -27,14 +27,24 @@ from crypto.errors import (
     CertExpired,
     CertNotYetValid,
     CertRevoked,
+    FetchError,
     RevocationUnavailable,
     TimestampInvalid,
+    TrustListError,
     UntrustedChain,
     VerificationError,
     WeakAlgorithm,
 )
+from crypto.fetcher import Fetcher
 from crypto.reasons import SubIndication
-from crypto.trust import CA_QC_URI, QTST_URI, TEST_ANCHOR, TRUSTED_LIST, TrustStore
+from crypto.trust import (
+    CA_QC_URI,
+    QTST_URI,
+    TEST_ANCHOR,
+    TRUSTED_LIST,
+    TrustStore,
+    load_certificates,
+)
 
 _TOLERANCE = timedelta(seconds=1)
 _SIGNER_REVOCATION = CertRevTrustPolicy(
@@ -89,13 +99,22 @@ def trusted_path(
     moment: datetime,
     service_type: str = CA_QC_URI,
     error: type[VerificationError] = UntrustedChain,
+    fetcher: Fetcher | None = None,
 ) -> TrustedPath:
     """1. Build paths to a listed service or a test anchor (shortest first)."""
     manager = trust.trust_manager if service_type == CA_QC_URI else trust.tsa_trust_manager
+    pool = [*others, *trust.known_certificates()]
     try:
-        paths = asyncio.run(_paths(leaf, [*others, *trust.known_certificates()], manager))
+        paths = asyncio.run(_paths(leaf, pool, manager))
     except cv_errors.PathBuildingError as exc:
-        raise error(f"no path to a trusted anchor: {exc}") from exc
+        # 1a. Missing intermediates: follow caIssuers (RFC 5280 §4.2.2.1) through the fetcher.
+        fetched = _fetch_issuers(leaf, fetcher, trust) if fetcher is not None else []
+        if not fetched:
+            raise error(f"no path to a trusted anchor: {exc}") from exc
+        try:
+            paths = asyncio.run(_paths(leaf, [*pool, *fetched], manager))
+        except cv_errors.PathBuildingError as exc2:
+            raise error(f"no path to a trusted anchor: {exc2}") from exc2
     if not paths:
         raise error("no path to a trusted anchor")
     for path in sorted(paths, key=len):
@@ -106,6 +125,52 @@ def trusted_path(
         # at the signing time decides qualification (NOT_QUALIFIED) or, for TSAs, validity.
         return TrustedPath(path, anchor, TRUSTED_LIST)
     raise error("no path to a trusted anchor")
+
+
+_MAX_AIA_DEPTH = 4
+
+
+def _ca_issuer_urls(cert: x509.Certificate) -> list[str]:
+    aia = cert.authority_information_access_value
+    if aia is None:
+        return []
+    return [
+        str(ad["access_location"].native)
+        for ad in aia
+        if ad["access_method"].native == "ca_issuers"
+        and str(ad["access_location"].native).startswith(("http://", "https://"))
+    ]
+
+
+def _fetch_issuers(
+    cert: x509.Certificate, fetcher: Fetcher, trust: TrustStore
+) -> list[x509.Certificate]:
+    """Issuer certificates named by caIssuers URLs, up to a few levels; failures end the walk."""
+    found: list[x509.Certificate] = []
+    current = cert
+    for _ in range(_MAX_AIA_DEPTH):
+        urls = _ca_issuer_urls(current)[:2]
+        issuer = None
+        for url in urls:
+            try:
+                blob = trust.cached_certificate(url) or fetcher.certificate(url)
+                candidates = load_certificates(blob)
+            except (FetchError, TrustListError):
+                continue
+            for candidate in candidates:
+                if candidate.subject == current.issuer:
+                    trust.remember_certificate(url, blob)
+                    issuer = candidate
+                    break
+            if issuer is not None:
+                break
+        if issuer is None or issuer.self_signed != "no":
+            if issuer is not None:
+                found.append(issuer)
+            break
+        found.append(issuer)
+        current = issuer
+    return found
 
 
 def validate(
@@ -154,6 +219,7 @@ def trusted_tsa(
     token_certs: tuple[x509.Certificate, ...],
     trust: TrustStore,
     gen_time: datetime,
+    fetcher: Fetcher | None = None,
 ) -> str:
     """The TSA is a granted QTST at genTime (TS 119 612 service status history) or test-anchored."""
     if tsa_cert.dump() in {c.dump() for c in trust.tl_tsa_certs}:
@@ -162,7 +228,9 @@ def trusted_tsa(
         raise TimestampInvalid("the TSA was not a granted QTST at the time stamp's genTime")
     if trust.is_test_anchor(tsa_cert):
         return TEST_ANCHOR
-    tp = trusted_path(tsa_cert, list(token_certs), trust, gen_time, QTST_URI, TimestampInvalid)
+    tp = trusted_path(
+        tsa_cert, list(token_certs), trust, gen_time, QTST_URI, TimestampInvalid, fetcher
+    )
     if tp.source == TRUSTED_LIST and not trust.granted_services(tp.anchor, gen_time, QTST_URI):
         raise TimestampInvalid("the TSA's service was not a granted QTST at genTime")
     try:

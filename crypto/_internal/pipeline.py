@@ -135,7 +135,7 @@ def verify_signer(
     except InvalidPersonalCode as exc:
         code_error = exc
     # 4. Signature time stamp: verified now, its failure raised in its turn (step 10).
-    ts, ts_error = _timestamp(sig, trust, at, policy)
+    ts, ts_error = _timestamp(sig, trust, at, policy, fetcher)
     moment = ts.gen_time if ts else at
     if ts:
         progress.signing_time = ts.gen_time
@@ -143,7 +143,7 @@ def verify_signer(
     if progress.signer is not None:
         check_binding(sig.data, progress.signer, moment, policy)
     # 6. Chain to a CA/QC service granted at the signing time (or a test anchor).
-    tp = chain.trusted_path(leaf, list(sig.other_certs), trust, moment)
+    tp = chain.trusted_path(leaf, list(sig.other_certs), trust, moment, fetcher=fetcher)
     progress.trust_source = tp.source
     if tp.source == "test-anchor":
         progress.warnings.append("trust from a test/demo anchor, not from a trusted list")
@@ -182,7 +182,7 @@ def verify_signer(
 
 
 def _timestamp(
-    sig: Signed, trust: TrustStore, at: datetime, policy: Policy
+    sig: Signed, trust: TrustStore, at: datetime, policy: Policy, fetcher: Fetcher | None
 ) -> tuple[VerifiedTimestamp | None, VerificationError | None]:
     if not sig.timestamps:
         if policy.require_timestamp:
@@ -191,7 +191,7 @@ def _timestamp(
     try:
         ref = sig.timestamps[0]
         ts = verify_token(ref.token, ref.imprint_input, policy.algorithms)
-        chain.trusted_tsa(ts.tsa_cert, ts.certs, trust, ts.gen_time)
+        chain.trusted_tsa(ts.tsa_cert, ts.certs, trust, ts.gen_time, fetcher)
         if ts.gen_time > at + _CLOCK_SKEW:
             raise TimestampInvalid("time stamp is later than the validation time")
         if sig.claimed_signing_time and sig.claimed_signing_time > ts.gen_time + _CLOCK_SKEW:
