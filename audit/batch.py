@@ -46,6 +46,7 @@ class BatchReport:
     initiative: dict[str, str]
     count: int
     checkpoint: Checkpoint
+    checkpoint_note: bytes  # the signed note, for a witness to keep
     previous: Checkpoint | None
     manifest_sha256: str
     seal: object  # what the seal check returned; None when the seal was not checked
@@ -53,7 +54,7 @@ class BatchReport:
 
 
 SealCheck = Callable[[bytes, bytes], object]  # (seal XML, manifest bytes) -> info
-ContainerCheck = Callable[[BatchEntry, bytes], None]
+ContainerCheck = Callable[[dict[str, str], BatchEntry, bytes], None]  # initiative, entry, file
 Progress = Callable[[int, int], None]
 
 __all__ = [
@@ -82,8 +83,11 @@ def _same(a: Checkpoint, b: Checkpoint) -> bool:
     return (a.origin, a.size, a.root) == (b.origin, b.size, b.root)
 
 
+Trusted = bytes | Callable[[str], bytes | None] | None  # a note, or the witness's per origin
+
+
 def _check_log(
-    archive: BatchArchive, log: dict[str, Any], keys: Sequence[Verifier], trusted: bytes | None
+    archive: BatchArchive, log: dict[str, Any], keys: Sequence[Verifier], trusted: Trusted
 ) -> tuple[Checkpoint, Checkpoint | None]:
     # Step 3: the checkpoint file is the sealed one, signed by a trusted key, of this origin.
     note = log["checkpoint"].encode()
@@ -105,6 +109,8 @@ def _check_log(
             raise BatchError(
                 BatchReason.INCONSISTENT_LOG, f"previous -> batch checkpoint: {exc}"
             ) from None
+    if callable(trusted):
+        trusted = trusted(origin)
     if trusted is not None:
         witness = _open_cp(trusted, keys, origin, "trusted checkpoint").checkpoint
         linked = _same(witness, current) or (previous is not None and _same(witness, previous))
@@ -147,14 +153,15 @@ def verify_batch(
     keys: Sequence[Verifier],
     *,
     seal_check: SealCheck | None,
-    trusted: bytes | None = None,
+    trusted: Trusted = None,
     container_check: ContainerCheck | None = None,
     progress: Progress | None = None,
 ) -> BatchReport:
     """Verify every claim of the batch; raise BatchError with the first failure's reason.
 
     ``seal_check=None`` skips the seal (the caller must say so loudly); ``trusted`` is a
-    checkpoint note the caller already holds (a witness's last checkpoint).
+    checkpoint note the caller already holds, or a function giving the witness's last checkpoint
+    for the batch's log origin (None: nothing seen yet).
     """
     # Step 1: structure and manifest.
     names = archive.names()
@@ -236,7 +243,7 @@ def verify_batch(
     if container_check is not None:
         for position, (entry, _) in enumerate(entries):
             try:
-                container_check(entry, archive.read(entry.file))
+                container_check(doc["initiative"], entry, archive.read(entry.file))
             except ContainerRejected as exc:
                 raise BatchError(
                     BatchReason.CONTAINER_INVALID, str(exc), entry=position, name=entry.signature
@@ -247,6 +254,7 @@ def verify_batch(
         initiative=dict(doc["initiative"]),
         count=len(entries),
         checkpoint=current,
+        checkpoint_note=doc["log"]["checkpoint"].encode(),
         previous=previous,
         manifest_sha256=hashlib.sha256(manifest_bytes).hexdigest(),
         seal=seal_info,

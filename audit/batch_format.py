@@ -85,6 +85,7 @@ class BatchEntry:
     surname: str
     personal_code: str
     signing_date: str
+    accepted_at: str  # the leaf's "at": when the service accepted it (re-verification time)
 
 
 class ZipBatchArchive:
@@ -203,6 +204,9 @@ def _entry(raw: object, position: int) -> tuple[BatchEntry, dict[str, Any]]:
     if media_type not in EXTENSIONS:
         raise _malformed(f"{where}.media_type is not supported")
     signature = _string(obj["signature"], f"{where}.signature", _ID)
+    leaf = obj["leaf"]
+    if not isinstance(leaf, dict) or not isinstance(leaf.get("at"), str):
+        raise _malformed(f"{where}.leaf is not an event object")
     entry = BatchEntry(
         signature=signature,
         leaf_index=_integer(obj["leaf_index"], f"{where}.leaf_index"),
@@ -215,13 +219,12 @@ def _entry(raw: object, position: int) -> tuple[BatchEntry, dict[str, Any]]:
         signing_date=_string(
             obj["signing_date"], f"{where}.signing_date", r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
         ),
+        accepted_at=leaf["at"],
     )
     expected = f"signatures/{signature.replace(':', '_')}.{EXTENSIONS[media_type]}"
     if entry.file != expected:
         raise _malformed(f"{where}.file must be {expected}")
-    if not isinstance(obj["leaf"], dict):
-        raise _malformed(f"{where}.leaf is not an object")
-    return entry, obj["leaf"]
+    return entry, leaf
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,10 @@ class SealInfo:
 
 
 def _load(der: bytes) -> x509.Certificate:
+    """A certificate in DER (or PEM, for anchors given as files)."""
     try:
+        if der.lstrip().startswith(b"-----BEGIN"):
+            return x509.load_pem_x509_certificate(der)
         return x509.load_der_x509_certificate(der)
     except ValueError as exc:
         raise SealInvalid(f"unreadable certificate: {exc}") from exc
