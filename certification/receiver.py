@@ -165,7 +165,7 @@ class Receiver:
                 now,
             ]
         )
-        doc = {
+        doc: dict[str, Any] = {
             "status": "ACCEPTED",
             "reason": "OK",
             "batch": report.batch_id,
