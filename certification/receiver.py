@@ -165,7 +165,7 @@ class Receiver:
                 now,
             ]
         )
-        doc: dict[str, Any] = {
+        accepted: dict[str, Any] = {
             "status": "ACCEPTED",
             "reason": "OK",
             "batch": report.batch_id,
@@ -178,7 +178,7 @@ class Receiver:
         self._db.execute("BEGIN IMMEDIATE")
         self._db.execute(
             "INSERT INTO batches VALUES (?, ?, ?)",
-            (report.batch_id, report.manifest_sha256, json.dumps(doc, sort_keys=True)),
+            (report.batch_id, report.manifest_sha256, json.dumps(accepted, sort_keys=True)),
         )
         self._db.execute(
             "INSERT INTO witness VALUES (?, ?) ON CONFLICT (origin) DO UPDATE "
@@ -186,7 +186,7 @@ class Receiver:
             (cp.origin, report.checkpoint_note),
         )
         self._db.execute("COMMIT")
-        return 201, doc
+        return 201, accepted
 
 
 @contextmanager
