@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,8 +39,8 @@ class Running:
         )
 
     def rows(self, table: str) -> int:
-        with sqlite3.connect(self.db) as db:
-            count: int = db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
+        with closing(sqlite3.connect(self.db)) as db:
+            count: int = db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         return count
 
 
