@@ -78,6 +78,9 @@ class Receiver:
         self._db.executescript(_SCHEMA)
         self._seal = seal_checker(list(config.seal_anchors))
 
+    def close(self) -> None:
+        self._db.close()
+
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
         if request.path == "/healthz" and request.method == "GET":
@@ -204,7 +207,8 @@ class Receiver:
 @contextmanager
 def serve_receiver(config: ReceiverConfig) -> Iterator[str]:
     """Serve the receiver on 127.0.0.1 on a free port in a thread; yield its base URL."""
-    server = make_server("127.0.0.1", 0, Receiver(config), threaded=True)
+    app = Receiver(config)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -213,3 +217,4 @@ def serve_receiver(config: ReceiverConfig) -> Iterator[str]:
         server.shutdown()
         thread.join(timeout=5)
         server.server_close()
+        app.close()

@@ -32,10 +32,11 @@ from audit.batch_format import (
     ODF_MANIFEST,
     SEAL,
     VERSION,
+    leaf_bytes,
 )
 from audit.checkpoint import Checkpoint
 from audit.errors import AuditError
-from audit.events import format_time, parse_leaf
+from audit.events import format_time
 from audit.merkle import NodeSource
 from audit.note import parse
 from audit.strict import b64encode
@@ -109,15 +110,18 @@ def _file_name(entry: EntryRecord) -> str:
 
 def _entry_json(entry: EntryRecord, initiative: str, name: str, digest: str) -> dict[str, Any]:
     try:
-        event = parse_leaf(entry.leaf)
-    except AuditError as exc:
-        raise BatchWriteError(f"{entry.signature}: leaf is not a log event: {exc}") from exc
-    fields = event.fields
+        leaf = json.loads(entry.leaf)
+        exact = isinstance(leaf, dict) and leaf_bytes(leaf) == entry.leaf
+    except (ValueError, AuditError):
+        exact = False
+    if not exact:  # the manifest must reproduce the logged bytes (docs/batch-format.md)
+        raise BatchWriteError(f"{entry.signature}: leaf is not a canonical log event")
+    fields = leaf
     if (
-        event.type != "signature.accepted"
-        or fields["signature"] != entry.signature
-        or fields["initiative"] != initiative
-        or fields["container_sha256"] != digest
+        fields.get("type") != "signature.accepted"
+        or fields.get("signature") != entry.signature
+        or fields.get("initiative") != initiative
+        or fields.get("container_sha256") != digest
     ):
         raise BatchWriteError(f"{entry.signature}: leaf does not describe this container")
     return {
@@ -130,7 +134,7 @@ def _entry_json(entry: EntryRecord, initiative: str, name: str, digest: str) -> 
         "surname": entry.surname,
         "personal_code": entry.personal_code,
         "signing_date": entry.signing_date.isoformat(),
-        "leaf": event.as_json(),
+        "leaf": leaf,
     }
 
 
