@@ -26,9 +26,9 @@ from audit.batch_format import (
     BatchError,
     BatchReason,
     ContainerRejected,
+    LeafFacts,
     SealRejected,
     ZipBatchArchive,
-    leaf_bytes,
     parse_manifest,
 )
 from audit.checkpoint import Checkpoint, SignedCheckpoint, open_checkpoint
@@ -122,18 +122,18 @@ def _check_log(
     return current, previous
 
 
-def _bind_leaf(entry: BatchEntry, leaf: dict[str, Any], initiative: str, position: int) -> bytes:
+def _bind_leaf(entry: BatchEntry, leaf: LeafFacts, initiative: str, position: int) -> bytes:
     """Step 9: the leaf is the signature.accepted event of this entry's container.
 
     The fields that bind are compared here; that the bytes are the logged event (canonical,
     valid) is proven by the inclusion check of their hash (step 11).
     """
     if (
-        leaf.get("type") != "signature.accepted"
-        or leaf.get("v") != EVENT_VERSION
-        or leaf.get("signature") != entry.signature
-        or leaf.get("initiative") != initiative
-        or leaf.get("container_sha256") != entry.container_sha256
+        leaf.type != "signature.accepted"
+        or leaf.v != EVENT_VERSION
+        or leaf.signature != entry.signature
+        or leaf.initiative != initiative
+        or leaf.container_sha256 != entry.container_sha256
     ):
         raise BatchError(
             BatchReason.LEAF_MISMATCH,
@@ -141,7 +141,7 @@ def _bind_leaf(entry: BatchEntry, leaf: dict[str, Any], initiative: str, positio
             entry=position,
             name=entry.signature,
         )
-    return merkle.leaf_hash(leaf_bytes(leaf))
+    return leaf.hash
 
 
 def verify_batch(
@@ -169,6 +169,7 @@ def verify_batch(
         raise BatchError(BatchReason.MALFORMED_BATCH, f"unexpected member {unknown[0]}")
     manifest_bytes = archive.read(MANIFEST)
     manifest = parse_manifest(manifest_bytes)
+    manifest_sha256 = hashlib.sha256(manifest_bytes).hexdigest()
     doc = manifest.doc
     # Step 2: the operator's seal over manifest.json.
     seal_info: object = None
@@ -177,6 +178,7 @@ def verify_batch(
             seal_info = seal_check(archive.read(SEAL), manifest_bytes)
         except SealRejected as exc:
             raise BatchError(BatchReason.SEAL_INVALID, str(exc)) from None
+    del manifest_bytes
     # Steps 3-4: checkpoints.
     current, previous = _check_log(archive, doc["log"], keys, trusted)
     # Step 5: count.
@@ -252,7 +254,7 @@ def verify_batch(
         checkpoint=current,
         checkpoint_note=doc["log"]["checkpoint"].encode(),
         previous=previous,
-        manifest_sha256=hashlib.sha256(manifest_bytes).hexdigest(),
+        manifest_sha256=manifest_sha256,
         seal=seal_info,
         containers_verified=container_check is not None,
     )

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import IO, Any, Protocol
 
+from audit import merkle
 from audit.errors import AuditError
 from audit.events import KINDS
 
@@ -74,7 +75,19 @@ class BatchArchive(Protocol):
     def sha256(self, name: str) -> bytes: ...
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
+class LeafFacts:
+    """What the verifier needs of an entry's leaf; the parsed object itself is not kept."""
+
+    type: object
+    v: object
+    signature: object
+    initiative: object
+    container_sha256: object
+    hash: bytes  # SHA-256(0x00 || RFC 8785 bytes)
+
+
+@dataclass(frozen=True, slots=True)
 class BatchEntry:
     signature: str
     leaf_index: int
@@ -197,7 +210,7 @@ _ENTRY_KEYS = frozenset(
 )
 
 
-def _entry(raw: object, position: int) -> tuple[BatchEntry, dict[str, Any]]:
+def _entry(raw: object, position: int) -> tuple[BatchEntry, LeafFacts]:
     where = f"entries[{position}]"
     obj = _object(raw, _ENTRY_KEYS, where)
     media_type = _string(obj["media_type"], f"{where}.media_type")
@@ -224,13 +237,21 @@ def _entry(raw: object, position: int) -> tuple[BatchEntry, dict[str, Any]]:
     expected = f"signatures/{signature.replace(':', '_')}.{EXTENSIONS[media_type]}"
     if entry.file != expected:
         raise _malformed(f"{where}.file must be {expected}")
-    return entry, leaf
+    facts = LeafFacts(
+        type=leaf.get("type"),
+        v=leaf.get("v"),
+        signature=leaf.get("signature"),
+        initiative=leaf.get("initiative"),
+        container_sha256=leaf.get("container_sha256"),
+        hash=merkle.leaf_hash(leaf_bytes(leaf)),
+    )
+    return entry, facts
 
 
 @dataclass(frozen=True)
 class _Manifest:
     doc: dict[str, Any]
-    entries: list[tuple[BatchEntry, dict[str, Any]]]
+    entries: list[tuple[BatchEntry, LeafFacts]]
 
 
 def parse_manifest(data: bytes) -> _Manifest:
@@ -272,6 +293,7 @@ def parse_manifest(data: bytes) -> _Manifest:
     files = {e.file for e, _ in entries}
     if len(files) != len(entries):
         raise _malformed("two entries name the same file")
+    doc["entries"] = []  # parsed into `entries`; drop the raw objects (memory at 155,000)
     return _Manifest(doc, entries)
 
 
