@@ -254,12 +254,27 @@ class _Manifest:
     entries: list[tuple[BatchEntry, LeafFacts]]
 
 
+class _Parsed(tuple[BatchEntry, LeafFacts]):
+    """An entry object already turned into its compact form while the JSON is parsed."""
+
+
 def parse_manifest(data: bytes) -> _Manifest:
+    position = 0
+
+    def hook(pairs: list[tuple[str, Any]]) -> Any:
+        # Entries become compact as soon as their object closes, so the parsed manifest never
+        # holds 155,000 dictionaries at once. Only entry objects have exactly these keys.
+        nonlocal position
+        obj = _no_duplicates(pairs)
+        if obj.keys() == _ENTRY_KEYS:
+            parsed = _Parsed(_entry(obj, position))
+            position += 1
+            return parsed
+        return obj
+
     try:
         doc = json.loads(
-            data.decode("utf-8"),
-            object_pairs_hook=_no_duplicates,
-            parse_constant=_reject_constant,
+            data.decode("utf-8"), object_pairs_hook=hook, parse_constant=_reject_constant
         )
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise _malformed(f"not UTF-8 JSON: {exc}") from None
@@ -289,11 +304,18 @@ def parse_manifest(data: bytes) -> _Manifest:
     _integer(doc["count"], "count")
     if not isinstance(doc["entries"], list) or not doc["entries"]:
         raise _malformed("entries must be a non-empty list")
-    entries = [_entry(raw, i) for i, raw in enumerate(doc["entries"])]
+    entries: list[tuple[BatchEntry, LeafFacts]] = []
+    for i, raw in enumerate(doc["entries"]):
+        if not isinstance(raw, _Parsed):
+            _object(raw, _ENTRY_KEYS, f"entries[{i}]")  # raises: not an entry object
+            raise _malformed(f"entries[{i}] is misplaced")
+        entries.append((raw[0], raw[1]))
+    if position != len(entries):
+        raise _malformed("an entry object appears outside entries")
     files = {e.file for e, _ in entries}
     if len(files) != len(entries):
         raise _malformed("two entries name the same file")
-    doc["entries"] = []  # parsed into `entries`; drop the raw objects (memory at 155,000)
+    doc["entries"] = []
     return _Manifest(doc, entries)
 
 
