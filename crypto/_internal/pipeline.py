@@ -81,7 +81,12 @@ def verify_asic(
     progress.data_file = DataFile(asic.data_name, asic.data)
     # 2. XAdES core validation: references, signing certificate, signature value.
     sig = parse_and_verify(
-        asic.signature_xml, asic.data_name, asic.data, policy.limits, policy.algorithms
+        asic.signature_xml,
+        asic.data_name,
+        asic.data,
+        policy.limits,
+        policy.algorithms,
+        trust.parse_certificate,
     )
     progress.level = sig.level
     verify_signer(
@@ -155,7 +160,7 @@ def verify_signer(
     _check_validity(tp, moment)
     revinfo = revocation.gather(tp.pairs(), sig.ocsps, sig.crls, fetcher, trust, moment, policy)
     progress.warnings.extend(revinfo.warnings)
-    chain.validate(tp, moment, revinfo.ocsps, revinfo.crls)
+    chain.validate(tp, trust, moment, revinfo.ocsps, revinfo.crls)
     progress.evidence = Evidence(
         signer_certificate=leaf.dump(),
         chain=tp.chain_der(),
@@ -190,7 +195,7 @@ def _timestamp(
         return None, None
     try:
         ref = sig.timestamps[0]
-        ts = verify_token(ref.token, ref.imprint_input, policy.algorithms)
+        ts = verify_token(ref.token, ref.imprint_input, policy.algorithms, trust.parse_certificate)
         chain.trusted_tsa(ts.tsa_cert, ts.certs, trust, ts.gen_time, fetcher)
         if ts.gen_time > at + _CLOCK_SKEW:
             raise TimestampInvalid("time stamp is later than the validation time")

@@ -8,6 +8,7 @@ bytes are exactly the zip entry the reference URI names.
 from __future__ import annotations
 
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -71,9 +72,11 @@ class XadesSignature:
         return "XAdES-BASELINE-B"
 
 
-def _load_cert(der: bytes, what: str) -> x509.Certificate:
+def _load_cert(
+    der: bytes, what: str, parse: Callable[[bytes], x509.Certificate] = x509.Certificate.load
+) -> x509.Certificate:
     try:
-        cert = x509.Certificate.load(der)
+        cert = parse(der)
         _ = cert.subject, cert.public_key, cert.serial_number  # force parse of the lazy parts
     except (ValueError, TypeError) as exc:
         raise MalformedContainer(f"{what} is not an X.509 certificate: {exc}") from exc
@@ -99,6 +102,7 @@ def parse_and_verify(
     data: bytes,
     limits: SizeLimits,
     algs: AlgorithmPolicy,
+    parse_certificate: Callable[[bytes], x509.Certificate] = x509.Certificate.load,
 ) -> XadesSignature:
     """XMLDSig core validation (XMLDSig 1.1 §3.2) plus the XAdES signed properties."""
     root = safexml.parse(signature_xml, limits)
@@ -182,11 +186,19 @@ def parse_and_verify(
         f"{q(XADES, 'UnsignedProperties')}/{q(XADES, 'UnsignedSignatureProperties')}"
     )
     key_info_certs = [
-        _load_cert(b64(el.text, "ds:X509Certificate", MalformedContainer), "ds:X509Certificate")
+        _load_cert(
+            b64(el.text, "ds:X509Certificate", MalformedContainer),
+            "ds:X509Certificate",
+            parse_certificate,
+        )
         for el in sig.findall(f"{q(DS, 'KeyInfo')}/{q(DS, 'X509Data')}/{q(DS, 'X509Certificate')}")
     ]
     value_certs = [
-        _load_cert(b64(el.text, "EncapsulatedX509Certificate", MalformedContainer), "certificate")
+        _load_cert(
+            b64(el.text, "EncapsulatedX509Certificate", MalformedContainer),
+            "certificate",
+            parse_certificate,
+        )
         for el in (
             unsigned.findall(
                 f"{q(XADES, 'CertificateValues')}/{q(XADES, 'EncapsulatedX509Certificate')}"
