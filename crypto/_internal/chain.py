@@ -220,7 +220,7 @@ def validate(
     """3. RFC 5280 §6.1 path validation at `moment`, revocation from the given data only."""
     context = ValidationContext(
         trust_manager=trust.anchor_manager(tp.anchor),
-        other_certs=list(tp.path.iter_certs(include_root=False)),
+        other_certs=(),  # the path is given: nothing to build, nothing to register
         moment=moment,
         ocsps=ocsps,
         crls=crls,
