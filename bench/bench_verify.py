@@ -63,9 +63,7 @@ def _ours(containers: list[bytes]) -> None:
     run(containers[0])
     print(f"   crypto.verify: first verification {1000 * (time.perf_counter() - t0):.1f} ms")
     rate, n = _rate(run, containers, SECONDS)
-    print(
-        f"   crypto.verify: {rate:8.1f} verifications/s per core  ({n} runs, all accept, offline LT)"
-    )
+    print(f"   crypto.verify: {rate:8.1f} verifications/s per core  ({n} runs, all accept)")
 
 
 def _libdigidocpp(containers: list[bytes]) -> None:
