@@ -3,8 +3,8 @@ list pinned to the test scheme operator, and the HTTP fetcher the CLI uses."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
