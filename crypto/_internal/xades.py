@@ -40,6 +40,7 @@ from crypto.reasons import SubIndication
 
 SIGNED_PROPERTIES_TYPE = "http://uri.etsi.org/01903#SignedProperties"  # EN 319 132-1 §6.3
 _ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
+_MAX_REFERENCES = 8  # one data file + SignedProperties; leave room for benign extras
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,10 @@ def parse_and_verify(
     # 3. References: exactly one to the data file, exactly one to the SignedProperties.
     digests_used = [hash_name]
     data_refs = sp_refs = 0
-    for ref in signed_info.findall(q(DS, "Reference")):
+    references = signed_info.findall(q(DS, "Reference"))
+    if len(references) > _MAX_REFERENCES:  # each costs a digest over the data: bound the work
+        raise UnsafeInput(f"{len(references)} references in one signature")
+    for ref in references:
         uri = ref.get("URI")
         if uri is None:
             raise SignatureInvalid("ds:Reference without URI")

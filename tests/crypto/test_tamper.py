@@ -160,3 +160,14 @@ def test_trusted_list_signature_tamper() -> None:
         _tl(build_trusted_list(operator="tl_operator_other"))
     with pytest.raises(VerificationError):
         _tl(build_trusted_list(signed=False))
+
+
+def test_many_references_are_unsafe(check) -> None:
+    def flood(sig: etree._Element) -> None:
+        signed_info = _first(sig, "ds:SignedInfo")
+        data_ref = _first(sig, "ds:SignedInfo/ds:Reference[1]")
+        for _ in range(50):
+            signed_info.append(deepcopy(data_ref))
+
+    v = check(make_form_edoc("valid_p384", after_sign=flood), POLICY)
+    assert v.reason is Reason.UNSAFE_INPUT
