@@ -21,7 +21,7 @@ from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 
 from crypto._internal import algorithms
-from crypto._internal.pipeline import Progress, Signed, verify_signer
+from crypto._internal.pipeline import Progress, Signed, note_trust_freshness, verify_signer
 from crypto._internal.xades import TimestampRef
 from crypto.errors import MalformedContainer, MultipleSignatures, SignatureInvalid
 from crypto.fetcher import Fetcher
@@ -42,6 +42,7 @@ def verify_pades(
     progress: Progress,
 ) -> None:
     progress.format = FORMAT_PADES
+    note_trust_freshness(trust, at, progress)
     # 1. Read the PDF strictly; exactly one approval signature.
     try:
         reader = PdfFileReader(io.BytesIO(container), strict=True)

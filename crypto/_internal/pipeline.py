@@ -76,6 +76,7 @@ def verify_asic(
 ) -> None:
     """Raise the most fundamental VerificationError, or return with `progress` complete."""
     progress.format = FORMAT_ASIC
+    note_trust_freshness(trust, at, progress)
     # 1. Container structure (EN 319 162-1), hostile-input limits.
     asic = parse_asic(container, policy.limits)
     progress.data_file = DataFile(asic.data_name, asic.data)
@@ -184,6 +185,15 @@ def verify_signer(
         raise code_error
     assert progress.signer is not None
     _check_age(progress.signer, ts.gen_time, policy, progress.warnings)
+
+
+def note_trust_freshness(trust: TrustStore, at: datetime, progress: Progress) -> None:
+    """Warn when a trusted list was stale when fetched or is past its NextUpdate at `at`."""
+    for info in trust.lists:
+        if info.stale or (info.next_update is not None and at > info.next_update):
+            progress.warnings.append(
+                f"trusted list {info.territory} #{info.sequence} is past its NextUpdate"
+            )
 
 
 def _timestamp(

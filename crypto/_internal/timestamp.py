@@ -27,6 +27,9 @@ _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
 }
 
 
+_MAX_CERTIFICATES = 16
+
+
 @dataclass(frozen=True)
 class VerifiedTimestamp:
     gen_time: datetime  # aware UTC
@@ -66,6 +69,8 @@ def verify_token(
         raise
     except (ValueError, TypeError, KeyError) as exc:
         raise TimestampInvalid(f"time stamp token unreadable: {exc}") from exc
+    if len(certs) > _MAX_CERTIFICATES:
+        raise TimestampInvalid(f"{len(certs)} certificates in the time stamp token")
     # 1. The imprint is the hash of the canonical ds:SignatureValue (EN 319 132-1 §5.3).
     if imprint_alg not in algs.digests:
         raise TimestampInvalid(f"time stamp imprint uses {imprint_alg}")

@@ -41,6 +41,8 @@ from crypto.reasons import SubIndication
 SIGNED_PROPERTIES_TYPE = "http://uri.etsi.org/01903#SignedProperties"  # EN 319 132-1 §6.3
 _ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
 _MAX_REFERENCES = 8  # one data file + SignedProperties; leave room for benign extras
+_MAX_CERTIFICATES = 16  # signer + chain + TSA/OCSP chains in real containers: < 10
+_MAX_REVOCATION_VALUES = 16
 
 
 @dataclass(frozen=True)
@@ -211,6 +213,8 @@ def parse_and_verify(
             else []
         )
     ]
+    if len(key_info_certs) + len(value_certs) > _MAX_CERTIFICATES:
+        raise UnsafeInput("too many certificates for one signature (path building cost)")
     ssp = one(
         signed_props,
         q(XADES, "SignedSignatureProperties"),
@@ -258,6 +262,8 @@ def parse_and_verify(
                 b64(el.text, "EncapsulatedCRLValue", MalformedContainer)
                 for el in rv.findall(f"{q(XADES, 'CRLValues')}/{q(XADES, 'EncapsulatedCRLValue')}")
             ]
+        if len(ocsps) + len(crls) > _MAX_REVOCATION_VALUES:
+            raise UnsafeInput("too many revocation values for one signature")
         has_archive = unsigned.find(q(XADES141, "ArchiveTimeStamp")) is not None
     others = tuple(c for c in key_info_certs + value_certs if c.dump() != signer.dump())
     return XadesSignature(
