@@ -222,8 +222,11 @@ def _timestamp(
 
 
 def _check_validity(tp: chain.TrustedPath, moment: datetime) -> None:
-    for cert, _issuer in tp.pairs():
+    for cert, issuer in tp.pairs():
         _window(cert, moment)
+        # Before any revocation URL from these certificates is fetched (no requests on behalf
+        # of forged certificates), each link's signature must verify.
+        chain.check_issued_by(cert, issuer)
 
 
 def _window(cert: x509.Certificate, moment: datetime) -> None:
