@@ -150,6 +150,10 @@ def verify_signer(
         check_binding(sig.data, progress.signer, moment, policy)
     # 6. Chain to a CA/QC service granted at the signing time (or a test anchor).
     tp = chain.trusted_path(leaf, list(sig.other_certs), trust, moment, fetcher=fetcher)
+    # Each link's signature verifies before anything else is concluded from, or fetched for,
+    # these certificates (no requests on behalf of forged certificates).
+    for cert, issuer in tp.pairs():
+        chain.check_issued_by(cert, issuer)
     progress.trust_source = tp.source
     if tp.source == "test-anchor":
         progress.warnings.append("trust from a test/demo anchor, not from a trusted list")
@@ -222,11 +226,8 @@ def _timestamp(
 
 
 def _check_validity(tp: chain.TrustedPath, moment: datetime) -> None:
-    for cert, issuer in tp.pairs():
+    for cert, _issuer in tp.pairs():
         _window(cert, moment)
-        # Before any revocation URL from these certificates is fetched (no requests on behalf
-        # of forged certificates), each link's signature must verify.
-        chain.check_issued_by(cert, issuer)
 
 
 def _window(cert: x509.Certificate, moment: datetime) -> None:
