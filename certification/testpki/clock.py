@@ -4,6 +4,20 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+__all__ = [
+    "LEGACY_CA_WITHDRAWN",
+    "PERIOD_END",
+    "PERIOD_START",
+    "RESPONDER_TIME",
+    "REVOKED_AT",
+    "SIGNING_DATE",
+    "SIGNING_TIME",
+    "TIMESTAMP_TIME",
+    "TL_ISSUED",
+    "TL_NEXT_UPDATE",
+    "UTC",
+]
+
 # Every signer's certificate (except expired / not_yet_valid) is valid over this period.
 PERIOD_START = datetime(2025, 1, 1, tzinfo=UTC)
 PERIOD_END = datetime(2030, 1, 1, tzinfo=UTC)
