@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import base64
 from datetime import UTC, datetime
 
 import pytest
-from lxml import etree
 
 from certification.testpki import clock
+from certification.testpki.lotl import build_lotl
 from certification.testpki.pki import cert_der
-from certification.testpki.tl import NS_ADDTYPES, _sign_enveloped, build_trusted_list, tsl
+from certification.testpki.tl import build_trusted_list
 from crypto import TrustedListSource, TrustStore, VerificationError
 from crypto.trust import CA_QC_URI, TrustedListInfo
 from tests.crypto.conftest import TL_FETCHED
@@ -18,38 +17,9 @@ from tests.crypto.conftest import TL_FETCHED
 LOTL_FETCHED = TL_FETCHED
 
 
-def _lotl(lv_operator: str = "tl_operator", signer: str = "tl_operator_other") -> bytes:
-    """A list of the lists announcing LV's TLSO certificate, signed by another operator."""
-
-    def point(root: etree._Element) -> None:
-        info = root.find(tsl("SchemeInformation"))
-        assert info is not None
-        territory = info.find(tsl("SchemeTerritory"))
-        assert territory is not None
-        territory.text = "EU"
-        pointers = etree.Element(tsl("PointersToOtherTSL"))
-        pointer = etree.SubElement(pointers, tsl("OtherTSLPointer"))
-        ids = etree.SubElement(pointer, tsl("ServiceDigitalIdentities"))
-        digital_id = etree.SubElement(
-            etree.SubElement(ids, tsl("ServiceDigitalIdentity")), tsl("DigitalId")
-        )
-        etree.SubElement(digital_id, tsl("X509Certificate")).text = base64.b64encode(
-            cert_der(lv_operator)
-        ).decode()
-        etree.SubElement(pointer, tsl("TSLLocation")).text = "https://testpki.invalid/lv.xml"
-        extra = etree.SubElement(pointer, tsl("AdditionalInformation"))
-        etree.SubElement(
-            etree.SubElement(extra, tsl("OtherInformation")), tsl("SchemeTerritory")
-        ).text = "LV"
-        etree.SubElement(
-            etree.SubElement(extra, tsl("OtherInformation")), f"{{{NS_ADDTYPES}}}MimeType"
-        ).text = "application/vnd.etsi.tsl+xml"
-        issue = info.find(tsl("ListIssueDateTime"))
-        assert issue is not None
-        issue.addprevious(pointers)
-        _sign_enveloped(root, signer, clock.TL_ISSUED)
-
-    return build_trusted_list(signed=False, after_sign=point)
+def _lotl(lv_operator: str = "tl_operator") -> bytes:
+    """The test EU-LOTL-shaped list (signed by `lotl_operator`) announcing LV's operator."""
+    return build_lotl(tl_signers=(lv_operator,))
 
 
 def test_pinned_test_list_loads_with_metadata(trust: TrustStore) -> None:
@@ -80,7 +50,7 @@ def test_stale_list_is_flagged() -> None:
 
 def test_lotl_announces_the_national_operator() -> None:
     store = TrustStore(
-        lotl=TrustedListSource(_lotl(), (cert_der("tl_operator_other"),), LOTL_FETCHED),
+        lotl=TrustedListSource(_lotl(), (cert_der("lotl_operator"),), LOTL_FETCHED),
         trusted_lists=[TrustedListSource(build_trusted_list(), (), LOTL_FETCHED)],
     )
     assert store.lists[0].territory == "LV"
@@ -90,7 +60,7 @@ def test_lotl_announces_the_national_operator() -> None:
 def test_lotl_signature_is_checked() -> None:
     with pytest.raises(VerificationError):
         TrustStore(
-            lotl=TrustedListSource(_lotl(), (cert_der("tl_operator"),), LOTL_FETCHED),
+            lotl=TrustedListSource(_lotl(), (cert_der("tl_operator"),), LOTL_FETCHED),  # wrong pin
             trusted_lists=[TrustedListSource(build_trusted_list(), (), LOTL_FETCHED)],
         )
 
@@ -99,9 +69,7 @@ def test_national_list_by_unannounced_operator_is_rejected() -> None:
     with pytest.raises(VerificationError):
         TrustStore(
             lotl=TrustedListSource(
-                _lotl(lv_operator="tl_operator_other"),
-                (cert_der("tl_operator_other"),),
-                LOTL_FETCHED,
+                _lotl(lv_operator="tl_operator_other"), (cert_der("lotl_operator"),), LOTL_FETCHED
             ),
             trusted_lists=[TrustedListSource(build_trusted_list(), (), LOTL_FETCHED)],
         )
