@@ -100,12 +100,13 @@ class TrustStore:
             announced = tl.lotl_pointers(payload)
         for source in trusted_lists:
             signers = _certs(source.signer_certs)
-            for extra in announced.values():
-                signers.extend(extra)
+            claimed = tl.claimed_territory(source.xml) if announced else None
+            if claimed is not None:
+                signers.extend(announced.get(claimed, []))
             payload = tl.verified_payload(source.xml, signers, source.fetched_at)
             territory, seq, issued, next_update = tl.list_metadata(payload)
-            if announced and territory not in announced and not source.signer_certs:
-                raise TrustListError(f"LOTL does not announce territory {territory}")
+            if claimed is not None and territory != claimed:
+                raise TrustListError("signed territory differs from the unsigned one")
             self.parse_warnings.extend(tl.add_to_registry(payload, self.registry))
             stale = next_update is not None and source.fetched_at > next_update
             self.lists.append(
@@ -133,6 +134,13 @@ class TrustStore:
         self._lock = threading.Lock()
         self._revinfo_cache: dict[str, tuple[datetime | None, bytes]] = {}
         self._cert_cache: dict[str, bytes] = {}
+        # Parsed certificates by DER (CA, TSA, OCSP responder certificates recur in every
+        # container; asn1crypto caches name preparation and parsing on the object).
+        self._parsed: dict[bytes, x509.Certificate] = {
+            c.dump(): c for c in (*self.tl_ca_certs, *self.tl_tsa_certs, *self.test_anchors)
+        }
+        self._paths: dict[tuple[str, bytes, bytes | None], object] = {}
+        self._anchor_managers: dict[bytes, SimpleTrustManager] = {}
 
     # -- queries used by the verifier ------------------------------------------------------
 
@@ -178,6 +186,42 @@ class TrustStore:
                         )
                     )
         return sorted(entries, key=lambda e: (e.kind, e.name, e.granted_from))
+
+    # -- caches of expensive, input-independent work ---------------------------------------
+
+    def parse_certificate(self, der: bytes) -> x509.Certificate:
+        """asn1crypto certificate for `der`, shared across verifications (bounded cache)."""
+        with self._lock:
+            hit = self._parsed.get(der)
+        if hit is not None:
+            return hit
+        cert = x509.Certificate.load(der)
+        _ = cert.subject, cert.issuer, cert.public_key, cert.serial_number  # parse eagerly
+        with self._lock:
+            if len(self._parsed) > 4096:
+                self._parsed.clear()
+            self._parsed[der] = cert
+        return cert
+
+    def cached_path(self, key: tuple[str, bytes, bytes | None]) -> object | None:
+        with self._lock:
+            return self._paths.get(key)
+
+    def remember_path(self, key: tuple[str, bytes, bytes | None], value: object) -> None:
+        with self._lock:
+            if len(self._paths) > 1024:
+                self._paths.clear()
+            self._paths[key] = value
+
+    def anchor_manager(self, anchor: x509.Certificate) -> SimpleTrustManager:
+        key = anchor.dump()
+        with self._lock:
+            hit = self._anchor_managers.get(key)
+        if hit is None:
+            hit = SimpleTrustManager.build(trust_roots=[anchor])
+            with self._lock:
+                self._anchor_managers[key] = hit
+        return hit
 
     # -- revocation cache (fetched CRLs stay usable until their nextUpdate) ---------------
 

@@ -23,6 +23,7 @@ def create_app(
     if test_config:
         app.config.update(test_config)
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # UTF-8 bodies, readable Latvian
     logs.configure_logging(app.config["LOG_LEVEL"])
 
     logs.init_app(app)  # first: every later hook and handler sees the request id

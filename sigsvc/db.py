@@ -50,6 +50,8 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 def make_engine(url: str, **kwargs: Any) -> sa.Engine:
     """Engine for a SQLAlchemy URL: `sqlite:///path` or `postgresql+psycopg://...`."""
     parsed = sa.make_url(url)
+    # Errors must not quote bound values (they may be personal data) into logs or tracebacks.
+    kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

@@ -82,3 +82,13 @@ def build_asice(
         else:
             entries.append(mime_entry)
     return zip_entries(entries, date_time=date_time)
+
+
+def replace_entry(container: bytes, name: str, data: bytes) -> bytes:
+    """``container`` with entry ``name``'s bytes replaced (order, method and dates kept)."""
+    source = zipfile.ZipFile(BytesIO(container))
+    out = BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for info in source.infolist():
+            archive.writestr(info, data if info.filename == name else source.read(info))
+    return out.getvalue()

@@ -105,6 +105,7 @@ def make_pades(
     signing_time: datetime = clock.SIGNING_TIME,
     digest: str = "sha256",
     pdf: bytes | None = None,
+    tsa: str = "tsa",
     responders: Responders | None = None,
 ) -> bytes:
     """A PAdES-B-``level`` signed PDF; ``pdf`` defaults to ``form_pdf(form)``."""
@@ -119,7 +120,7 @@ def make_pades(
     timestamper = None
     if level in ("T", "LT"):
         timestamper = HTTPTimeStamper(
-            responders.tsa_url, headers=time_header(signing_time + TIMESTAMP_DELAY)
+            responders.tsa_url_for(tsa), headers=time_header(signing_time + TIMESTAMP_DELAY)
         )
     validation_context = None
     if level == "LT":

@@ -98,10 +98,21 @@ class Signer:
         return x509.Certificate.load(self.cert_der)
 
 
+def issuer_label(label: str) -> str:
+    """Label of the certificate that issued certificate ``label`` (itself for a root)."""
+    arch = architecture()
+    return arch.get_cert_spec(CertLabel(label)).resolve_issuer_cert(arch).value
+
+
+def issuer(label: str) -> x509.Certificate:
+    return cert(issuer_label(label))
+
+
 @functools.cache
 def signer(name: str) -> Signer:
-    """The signer called ``name`` in the roster (README.md), e.g. ``signer("valid_p384")``."""
+    """The holder of certificate ``name``, e.g. ``signer("valid_p384")`` (roster: README.md)."""
     arch = architecture()
-    chain = [lbl for lbl in arch.get_chain(CertLabel(name))]
+    chain = list(arch.get_chain(CertLabel(name)))
     issuers = tuple(cert_der(lbl.value) for lbl in chain if cert(lbl.value).self_signed == "no")
-    return Signer(name=name, cert_der=cert_der(name), key=private_key(name), chain_der=issuers)
+    key_label = arch.get_cert_spec(CertLabel(name)).subject_key.value
+    return Signer(name=name, cert_der=cert_der(name), key=private_key(key_label), chain_der=issuers)

@@ -30,7 +30,7 @@ import requests
 from certomancer.integrations.animator import Animator, AnimatorArchStore
 from werkzeug.wrappers import Request, Response
 
-from . import clock, pki, services
+from . import clock, lotl, pki, services, tl
 
 IDENTITY_PATH = "/_testpki/identity"
 TIME_HEADER = "X-Certomancer-Fake-Time"
@@ -68,6 +68,8 @@ def time_header(at: datetime) -> dict[str, str]:
 
 
 _OCSP_LABELS = frozenset({"ica-ocsp", "legacy-ocsp", "tsa-ca-ocsp", "rogue-ocsp"})
+# TSA service label (URL) -> certificate label in pki.yml
+TSA_CERTS = {"tsa": "tsa", "unlisted-tsa": "unlisted_tsa"}
 
 
 def _at(request: Request) -> datetime:
@@ -87,21 +89,31 @@ def _app() -> Any:
         allow_time_override=True,
     )
     identity = fingerprint().encode()
+    lists = {
+        urlsplit(lotl.LV_TL_URL).path: tl.build_trusted_list(),
+        urlsplit(lotl.LOTL_URL).path: lotl.build_lotl(),
+    }
     ocsp_prefix = f"/{pki.ARCH.value}/ocsp/"
-    tsa_path = f"/{pki.ARCH.value}/tsa/tsa"
+    tsa_prefix = f"/{pki.ARCH.value}/tsa/"
 
     def app(environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
         if request.path == IDENTITY_PATH:
             return Response(identity, mimetype="text/plain")(environ, start_response)
+        if request.method == "GET" and request.path in lists:
+            body = lists[request.path]
+            return Response(body, mimetype="application/vnd.etsi.tsl+xml")(environ, start_response)
         if request.method == "POST" and request.path.startswith(ocsp_prefix):
             label = request.path.removeprefix(ocsp_prefix)
             if label not in _OCSP_LABELS:
                 return Response(status=404)(environ, start_response)
             body = services.ocsp_response(label, request.get_data(), _at(request))
             return Response(body, mimetype="application/ocsp-response")(environ, start_response)
-        if request.method == "POST" and request.path == tsa_path:
-            body = services.timestamp_response(request.get_data(), _at(request))
+        if request.method == "POST" and request.path.startswith(tsa_prefix):
+            cert_label = TSA_CERTS.get(request.path.removeprefix(tsa_prefix))
+            if cert_label is None:
+                return Response(status=404)(environ, start_response)
+            body = services.timestamp_response(request.get_data(), _at(request), cert_label)
             return Response(body, mimetype="application/timestamp-reply")(environ, start_response)
         return animator(environ, start_response)
 
@@ -195,8 +207,23 @@ class Responders:
     dead_url: str = pki.DEAD_URL
 
     @property
+    def trusted_list_url(self) -> str:
+        """The test LV trusted list (``tl.build_trusted_list()`` bytes)."""
+        return lotl.LV_TL_URL
+
+    @property
+    def lotl_url(self) -> str:
+        """The test list of the lists (``lotl.build_lotl()`` bytes)."""
+        return lotl.LOTL_URL
+
+    @property
     def tsa_url(self) -> str:
-        return f"{self.base_url}/{pki.ARCH.value}/tsa/tsa"
+        """The qualified TSA (a granted QTST service on the test trusted list)."""
+        return self.tsa_url_for("tsa")
+
+    def tsa_url_for(self, service: str) -> str:
+        """``tsa`` or ``unlisted-tsa`` (same chain, not on the trusted list)."""
+        return f"{self.base_url}/{pki.ARCH.value}/tsa/{service}"
 
     def ocsp_url(self, responder: str = "ica-ocsp") -> str:
         return f"{self.base_url}/{pki.ARCH.value}/ocsp/{responder}"

@@ -107,7 +107,8 @@ def timestamp_response(request_der: bytes, at: datetime, label: str = "tsa") -> 
         ]
     )
     signature = sign_bytes(tsa_key, signed_attrs.dump(), "sha256")
-    certs = [tsa_cert, pki.cert("tsa_ca")] if request["cert_req"].native else None
+    issuer = x509.Certificate.load(pki.signer(label).chain_der[0])
+    certs = [tsa_cert, issuer] if request["cert_req"].native else None
     signed_data = cms.SignedData(
         {
             "version": "v3",

@@ -22,7 +22,7 @@ from crypto.form import FormKind, InitiativeFields, Regime, SignerFields, render
 from . import clients, clock, pki
 from .asice import Entry, build_asice
 from .pki import Signer
-from .responders import Responders
+from .responders import TSA_CERTS, Responders
 from .xades import (
     C14N_11,
     DataFile,
@@ -100,13 +100,16 @@ def signature_document(
     timestamp_at: datetime | None = None,
     timestamp_over: bytes | None = None,
     ocsp_at: datetime | None = None,
+    tsa: str = "tsa",
+    wrap_base64: int | None = None,
     responders: Responders | None = None,
 ) -> bytes:
     """One ``asic:XAdESSignatures`` file holding one ds:Signature per signer (ids S1, S2, ...).
 
     ``timestamp_at``/``ocsp_at`` move the TSA's genTime / the OCSP producedAt (defaults:
     signing_time + 5 s / + 10 s); ``timestamp_over`` time-stamps other bytes than the canonical
-    SignatureValue (an invalid signature time stamp).
+    SignatureValue (an invalid signature time stamp); ``tsa="unlisted-tsa"`` asks a TSA that is
+    not a QTST service on the trusted list.
     """
     responders = responders or Responders()
     root = new_signatures_document()
@@ -124,17 +127,30 @@ def signature_document(
             c14n=c14n,
             signing_certificate_der=bound,
             before_sign=before_sign,
+            wrap=wrap_base64,
         )
         if level in ("T", "LT"):
             stamped = timestamp_over or signature_value_c14n(signature, c14n)
             token = clients.fetch_timestamp(
-                stamped, responders.tsa_url, at=timestamp_at or signing_time + TIMESTAMP_DELAY
+                stamped,
+                responders.tsa_url_for(tsa),
+                at=timestamp_at or signing_time + TIMESTAMP_DELAY,
             )
-            add_signature_timestamp(signature, token, c14n)
+            add_signature_timestamp(signature, token, c14n, wrap_base64)
         if level == "LT":
+            # Everything needed to validate later without fetching (EN 319 132-1 B-LT): the
+            # signer's issuing CA and OCSP, and the time-stamping unit's CA and OCSP. Roots
+            # come from the trusted list (or a test anchor), as in eParaksts output.
+            at = ocsp_at or signing_time + OCSP_DELAY
             issuer = x509.Certificate.load(person.chain_der[0])
-            ocsp = clients.fetch_ocsp(person.cert, issuer, at=ocsp_at or signing_time + OCSP_DELAY)
-            add_validation_data(signature, person.chain_der, [ocsp])
+            tsu = pki.signer(TSA_CERTS[tsa])
+            tsu_issuer = x509.Certificate.load(tsu.chain_der[0])
+            responses = [
+                clients.fetch_ocsp(person.cert, issuer, at=at),
+                clients.fetch_ocsp(tsu.cert, tsu_issuer, at=at),
+            ]
+            certs = [*person.chain_der, tsu.chain_der[0]]
+            add_validation_data(signature, certs, responses, wrap_base64)
         if after_sign is not None:
             after_sign(signature)
     return serialize(root)
@@ -159,6 +175,8 @@ def make_edoc(
     timestamp_at: datetime | None = None,
     timestamp_over: bytes | None = None,
     ocsp_at: datetime | None = None,
+    tsa: str = "tsa",
+    wrap_base64: int | None = None,
     extra_entries: Sequence[Entry] = (),
     include_mimetype: bool = True,
     mimetype_first: bool = True,
@@ -173,7 +191,8 @@ def make_edoc(
     ``signatures_in_one_file``, two ds:Signature in one file), ``signing_certificate`` (bind
     SigningCertificateV2 to another certificate), ``before_sign``/``after_sign`` hooks on each
     ds:Signature element (edit signed content / tamper after signing), ``timestamp_at``,
-    ``timestamp_over`` and ``ocsp_at`` (see signature_document), ZIP layout switches and
+    ``timestamp_over``, ``ocsp_at`` and ``tsa`` (see signature_document), ``wrap_base64=60``
+    (base64 in lines of 60 plus newline, like the DEMO eID sample's tool), ZIP layout switches and
     ``extra_entries`` (see asice.build_asice).
     """
     files = [DataFile(filename, data, mime_type), *extra_files]
@@ -189,6 +208,8 @@ def make_edoc(
         "timestamp_at": timestamp_at,
         "timestamp_over": timestamp_over,
         "ocsp_at": ocsp_at,
+        "tsa": tsa,
+        "wrap_base64": wrap_base64,
         "responders": responders,
     }
     if signatures_in_one_file:

@@ -8,10 +8,15 @@ anchor, check the anchor's trusted-list status at the signing time, then validat
 from __future__ import annotations
 
 import asyncio
+import threading
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from asn1crypto import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.x509 import load_der_x509_certificate
 from pyhanko_certvalidator import errors as cv_errors
 from pyhanko_certvalidator.context import ValidationContext
 from pyhanko_certvalidator.path import ValidationPath
@@ -46,7 +51,19 @@ from crypto.trust import (
     load_certificates,
 )
 
+T = TypeVar("T")
 _TOLERANCE = timedelta(seconds=1)
+_LOCAL = threading.local()
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run on this thread's own event loop (asyncio.run would build and tear one down each time)."""
+    loop = getattr(_LOCAL, "loop", None)
+    if loop is None or loop.is_closed():
+        loop = _LOCAL.loop = asyncio.new_event_loop()
+    return loop.run_until_complete(coro)
+
+
 _SIGNER_REVOCATION = CertRevTrustPolicy(
     RevocationCheckingPolicy(
         ee_certificate_rule=RevocationCheckingRule.CRL_OR_OCSP_REQUIRED,
@@ -102,17 +119,38 @@ def trusted_path(
     fetcher: Fetcher | None = None,
 ) -> TrustedPath:
     """1. Build paths to a listed service or a test anchor (shortest first)."""
+    key = (service_type, leaf.issuer.dump(), leaf.authority_key_identifier)
+    cached = trust.cached_path(key)
+    if isinstance(cached, TrustedPath):
+        # Same issuer as before: reuse its path; validate() still checks every signature.
+        path = ValidationPath(
+            cached.path.trust_anchor, list(cached.path.iter_certs(False))[:-1], leaf
+        )
+        return TrustedPath(path, cached.anchor, cached.source)
+    found = _find_path(leaf, others, trust, service_type, error, fetcher)
+    trust.remember_path(key, found)
+    return found
+
+
+def _find_path(
+    leaf: x509.Certificate,
+    others: list[x509.Certificate],
+    trust: TrustStore,
+    service_type: str,
+    error: type[VerificationError],
+    fetcher: Fetcher | None,
+) -> TrustedPath:
     manager = trust.trust_manager if service_type == CA_QC_URI else trust.tsa_trust_manager
     pool = [*others, *trust.known_certificates()]
     try:
-        paths = asyncio.run(_paths(leaf, pool, manager))
+        paths = _run(_paths(leaf, pool, manager))
     except cv_errors.PathBuildingError as exc:
         # 1a. Missing intermediates: follow caIssuers (RFC 5280 §4.2.2.1) through the fetcher.
         fetched = _fetch_issuers(leaf, fetcher, trust) if fetcher is not None else []
         if not fetched:
             raise error(f"no path to a trusted anchor: {exc}") from exc
         try:
-            paths = asyncio.run(_paths(leaf, [*pool, *fetched], manager))
+            paths = _run(_paths(leaf, [*pool, *fetched], manager))
         except cv_errors.PathBuildingError as exc2:
             raise error(f"no path to a trusted anchor: {exc2}") from exc2
     if not paths:
@@ -128,6 +166,18 @@ def trusted_path(
 
 
 _MAX_AIA_DEPTH = 4
+
+
+def check_issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> None:
+    """The certificate's signature verifies with the issuer's key (RFC 5280 §6.1.3 (a)(1))."""
+    try:
+        child = load_der_x509_certificate(cert.dump())
+        child.verify_directly_issued_by(load_der_x509_certificate(issuer.dump()))
+    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm) as exc:
+        raise UntrustedChain(
+            f"{cert.subject.human_friendly} is not signed by its issuer: {exc}",
+            subindication=SubIndication.CERTIFICATE_CHAIN_GENERAL_FAILURE,
+        ) from exc
 
 
 def _ca_issuer_urls(cert: x509.Certificate) -> list[str]:
@@ -175,6 +225,7 @@ def _fetch_issuers(
 
 def validate(
     tp: TrustedPath,
+    trust: TrustStore,
     moment: datetime,
     ocsps: list[bytes],
     crls: list[bytes],
@@ -182,8 +233,8 @@ def validate(
 ) -> None:
     """3. RFC 5280 §6.1 path validation at `moment`, revocation from the given data only."""
     context = ValidationContext(
-        trust_manager=_single_anchor_manager(tp),
-        other_certs=list(tp.path.iter_certs(include_root=False)),
+        trust_manager=trust.anchor_manager(tp.anchor),
+        other_certs=(),  # the path is given: nothing to build, nothing to register
         moment=moment,
         ocsps=ocsps,
         crls=crls,
@@ -191,7 +242,7 @@ def validate(
         time_tolerance=_TOLERANCE,
     )
     try:
-        asyncio.run(async_validate_path(context, tp.path))
+        _run(async_validate_path(context, tp.path))
     except cv_errors.RevokedError as exc:
         raise CertRevoked(str(exc)) from exc
     except cv_errors.ExpiredError as exc:
@@ -206,12 +257,6 @@ def validate(
         raise UntrustedChain(
             str(exc), subindication=SubIndication.CERTIFICATE_CHAIN_GENERAL_FAILURE
         ) from exc
-
-
-def _single_anchor_manager(tp: TrustedPath) -> TrustManager:
-    from pyhanko_certvalidator.registry import SimpleTrustManager
-
-    return SimpleTrustManager.build(trust_roots=[tp.anchor])
 
 
 def trusted_tsa(
@@ -234,7 +279,7 @@ def trusted_tsa(
     if tp.source == TRUSTED_LIST and not trust.granted_services(tp.anchor, gen_time, QTST_URI):
         raise TimestampInvalid("the TSA's service was not a granted QTST at genTime")
     try:
-        validate(tp, gen_time, [], [], with_revocation=False)
+        validate(tp, trust, gen_time, [], [], with_revocation=False)
     except VerificationError as exc:
         raise TimestampInvalid(f"TSA certificate path: {exc.message}") from exc
     return tp.source

@@ -76,12 +76,18 @@ def verify_asic(
 ) -> None:
     """Raise the most fundamental VerificationError, or return with `progress` complete."""
     progress.format = FORMAT_ASIC
+    note_trust_freshness(trust, at, progress)
     # 1. Container structure (EN 319 162-1), hostile-input limits.
     asic = parse_asic(container, policy.limits)
     progress.data_file = DataFile(asic.data_name, asic.data)
     # 2. XAdES core validation: references, signing certificate, signature value.
     sig = parse_and_verify(
-        asic.signature_xml, asic.data_name, asic.data, policy.limits, policy.algorithms
+        asic.signature_xml,
+        asic.data_name,
+        asic.data,
+        policy.limits,
+        policy.algorithms,
+        trust.parse_certificate,
     )
     progress.level = sig.level
     verify_signer(
@@ -144,6 +150,10 @@ def verify_signer(
         check_binding(sig.data, progress.signer, moment, policy)
     # 6. Chain to a CA/QC service granted at the signing time (or a test anchor).
     tp = chain.trusted_path(leaf, list(sig.other_certs), trust, moment, fetcher=fetcher)
+    # Each link's signature verifies before anything else is concluded from, or fetched for,
+    # these certificates (no requests on behalf of forged certificates).
+    for cert, issuer in tp.pairs():
+        chain.check_issued_by(cert, issuer)
     progress.trust_source = tp.source
     if tp.source == "test-anchor":
         progress.warnings.append("trust from a test/demo anchor, not from a trusted list")
@@ -155,7 +165,7 @@ def verify_signer(
     _check_validity(tp, moment)
     revinfo = revocation.gather(tp.pairs(), sig.ocsps, sig.crls, fetcher, trust, moment, policy)
     progress.warnings.extend(revinfo.warnings)
-    chain.validate(tp, moment, revinfo.ocsps, revinfo.crls)
+    chain.validate(tp, trust, moment, revinfo.ocsps, revinfo.crls)
     progress.evidence = Evidence(
         signer_certificate=leaf.dump(),
         chain=tp.chain_der(),
@@ -181,6 +191,15 @@ def verify_signer(
     _check_age(progress.signer, ts.gen_time, policy, progress.warnings)
 
 
+def note_trust_freshness(trust: TrustStore, at: datetime, progress: Progress) -> None:
+    """Warn when a trusted list was stale when fetched or is past its NextUpdate at `at`."""
+    for info in trust.lists:
+        if info.stale or (info.next_update is not None and at > info.next_update):
+            progress.warnings.append(
+                f"trusted list {info.territory} #{info.sequence} is past its NextUpdate"
+            )
+
+
 def _timestamp(
     sig: Signed, trust: TrustStore, at: datetime, policy: Policy, fetcher: Fetcher | None
 ) -> tuple[VerifiedTimestamp | None, VerificationError | None]:
@@ -190,7 +209,7 @@ def _timestamp(
         return None, None
     try:
         ref = sig.timestamps[0]
-        ts = verify_token(ref.token, ref.imprint_input, policy.algorithms)
+        ts = verify_token(ref.token, ref.imprint_input, policy.algorithms, trust.parse_certificate)
         chain.trusted_tsa(ts.tsa_cert, ts.certs, trust, ts.gen_time, fetcher)
         if ts.gen_time > at + _CLOCK_SKEW:
             raise TimestampInvalid("time stamp is later than the validation time")

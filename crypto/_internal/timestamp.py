@@ -6,6 +6,7 @@ this module establishes that the token is intact and names its TSA certificate.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,6 +27,9 @@ _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
 }
 
 
+_MAX_CERTIFICATES = 16
+
+
 @dataclass(frozen=True)
 class VerifiedTimestamp:
     gen_time: datetime  # aware UTC
@@ -34,7 +38,12 @@ class VerifiedTimestamp:
     token: bytes
 
 
-def verify_token(token: bytes, imprint_input: bytes, algs: AlgorithmPolicy) -> VerifiedTimestamp:
+def verify_token(
+    token: bytes,
+    imprint_input: bytes,
+    algs: AlgorithmPolicy,
+    parse_certificate: Callable[[bytes], x509.Certificate] = x509.Certificate.load,
+) -> VerifiedTimestamp:
     """RFC 3161 §2.4.2 and RFC 5652 §5.4/§5.6, steps numbered as there."""
     try:
         info = cms.ContentInfo.load(token)
@@ -50,12 +59,18 @@ def verify_token(token: bytes, imprint_input: bytes, algs: AlgorithmPolicy) -> V
         imprint_alg = imprint["hash_algorithm"]["algorithm"].native
         hashed = imprint["hashed_message"].native
         gen_time = tst_info["gen_time"].native
-        certs = tuple(c.chosen for c in signed["certificates"] if c.name == "certificate")
+        certs = tuple(
+            parse_certificate(c.chosen.dump())
+            for c in signed["certificates"]
+            if c.name == "certificate"
+        )
         signer_infos = list(signed["signer_infos"])
     except TimestampInvalid:
         raise
     except (ValueError, TypeError, KeyError) as exc:
         raise TimestampInvalid(f"time stamp token unreadable: {exc}") from exc
+    if len(certs) > _MAX_CERTIFICATES:
+        raise TimestampInvalid(f"{len(certs)} certificates in the time stamp token")
     # 1. The imprint is the hash of the canonical ds:SignatureValue (EN 319 132-1 §5.3).
     if imprint_alg not in algs.digests:
         raise TimestampInvalid(f"time stamp imprint uses {imprint_alg}")
@@ -99,9 +114,10 @@ def _find_signer(
     sid = signer_info["sid"]
     for cert in certs:
         if sid.name == "issuer_and_serial_number":
-            if (
-                cert.issuer == sid.chosen["issuer"]
-                and cert.serial_number == sid.chosen["serial_number"].native
+            # serial first: Name equality (RFC 5280 §7.1 string prep) is the expensive part
+            if cert.serial_number == sid.chosen["serial_number"].native and (
+                cert.issuer.dump() == sid.chosen["issuer"].dump()
+                or cert.issuer == sid.chosen["issuer"]
             ):
                 return cert
         elif cert.key_identifier == sid.chosen.native:

@@ -8,6 +8,7 @@ bytes are exactly the zip entry the reference URI names.
 from __future__ import annotations
 
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -39,6 +40,9 @@ from crypto.reasons import SubIndication
 
 SIGNED_PROPERTIES_TYPE = "http://uri.etsi.org/01903#SignedProperties"  # EN 319 132-1 §6.3
 _ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
+_MAX_REFERENCES = 8  # one data file + SignedProperties; leave room for benign extras
+_MAX_CERTIFICATES = 16  # signer + chain + TSA/OCSP chains in real containers: < 10
+_MAX_REVOCATION_VALUES = 16
 
 
 @dataclass(frozen=True)
@@ -71,9 +75,11 @@ class XadesSignature:
         return "XAdES-BASELINE-B"
 
 
-def _load_cert(der: bytes, what: str) -> x509.Certificate:
+def _load_cert(
+    der: bytes, what: str, parse: Callable[[bytes], x509.Certificate] = x509.Certificate.load
+) -> x509.Certificate:
     try:
-        cert = x509.Certificate.load(der)
+        cert = parse(der)
         _ = cert.subject, cert.public_key, cert.serial_number  # force parse of the lazy parts
     except (ValueError, TypeError) as exc:
         raise MalformedContainer(f"{what} is not an X.509 certificate: {exc}") from exc
@@ -99,6 +105,7 @@ def parse_and_verify(
     data: bytes,
     limits: SizeLimits,
     algs: AlgorithmPolicy,
+    parse_certificate: Callable[[bytes], x509.Certificate] = x509.Certificate.load,
 ) -> XadesSignature:
     """XMLDSig core validation (XMLDSig 1.1 §3.2) plus the XAdES signed properties."""
     root = safexml.parse(signature_xml, limits)
@@ -130,7 +137,10 @@ def parse_and_verify(
     # 3. References: exactly one to the data file, exactly one to the SignedProperties.
     digests_used = [hash_name]
     data_refs = sp_refs = 0
-    for ref in signed_info.findall(q(DS, "Reference")):
+    references = signed_info.findall(q(DS, "Reference"))
+    if len(references) > _MAX_REFERENCES:  # each costs a digest over the data: bound the work
+        raise UnsafeInput(f"{len(references)} references in one signature")
+    for ref in references:
         uri = ref.get("URI")
         if uri is None:
             raise SignatureInvalid("ds:Reference without URI")
@@ -182,11 +192,19 @@ def parse_and_verify(
         f"{q(XADES, 'UnsignedProperties')}/{q(XADES, 'UnsignedSignatureProperties')}"
     )
     key_info_certs = [
-        _load_cert(b64(el.text, "ds:X509Certificate", MalformedContainer), "ds:X509Certificate")
+        _load_cert(
+            b64(el.text, "ds:X509Certificate", MalformedContainer),
+            "ds:X509Certificate",
+            parse_certificate,
+        )
         for el in sig.findall(f"{q(DS, 'KeyInfo')}/{q(DS, 'X509Data')}/{q(DS, 'X509Certificate')}")
     ]
     value_certs = [
-        _load_cert(b64(el.text, "EncapsulatedX509Certificate", MalformedContainer), "certificate")
+        _load_cert(
+            b64(el.text, "EncapsulatedX509Certificate", MalformedContainer),
+            "certificate",
+            parse_certificate,
+        )
         for el in (
             unsigned.findall(
                 f"{q(XADES, 'CertificateValues')}/{q(XADES, 'EncapsulatedX509Certificate')}"
@@ -195,6 +213,8 @@ def parse_and_verify(
             else []
         )
     ]
+    if len(key_info_certs) + len(value_certs) > _MAX_CERTIFICATES:
+        raise UnsafeInput("too many certificates for one signature (path building cost)")
     ssp = one(
         signed_props,
         q(XADES, "SignedSignatureProperties"),
@@ -242,6 +262,8 @@ def parse_and_verify(
                 b64(el.text, "EncapsulatedCRLValue", MalformedContainer)
                 for el in rv.findall(f"{q(XADES, 'CRLValues')}/{q(XADES, 'EncapsulatedCRLValue')}")
             ]
+        if len(ocsps) + len(crls) > _MAX_REVOCATION_VALUES:
+            raise UnsafeInput("too many revocation values for one signature")
         has_archive = unsigned.find(q(XADES141, "ArchiveTimeStamp")) is not None
     others = tuple(c for c in key_info_certs + value_certs if c.dump() != signer.dump())
     return XadesSignature(
@@ -356,7 +378,9 @@ def _check_issuer_serial(cert_el: etree._Element, cert: x509.Certificate) -> Non
             names = [gn.chosen for gn in issuer_serial["issuer"] if gn.name == "directory_name"]
         except (ValueError, TypeError) as exc:
             raise SignatureInvalid(f"IssuerSerialV2 unreadable: {exc}") from exc
-        if serial != cert.serial_number or cert.issuer not in names:
+        issuer_der = cert.issuer.dump()
+        same_issuer = any(n.dump() == issuer_der for n in names) or cert.issuer in names
+        if serial != cert.serial_number or not same_issuer:
             raise SignatureInvalid("SigningCertificateV2 IssuerSerialV2 does not match")
 
 

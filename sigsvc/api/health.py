@@ -43,7 +43,11 @@ def readyz() -> dict[str, Any]:
         current = db.current_revisions(engine)
     except sa.exc.SQLAlchemyError as exc:
         raise ApiError("NOT_READY", "database unreachable") from exc
-    heads = db.head_revisions(current_app.config["DATABASE_URL"])
+    if "sigsvc.migration_heads" not in current_app.extensions:  # scripts do not change at runtime
+        current_app.extensions["sigsvc.migration_heads"] = db.head_revisions(
+            current_app.config["DATABASE_URL"]
+        )
+    heads = current_app.extensions["sigsvc.migration_heads"]
     if current != heads:
         raise ApiError("NOT_READY", "database schema is not at the migration head")
     return {"status": "ready", "schema_revision": ",".join(sorted(current))}

@@ -105,7 +105,7 @@ class Initiative(Base):
     regime: Mapped[Regime] = mapped_column(_enum_column(Regime, "regime"))
     registration_number: Mapped[str] = mapped_column(sa.String(64), unique=True)
     title: Mapped[str] = mapped_column(sa.String(500))
-    full_text: Mapped[str] = mapped_column(sa.Text())
+    full_text: Mapped[str] = mapped_column(sa.Text(), deferred=True)  # up to MBs: load on use
     text_sha256: Mapped[str] = mapped_column(sa.String(64))
     starts_on: Mapped[date] = mapped_column(sa.Date())
     ends_on: Mapped[date] = mapped_column(sa.Date())

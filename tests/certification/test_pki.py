@@ -6,9 +6,11 @@ from datetime import date
 
 import pytest
 from asn1crypto import core, x509
+from hypothesis import given
+from hypothesis import strategies as st
 
 from certification.testpki import generate, pki
-from certification.testpki.personal_code import check_digit, old_format_code
+from certification.testpki.personal_code import check_digit, old_format_code, with_wrong_check_digit
 from certification.testpki.plugins import OID_QC_STATEMENTS, QcStatements
 
 SIGNERS = [
@@ -156,3 +158,35 @@ def test_qc_statements_are_valid_der() -> None:
     assert ext is not None
     parsed = core.load(bytes(ext["extn_value"]))
     assert parsed.dump() == bytes(ext["extn_value"])
+
+
+@given(
+    born=st.dates(min_value=date(1900, 1, 1), max_value=date(2016, 12, 31)),
+    serial=st.integers(min_value=0, max_value=999),
+)
+def test_generated_old_codes_validate_and_a_changed_digit_does_not(born: date, serial: int) -> None:
+    try:
+        code = old_format_code(born, serial)
+    except ValueError:
+        return  # this (birth date, serial) pair has no issuable check digit
+    digits = code.replace("-", "")
+    assert code[:6] == born.strftime("%d%m%y") and code[7] == str(born.year // 100 - 18)
+    assert check_digit(digits[:10]) == int(digits[10])
+    assert check_digit(digits[:10]) != int(with_wrong_check_digit(code)[-1])
+
+
+def test_every_key_is_checked_in_with_its_declared_type() -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    from certification.testpki._keygen import KEY_TYPES, key_path
+
+    declared = set(KEY_TYPES)
+    on_disk = {p.name.removeprefix("TEST-ONLY-").removesuffix(".key.pem")
+               for p in key_path("x").parent.glob("*.pem")}  # fmt: skip
+    assert on_disk == declared
+    for label, kind in KEY_TYPES.items():
+        key = pki.private_key(label)
+        if kind == "p384":
+            assert isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name == "secp384r1"
+        else:
+            assert isinstance(key, rsa.RSAPrivateKey) and key.key_size == int(kind[3:])

@@ -147,3 +147,28 @@ def test_another_process_reuses_the_running_server(responders: Responders) -> No
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "revoked"
+
+
+@pytest.mark.parametrize("label", pki.cert_labels())
+def test_every_url_baked_into_a_certificate_answers(responders: Responders, label: str) -> None:
+    cert = pki.cert(label)
+    if cert.self_signed != "no":
+        return
+    issuer = pki.issuer(label)
+    for url in cert.ocsp_urls:
+        if url.startswith(responders.dead_url):
+            continue
+        assert clients.ocsp_cert_status(clients.fetch_ocsp(cert, issuer, url=url)) in (
+            "good",
+            "revoked",
+        )
+    for point in cert.crl_distribution_points:
+        for url in point["distribution_point"].native:
+            if url.startswith(responders.dead_url):
+                continue
+            body = requests.get(url, timeout=10).content
+            assert crl.CertificateList.load(body).issuer == cert.issuer
+    for description in cert.authority_information_access_value or []:
+        if description["access_method"].native == "ca_issuers":
+            body = requests.get(description["access_location"].native, timeout=10).content
+            assert body == issuer.dump()

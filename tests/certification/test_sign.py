@@ -18,6 +18,7 @@ from certification.testpki import (
     form_for,
     make_edoc,
     make_form_edoc,
+    pki,
 )
 from certification.testpki.clock import TIMESTAMP_TIME
 from certification.testpki.sign import FORM_FILENAME, identity
@@ -94,10 +95,20 @@ def test_time_stamp_covers_the_canonical_signature_value() -> None:
 def test_lt_embeds_chain_and_a_good_ocsp_response() -> None:
     (signature,) = check_container(make_form_edoc("valid_p384", level="LT"))
     certs = signature.findall(f".//{XADES}CertificateValues/{XADES}EncapsulatedX509Certificate")
-    assert len(certs) == 1  # the issuing CA (the root comes from the trusted list / anchor)
-    raw = base64.b64decode(signature.findtext(f".//{XADES}EncapsulatedOCSPValue") or "")
-    basic = ocsp.OCSPResponse.load(raw)["response_bytes"]["response"].parsed
-    assert basic["tbs_response_data"]["responses"][0]["cert_status"].name == "good"
+    # issuing CAs of the signer and of the TSA unit (roots come from the TL / an anchor)
+    assert [base64.b64decode(c.text or "") for c in certs] == [
+        pki.cert_der("ica"),
+        pki.cert_der("tsa_ca"),
+    ]
+    values = signature.findall(f".//{XADES}EncapsulatedOCSPValue")
+    serials = []
+    for value in values:
+        raw = base64.b64decode(value.text or "")
+        basic = ocsp.OCSPResponse.load(raw)["response_bytes"]["response"].parsed
+        single = basic["tbs_response_data"]["responses"][0]
+        assert single["cert_status"].name == "good"
+        serials.append(single["cert_id"]["serial_number"].native)
+    assert serials == [pki.cert("valid_p384").serial_number, pki.cert("tsa").serial_number]
 
 
 def test_sha1_knob_changes_every_algorithm_uri() -> None:
@@ -189,3 +200,29 @@ def test_lt_cannot_be_made_when_the_responder_is_down() -> None:
 
     with pytest.raises(requests.ConnectionError):
         make_form_edoc("ocsp_down", level="LT")
+
+
+def test_unlisted_tsa_knob_uses_the_other_tsa_certificate() -> None:
+    (signature,) = check_container(make_form_edoc("valid_p384", tsa="unlisted-tsa"))
+    token = base64.b64decode(signature.findtext(f".//{XADES}EncapsulatedTimeStamp") or "")
+    info = cms.ContentInfo.load(token)["content"]["encap_content_info"]["content"].parsed
+    assert info["tsa"].chosen.native["common_name"] == "TEST Unlisted TSA 2025"
+
+
+def test_wrapped_base64_like_the_demo_sample_still_verifies() -> None:
+    container = make_form_edoc("valid_p384", level="LT", wrap_base64=60)
+    (signature,) = check_container(container)
+    value = signature.findtext(f"{DS}SignatureValue") or ""
+    assert value.endswith("\n") and all(len(line) <= 60 for line in value.splitlines())
+    token = base64.b64decode(signature.findtext(f".//{XADES}EncapsulatedTimeStamp") or "")
+    info = cms.ContentInfo.load(token)["content"]["encap_content_info"]["content"].parsed
+    imprint = hashlib.sha256(etree.tostring(signature.find(f"{DS}SignatureValue"), method="c14n"))
+    assert info["message_imprint"]["hashed_message"].native == imprint.digest()
+
+
+def test_exclusive_c14n_variant_verifies() -> None:
+    from certification.testpki.xades import C14N_EXC
+
+    (signature,) = check_container(make_form_edoc("valid_rsa", level="T", c14n=C14N_EXC))
+    method = signature.find(f"{DS}SignedInfo/{DS}CanonicalizationMethod")
+    assert method is not None and method.get("Algorithm") == C14N_EXC

@@ -70,3 +70,25 @@ def test_readyz_reports_a_database_behind_head(empty_database_url, tmp_path):
         assert response.get_json()["error"]["code"] == "NOT_READY"
     finally:
         db.engine_of(app).dispose()
+
+
+def test_database_errors_do_not_quote_bound_values(database_url):
+    engine = db.make_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("CREATE TABLE t (v VARCHAR(20) UNIQUE)"))
+            conn.execute(sa.text("INSERT INTO t VALUES (:v)"), {"v": "secret-value"})
+        try:
+            with engine.begin() as conn:
+                conn.execute(sa.text("INSERT INTO t VALUES (:v)"), {"v": "secret-value"})
+        except sa.exc.IntegrityError as exc:
+            message = str(exc)
+        else:
+            raise AssertionError("duplicate accepted")
+        # The parameters are hidden. (PostgreSQL's own DETAIL line may still quote the value,
+        # which is why the error handler never logs exception messages.)
+        assert "SQL parameters hidden due to hide_parameters=True" in message
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text("DROP TABLE t"))
+        engine.dispose()
