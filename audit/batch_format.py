@@ -53,6 +53,7 @@ class BatchError(AuditError):
     ) -> None:
         super().__init__(f"{reason}: {message}")
         self.reason = reason
+        self.message = message
         self.entry = entry  # 0-based position in manifest.entries
         self.name = name  # the archive member or signature id concerned
 

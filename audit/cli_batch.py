@@ -144,9 +144,11 @@ def run(
                 container_check=containers,
             )
     except BatchError as exc:
-        error = {"reason": str(exc.reason), "message": str(exc), "entry": exc.entry}
+        error = {"reason": str(exc.reason), "message": exc.message, "entry": exc.entry}
         error["name"] = exc.name
-        human = f"[{exc.reason}] {exc}" + (f" (entry {exc.entry})" if exc.entry is not None else "")
+        human = f"[{exc.reason}] {exc.message}"
+        if exc.entry is not None:
+            human += f" (entry {exc.entry})"
         return emit(args, False, human, {"error": error})
     doc = report_json(report)
     human = (

@@ -152,7 +152,7 @@ class Receiver:
             )
         except BatchError as exc:
             note, sha = self._ack(["-", "0", "-", "REFUSED", str(exc.reason), "-", "0", "-", now])
-            doc = {"status": "REFUSED", "reason": str(exc.reason), "message": str(exc)}
+            doc = {"status": "REFUSED", "reason": str(exc.reason), "message": exc.message}
             return 422, {**doc, "acknowledgement": note, "acknowledgement_sha256": sha}
         stored = self._db.execute(
             "SELECT manifest_sha256, response FROM batches WHERE batch = ?", (report.batch_id,)
