@@ -59,10 +59,11 @@ def test_manifest_matches_its_schema(kit: Kit, edocs: Edocs) -> None:
     manifest = json.loads(members(_first(kit, edocs))["manifest.json"])
     schema = json.loads((SCHEMAS / "batch-manifest.schema.json").read_text())
     leaf = json.loads((SCHEMAS / "log-leaf.schema.json").read_text())
-    registry: Registry = Registry().with_resource(
-        "https://sigsvc.example/schemas/log-leaf.schema.json", Resource.from_contents(leaf)
-    )
-    jsonschema.Draft202012Validator(schema, registry=registry).validate(manifest)
+    registry: Registry = Registry().with_resource(leaf["$id"], Resource.from_contents(leaf))
+    validator = jsonschema.Draft202012Validator(schema, registry=registry)
+    validator.validate(manifest)
+    manifest["entries"][0]["leaf"]["given_name"] = "LĪGA"  # personal data in a leaf: refused
+    assert not validator.is_valid(manifest)
     entry = manifest["entries"][0]
     assert (entry["given_name"], entry["personal_code"]) == (
         edocs[0][1].given_name,
