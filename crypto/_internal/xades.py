@@ -377,8 +377,10 @@ def _check_issuer_serial(cert_el: etree._Element, cert: x509.Certificate) -> Non
             names = [gn.chosen for gn in issuer_serial["issuer"] if gn.name == "directory_name"]
         except (ValueError, TypeError) as exc:
             raise SignatureInvalid(f"IssuerSerialV2 unreadable: {exc}") from exc
-        issuer_der = cert.issuer.dump()
-        same_issuer = any(n.dump() == issuer_der for n in names) or cert.issuer in names
+        # compare encodings first (GeneralName wraps the Name in an explicit [4] tag, so the
+        # contents are compared); RFC 5280 §7.1 name matching only when they differ
+        issuer_contents = cert.issuer.contents
+        same_issuer = any(n.contents == issuer_contents for n in names) or cert.issuer in names
         if serial != cert.serial_number or not same_issuer:
             raise SignatureInvalid("SigningCertificateV2 IssuerSerialV2 does not match")
 
