@@ -1,4 +1,4 @@
-"""Run every bench/bench_*.py module's main() in name order, or only those named on the command line."""
+"""Run every bench/bench_*.py main() in name order, or only those named on the command line."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import bench
 
 
 def main(argv: list[str]) -> int:
-    names = sorted(m.name for m in pkgutil.iter_modules(bench.__path__) if m.name.startswith("bench_"))
+    modules = pkgutil.iter_modules(bench.__path__)
+    names = sorted(m.name for m in modules if m.name.startswith("bench_"))
     wanted = [n for n in names if not argv or any(a in n for a in argv)]
     for name in wanted:
         print(f"== {name} ==", flush=True)

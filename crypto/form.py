@@ -63,7 +63,7 @@ class FormFieldError(ValueError):
 
 
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
-_PERSONAL_CODE = re.compile(r"\d{6}-\d{5}")
+_PERSONAL_CODE = re.compile(r"[0-9]{6}-[0-9]{5}")  # ASCII only: \d admits other scripts' digits
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,10 +101,11 @@ def render_form(
         raise FormFieldError("text_sha256 must be 64 lowercase hex digits")
     if not _PERSONAL_CODE.fullmatch(signer.personal_code):
         raise FormFieldError("personal_code must be DDMMYY-NNNNN")
+    registration_number = _field(initiative.registration_number, "registration_number")
     lines = [
         f"{kind.value}: {FORM_VERSION}",
         f"Iniciatīvas veids: {initiative.regime.label}",
-        f"CVK reģistrācijas numurs: {_field(initiative.registration_number, 'registration_number')}",
+        f"CVK reģistrācijas numurs: {registration_number}",
         f"Nosaukums: {_field(initiative.title, 'title')}",
         f"Teksta SHA-256: {initiative.text_sha256}",
         f"Vārds: {_field(signer.given_name, 'given_name')}",

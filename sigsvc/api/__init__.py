@@ -1,0 +1,1 @@
+"""HTTP API: one blueprint per resource; views declared with sigsvc.endpoints.endpoint."""

@@ -1,0 +1,53 @@
+"""Liveness and readiness probes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app
+
+from sigsvc import db
+from sigsvc.endpoints import endpoint
+from sigsvc.errors import ApiError
+
+bp = Blueprint("health", __name__)
+
+
+@endpoint(
+    bp,
+    "/healthz",
+    methods=["GET"],
+    summary="The process is alive.",
+    auth="none",
+    responses={200: "health"},
+)
+def healthz() -> dict[str, Any]:
+    return {"status": "ok"}
+
+
+@endpoint(
+    bp,
+    "/readyz",
+    methods=["GET"],
+    auth="none",
+    responses={200: "health"},
+    summary="The database answers and its schema is at the Alembic head.",
+    errors=("NOT_READY",),
+)
+def readyz() -> dict[str, Any]:
+    engine = db.engine_of()
+    try:
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+        current = db.current_revisions(engine)
+    except sa.exc.SQLAlchemyError as exc:
+        raise ApiError("NOT_READY", "database unreachable") from exc
+    if "sigsvc.migration_heads" not in current_app.extensions:  # scripts do not change at runtime
+        current_app.extensions["sigsvc.migration_heads"] = db.head_revisions(
+            current_app.config["DATABASE_URL"]
+        )
+    heads = current_app.extensions["sigsvc.migration_heads"]
+    if current != heads:
+        raise ApiError("NOT_READY", "database schema is not at the migration head")
+    return {"status": "ready", "schema_revision": ",".join(sorted(current))}

@@ -1,0 +1,106 @@
+"""One JSON error shape for every error: {"error": {"code", "message", "request_id"}}.
+
+Codes are a stable API (listed in ERROR_CODES and in openapi.json); messages are for humans and
+never carry submitted values, because those may be personal data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from flask import Flask, Response, g, jsonify
+from werkzeug.exceptions import HTTPException
+
+log = structlog.get_logger("sigsvc.errors")
+
+# code -> (HTTP status, meaning)
+ERROR_CODES: dict[str, tuple[int, str]] = {
+    "BAD_REQUEST": (400, "the request could not be understood"),
+    "MALFORMED_JSON": (400, "the body is not a single valid UTF-8 JSON document"),
+    "WRONG_TYPE": (400, "a field has the wrong JSON type"),
+    "MISSING_FIELD": (400, "a required field is absent"),
+    "UNKNOWN_FIELD": (400, "a field is not part of the schema"),
+    "INVALID_FIELD": (400, "a field has a value outside what the schema allows"),
+    "INVALID_PARAMETER": (400, "a query parameter is missing or invalid"),
+    "PERIOD_END_BEFORE_START": (400, "the collection period ends before it starts"),
+    "PERIOD_TOO_LONG": (400, "the collection period is longer than the regime allows"),
+    "TOKEN_MISSING": (401, "no Authorization: Bearer token"),
+    "TOKEN_INVALID": (401, "the bearer token is unknown or revoked"),
+    "FORBIDDEN": (403, "the credential may not do this"),
+    "NOT_FOUND": (404, "no such resource"),
+    "METHOD_NOT_ALLOWED": (405, "the resource does not support this method"),
+    "DUPLICATE_REGISTRATION_NUMBER": (409, "an initiative with this CVK number exists"),
+    "DUPLICATE_NAME": (409, "a platform with this name exists"),
+    "INITIATIVE_CLOSED": (409, "the initiative is closed"),
+    "TOO_LARGE": (413, "the request body exceeds the size limit"),
+    "UNSUPPORTED_MEDIA_TYPE": (415, "the body must be application/json"),
+    "INTERNAL_ERROR": (500, "unexpected server error"),
+    "NOT_READY": (503, "the service is not ready"),
+}
+
+_HTTP_CODES = {
+    400: "BAD_REQUEST",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+}
+
+
+class ApiError(Exception):
+    """Raise anywhere in a request to answer with the JSON error shape."""
+
+    def __init__(self, code: str, message: str, *, headers: dict[str, str] | None = None):
+        if code not in ERROR_CODES:
+            raise KeyError(f"unregistered error code {code}")
+        super().__init__(message)
+        self.code = code
+        self.status = ERROR_CODES[code][0]
+        self.message = message
+        self.headers = headers or {}
+
+
+def error_response(
+    code: str, message: str, status: int | None = None, headers: Any = None
+) -> Response:
+    body = {"error": {"code": code, "message": message, "request_id": g.get("request_id", "")}}
+    response = jsonify(body)
+    response.status_code = status or ERROR_CODES[code][0]
+    g.error_code = code
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError) -> Response:
+        return error_response(exc.code, exc.message, exc.status, exc.headers)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Response:
+        status = exc.code or 500
+        code = _HTTP_CODES.get(status, "BAD_REQUEST" if status < 500 else "INTERNAL_ERROR")
+        headers = {k: v for k, v in exc.get_headers() if k.lower() == "allow"}
+        return error_response(code, ERROR_CODES[code][1], status, headers)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        # The exception message is not logged: database errors quote bound values, which
+        # may be personal data. The type and the stack frames locate the fault.
+        log.error(
+            "unhandled_exception",
+            exc_type=f"{type(exc).__module__}.{type(exc).__qualname__}",
+            stack=_frames(exc),
+        )
+        return error_response("INTERNAL_ERROR", ERROR_CODES["INTERNAL_ERROR"][1], 500)
+
+
+def _frames(exc: BaseException) -> list[str]:
+    import traceback
+
+    return [
+        f"{frame.filename}:{frame.lineno} {frame.name}"
+        for frame in traceback.extract_tb(exc.__traceback__)
+    ]

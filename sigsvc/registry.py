@@ -1,0 +1,160 @@
+"""Operator actions on initiatives and platforms, shared by the admin API and the CLI.
+
+Functions take a session and plain values, raise ApiError with a stable code, and never commit:
+the caller owns the transaction, so a rejected request stores nothing.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import unicodedata
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from crypto.form import FormFieldError, InitiativeFields, Regime, SignerFields, render_form
+from sigsvc.auth import PLATFORM_PREFIX, new_token, token_digest
+from sigsvc.errors import ApiError
+from sigsvc.models import Initiative, InitiativeStatus, Platform, utcnow
+
+
+def add_months(day: date, months: int) -> date:
+    """Same day-of-month `months` later, clamped to the month's end (31 Jan + 1 = 28/29 Feb)."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def last_allowed_day(starts_on: date, months: int) -> date:
+    """Last collection day of a period of `months` months starting on `starts_on` (inclusive).
+
+    Art. 22(1): signatures are collected within 12 months. A period starting 2026-03-01 ends
+    2027-02-28 inclusive; we read "within 12 months" strictly, ending the day before the
+    anniversary, so no signature is ever taken on a day the law might not allow.
+    """
+    return add_months(starts_on, months) - timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class NewInitiative:
+    regime: Regime
+    registration_number: str
+    title: str
+    full_text: str
+    starts_on: date
+    ends_on: date
+
+
+def _form_line(value: str, name: str) -> str:
+    value = unicodedata.normalize("NFC", value)
+    try:  # the value must fit on one line of the form, exactly as the form renders it
+        render_form(
+            InitiativeFields(Regime.ART22_BILL, value, value, "0" * 64),
+            SignerFields("A", "B", "010101-10000", date(2000, 1, 1)),
+        )
+    except FormFieldError as exc:
+        raise ApiError(
+            "INVALID_FIELD",
+            f"/{name}: empty, padded with whitespace, or contains a line break or control char",
+        ) from exc
+    return value
+
+
+def register_initiative(session: Session, new: NewInitiative) -> Initiative:
+    registration_number = _form_line(new.registration_number, "registration_number")
+    title = _form_line(new.title, "title")
+    if new.ends_on < new.starts_on:
+        raise ApiError("PERIOD_END_BEFORE_START", "ends_on is before starts_on")
+    max_months = new.regime.max_period_months
+    if max_months is not None and new.ends_on > last_allowed_day(new.starts_on, max_months):
+        raise ApiError(
+            "PERIOD_TOO_LONG",
+            f"{new.regime.value} allows at most {max_months} months: the last day for this "
+            f"start is {last_allowed_day(new.starts_on, max_months).isoformat()}",
+        )
+    exists = session.scalar(
+        sa.select(Initiative.id).where(Initiative.registration_number == registration_number)
+    )
+    if exists is not None:
+        raise ApiError("DUPLICATE_REGISTRATION_NUMBER", "this CVK number is already registered")
+    initiative = Initiative(
+        regime=new.regime,
+        registration_number=registration_number,
+        title=title,
+        full_text=new.full_text,
+        text_sha256=hashlib.sha256(new.full_text.encode("utf-8")).hexdigest(),
+        starts_on=new.starts_on,
+        ends_on=new.ends_on,
+        minimum_age=new.regime.minimum_age,
+        status=InitiativeStatus.OPEN,
+    )
+    session.add(initiative)
+    try:
+        session.flush()  # a racing duplicate fails here, on the unique constraint
+    except sa.exc.IntegrityError as exc:
+        raise ApiError("DUPLICATE_REGISTRATION_NUMBER", "this CVK number is registered") from exc
+    return initiative
+
+
+def get_initiative(session: Session, initiative_id: uuid.UUID) -> Initiative:
+    initiative = session.get(Initiative, initiative_id)
+    if initiative is None:
+        raise ApiError("NOT_FOUND", "no such initiative")
+    return initiative
+
+
+def list_initiatives(session: Session) -> list[Initiative]:
+    return list(session.scalars(sa.select(Initiative).order_by(Initiative.created_at)))
+
+
+def close_initiative(session: Session, initiative_id: uuid.UUID) -> Initiative:
+    initiative = get_initiative(session, initiative_id)
+    if initiative.status is InitiativeStatus.CLOSED:
+        raise ApiError("INITIATIVE_CLOSED", "the initiative is already closed")
+    initiative.status = InitiativeStatus.CLOSED
+    initiative.closed_at = utcnow()
+    session.flush()
+    return initiative
+
+
+def signature_counts(session: Session, initiative_id: uuid.UUID) -> dict[str, int]:
+    """Counts shown publicly. Signature intake (a later issue) replaces the zeros."""
+    return {"accepted": 0, "rejected": 0, "withdrawn": 0}
+
+
+def initiative_fields(initiative: Initiative) -> InitiativeFields:
+    return InitiativeFields(
+        initiative.regime,
+        initiative.registration_number,
+        initiative.title,
+        initiative.text_sha256,
+    )
+
+
+def create_platform(
+    session: Session, name: str, initiative_ids: Iterable[uuid.UUID]
+) -> tuple[Platform, str]:
+    """Store a platform with the digest of a fresh API key; returns the key once."""
+    wanted = list(dict.fromkeys(initiative_ids))
+    initiatives = [session.get(Initiative, i) for i in wanted]
+    if any(initiative is None for initiative in initiatives):
+        raise ApiError("INVALID_FIELD", "/initiative_ids: unknown initiative id")
+    if session.scalar(sa.select(Platform.id).where(Platform.name == name)) is not None:
+        raise ApiError("DUPLICATE_NAME", "a platform with this name exists")
+    key = new_token(PLATFORM_PREFIX)
+    platform = Platform(name=name, key_sha256=token_digest(key), initiatives=initiatives)
+    session.add(platform)
+    try:
+        session.flush()
+    except sa.exc.IntegrityError as exc:
+        raise ApiError("DUPLICATE_NAME", "a platform with this name exists") from exc
+    return platform, key
+
+
+def list_platforms(session: Session) -> list[Platform]:
+    return list(session.scalars(sa.select(Platform).order_by(Platform.created_at)))

@@ -1,0 +1,75 @@
+"""`sigsvc demo-run` as deployed: gunicorn on 127.0.0.1, seeded demo, clean stop on SIGINT."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _read_env(path: Path) -> dict[str, str]:
+    pairs = (shlex.split(line)[0].split("=", 1) for line in path.read_text().splitlines())
+    return dict(pairs)
+
+
+def test_demo_run_serves_with_gunicorn_and_stops_on_ctrl_c(tmp_path):
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SIGSVC_", "DATABASE_URL"))}
+    env["SIGSVC_INSTANCE_PATH"] = str(tmp_path / "instance")
+    sigsvc = Path(sys.executable).parent / "sigsvc"
+    server = subprocess.Popen(
+        [str(sigsvc), "demo-run", "--port", str(port), "--workers", "1"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(300):
+            try:
+                if requests.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError("demo server did not become ready")
+        values = _read_env(tmp_path / "instance" / "demo.env")
+        form = requests.get(
+            f"{base}/v1/initiatives/{values['INITIATIVE_ID']}/form",
+            params={
+                "given_name": "Jānis",
+                "surname": "Bērziņš",
+                "personal_code": "321234-56789",
+                "date": "2026-12-01",
+            },
+            headers={"Authorization": f"Bearer {values['PLATFORM_KEY']}"},
+            timeout=10,
+        )
+        assert form.status_code == 200
+        assert form.text.startswith("Paraksta veidlapa: v1\n")
+    finally:
+        server.send_signal(signal.SIGINT)
+        out, err = server.communicate(timeout=30)
+    assert server.returncode == 0, err
+    assert values["ADMIN_TOKEN"] in out
+    for line in err.splitlines():
+        record = json.loads(line)
+        assert "request_id" in record
+        assert "321234-56789" not in line and "Bērziņš" not in line
+    assert any(json.loads(line).get("route") for line in err.splitlines())
