@@ -116,6 +116,7 @@ def verify_pades(
         progress,
         Signed(
             leaf=sig.signer_cert,
+            leaf_der=sig.signer_cert.dump(),
             other_certs=tuple(certs.other_certs) + dss_certs,
             timestamps=tuple(timestamps),
             claimed_signing_time=sig.self_reported_timestamp,

@@ -94,6 +94,7 @@ def verify_asic(
         progress,
         Signed(
             leaf=sig.signer_cert,
+            leaf_der=sig.signer_der,
             other_certs=sig.other_certs,
             timestamps=sig.timestamps,
             claimed_signing_time=sig.claimed_signing_time,
@@ -113,6 +114,7 @@ class Signed:
     """What a cryptographically intact signature yields, whatever its format."""
 
     leaf: x509.Certificate
+    leaf_der: bytes  # original encoding: evidence and the identity's certificate digest
     other_certs: tuple[x509.Certificate, ...]
     timestamps: tuple[TimestampRef, ...]
     claimed_signing_time: datetime | None
@@ -132,12 +134,12 @@ def verify_signer(
     """Steps 3-11, shared by XAdES and PAdES."""
     leaf = sig.leaf
     progress.evidence = Evidence(
-        signer_certificate=leaf.dump(), ocsp_responses=sig.ocsps, crls=sig.crls
+        signer_certificate=sig.leaf_der, ocsp_responses=sig.ocsps, crls=sig.crls
     )
     # 3. Identity (reported even on later failures; an invalid code is raised in its turn).
     code_error: InvalidPersonalCode | None = None
     try:
-        progress.signer = signer_from_certificate(leaf)
+        progress.signer = signer_from_certificate(leaf, sig.leaf_der)
     except InvalidPersonalCode as exc:
         code_error = exc
     # 4. Signature time stamp: verified now, its failure raised in its turn (step 10).
@@ -167,12 +169,12 @@ def verify_signer(
     progress.warnings.extend(revinfo.warnings)
     chain.validate(tp, trust, moment, revinfo.ocsps, revinfo.crls)
     progress.evidence = Evidence(
-        signer_certificate=leaf.dump(),
+        signer_certificate=sig.leaf_der,
         chain=tp.chain_der(),
         ocsp_responses=tuple(revinfo.ocsps),
         crls=tuple(revinfo.crls),
         timestamp_token=ts.token if ts else b"",
-        timestamp_chain=tuple(c.dump() for c in ts.certs) if ts else (),
+        timestamp_chain=ts.cert_ders if ts else (),
     )
     # 10. Time stamp required and valid.
     if ts_error is not None:
