@@ -6,6 +6,12 @@
     app, client         application factory on `database_url`; Flask test client
     admin_token, admin_headers, live_server (real HTTP on 127.0.0.1)
 
+Hypothesis profiles: "ci" (loaded when the environment variable CI is set, or by
+HYPOTHESIS_PROFILE=ci) draws the same examples on every run and has no per-example deadline, so
+a loaded 2-core runner can neither turn the suite red by chance nor by slowness; "dev" (the
+default) keeps random exploration but also drops the deadline. Each test bounds its own
+max_examples (and stateful_step_count), which bounds the time.
+
 PostgreSQL comes from SIGSVC_TEST_POSTGRES_URL (a server where the user may CREATE DATABASE)
 or, when unset, from a throwaway cluster started here with the Debian binaries in
 /usr/lib/postgresql/*/bin. Without binaries the PostgreSQL half is skipped, or fails under CI.
@@ -33,11 +39,18 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import settings
 from werkzeug.serving import make_server
 
 from sigsvc import db
 from sigsvc.app import create_app
 from sigsvc.auth import create_admin_token
+
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+settings.register_profile("dev", deadline=None)
+settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
+)
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 _counter = itertools.count()

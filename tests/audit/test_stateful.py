@@ -231,7 +231,66 @@ class AuditLogMachine(RuleBasedStateMachine):
 
 
 TestAuditLog = AuditLogMachine.TestCase
+# Bounded (~20 s on 2 cores); derandomized under the "ci" profile (tests/conftest.py).
 TestAuditLog.settings = settings(max_examples=100, stateful_step_count=30, deadline=None)
+
+
+def _cut_to_two_of_three() -> AuditLogMachine:
+    """Checkpoints at sizes 1 and 3: the sequence Hypothesis found (the minimal failing case)."""
+    machine = AuditLogMachine()
+    machine.append([b"a"])
+    machine.checkpoint()
+    machine.append([b"b", b"c"])
+    machine.checkpoint()
+    return machine
+
+
+def test_truncated_index_off_by_one_tail_cut_between_checkpoints() -> None:
+    """Regression: the tail cut to 2 entries is reported at 1, the last checkpoint left.
+
+    The machine once expected index 2 (the cut), but an export ends at its latest checkpoint,
+    so the first entry no remaining checkpoint covers is 1 (docs/audit-export.md, "Which index
+    `truncated` reports").
+    """
+    machine = _cut_to_two_of_three()
+    storage = machine.storage
+    raw = _export(_truncated(storage, 2))
+    trusted = storage.notes[1][1]  # size 3
+    with pytest.raises(ExportError) as failure:
+        verify_export(io.BytesIO(raw), [FIRST.verifier()], trusted)
+    assert (failure.value.kind, failure.value.index) == ("truncated", 1)
+    # Without the later checkpoint the same cut export is a valid log of size 1.
+    assert verify_export(io.BytesIO(raw), [FIRST.verifier()], storage.notes[0][1]).size == 1
+    machine.delete_the_tail(cut=3, trust=1, lazy=False)  # keep = 3 - 1 - 3 % 3 = 2
+    machine.delete_the_tail(cut=3, trust=0, lazy=False)
+    machine.delete_the_tail(cut=3, trust=99, lazy=False)
+
+
+def test_truncated_index_off_by_one_entries_cut_under_checkpoints() -> None:
+    """Checkpoints kept, entries cut to 2: the first missing entry, 2, is reported."""
+    machine = _cut_to_two_of_three()
+    raw = archive.rebuild(_lazy_cut(machine.current(), machine.storage, 2))
+    for trusted in (None, machine.storage.notes[0][1], machine.storage.notes[1][1]):
+        with pytest.raises(ExportError) as failure:
+            verify_export(io.BytesIO(raw), [FIRST.verifier()], trusted)
+        assert (failure.value.kind, failure.value.index) == ("truncated", 2)
+    machine.delete_the_tail(cut=3, trust=1, lazy=True)
+
+
+def test_truncated_index_off_by_one_old_snapshot() -> None:
+    """A snapshot taken at size 1 restored against the checkpoint at 3: index 1."""
+    machine = AuditLogMachine()
+    machine.append([b"a"])
+    machine.checkpoint()
+    machine.export()
+    machine.append([b"b", b"c"])
+    machine.checkpoint()
+    with pytest.raises(ExportError) as failure:
+        verify_export(
+            io.BytesIO(machine.snapshots[0][1]), [FIRST.verifier()], machine.storage.notes[1][1]
+        )
+    assert (failure.value.kind, failure.value.index) == ("truncated", 1)
+    machine.restore_an_old_snapshot(which=0, trust=1)
 
 
 @pytest.mark.parametrize("size", [1, 255, 256, 257, 513])
