@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench interop clean
+.PHONY: run test lint bench interop clean pki pki-check
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -28,6 +28,15 @@ bench: $(STAMP)
 
 interop: $(STAMP)
 	$(BIN)/pytest -m interop tests/interop
+
+# Test PKI (certification/testpki): regenerate certificates and the test trusted list from
+# pki.yml; pki-check fails when the checked-in files differ from a fresh regeneration.
+pki: $(STAMP)
+	$(BIN)/python -m certification.testpki.generate
+
+pki-check: pki
+	git diff --exit-code -- certification/testpki/generated
+	test -z "$$(git status --porcelain -- certification/testpki/generated)"
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
