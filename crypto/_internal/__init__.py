@@ -1,0 +1,1 @@
+"""Implementation details of crypto.verify; not a public API."""

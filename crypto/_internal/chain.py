@@ -1,0 +1,271 @@
+"""Certificate paths at the signing time (pyhanko-certvalidator), trust source and TL status.
+
+Steps follow ETSI EN 319 102-1 §5.2.6 (X.509 certificate validation): build a path to a trust
+anchor, check the anchor's trusted-list status at the signing time, then validate the path
+(RFC 5280 §6.1) with revocation at that time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from asn1crypto import x509
+from pyhanko_certvalidator import errors as cv_errors
+from pyhanko_certvalidator.context import ValidationContext
+from pyhanko_certvalidator.path import ValidationPath
+from pyhanko_certvalidator.policy_decl import (
+    CertRevTrustPolicy,
+    RevocationCheckingPolicy,
+    RevocationCheckingRule,
+)
+from pyhanko_certvalidator.registry import CertificateRegistry, PathBuilder, TrustManager
+from pyhanko_certvalidator.validate import async_validate_path
+
+from crypto.errors import (
+    CertExpired,
+    CertNotYetValid,
+    CertRevoked,
+    FetchError,
+    RevocationUnavailable,
+    TimestampInvalid,
+    TrustListError,
+    UntrustedChain,
+    VerificationError,
+    WeakAlgorithm,
+)
+from crypto.fetcher import Fetcher
+from crypto.reasons import SubIndication
+from crypto.trust import (
+    CA_QC_URI,
+    QTST_URI,
+    TEST_ANCHOR,
+    TRUSTED_LIST,
+    TrustStore,
+    load_certificates,
+)
+
+T = TypeVar("T")
+_TOLERANCE = timedelta(seconds=1)
+_LOCAL = threading.local()
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run on this thread's own event loop (asyncio.run would build and tear one down each time)."""
+    loop = getattr(_LOCAL, "loop", None)
+    if loop is None or loop.is_closed():
+        loop = _LOCAL.loop = asyncio.new_event_loop()
+    return loop.run_until_complete(coro)
+
+
+_SIGNER_REVOCATION = CertRevTrustPolicy(
+    RevocationCheckingPolicy(
+        ee_certificate_rule=RevocationCheckingRule.CRL_OR_OCSP_REQUIRED,
+        intermediate_ca_cert_rule=RevocationCheckingRule.CHECK_IF_DECLARED_SOFT,
+    ),
+    retroactive_revinfo=True,  # freshness is our explicit policy (crypto._internal.revocation)
+)
+_NO_REVOCATION = CertRevTrustPolicy(
+    RevocationCheckingPolicy(
+        ee_certificate_rule=RevocationCheckingRule.NO_CHECK,
+        intermediate_ca_cert_rule=RevocationCheckingRule.NO_CHECK,
+    )
+)
+
+
+@dataclass(frozen=True)
+class TrustedPath:
+    path: ValidationPath
+    anchor: x509.Certificate
+    source: str  # TRUSTED_LIST | TEST_ANCHOR
+
+    def pairs(self) -> list[tuple[x509.Certificate, x509.Certificate]]:
+        """(cert, issuer) from the leaf up to the anchor's child."""
+        certs = list(self.path.iter_certs(include_root=True))
+        return [(certs[i], certs[i - 1]) for i in range(len(certs) - 1, 0, -1)]
+
+    def chain_der(self) -> tuple[bytes, ...]:
+        certs = list(self.path.iter_certs(include_root=True))[:-1]
+        return tuple(c.dump() for c in reversed(certs))
+
+
+async def _paths(
+    leaf: x509.Certificate, others: list[x509.Certificate], manager: TrustManager
+) -> list[ValidationPath]:
+    registry = CertificateRegistry.build(others)
+    builder = PathBuilder(trust_manager=manager, registry=registry)
+    return list(await builder.async_build_paths(leaf))
+
+
+def _anchor_cert(path: ValidationPath) -> x509.Certificate:
+    cert = path.trust_anchor.authority.certificate  # type: ignore[attr-defined]
+    assert isinstance(cert, x509.Certificate)
+    return cert
+
+
+def trusted_path(
+    leaf: x509.Certificate,
+    others: list[x509.Certificate],
+    trust: TrustStore,
+    moment: datetime,
+    service_type: str = CA_QC_URI,
+    error: type[VerificationError] = UntrustedChain,
+    fetcher: Fetcher | None = None,
+) -> TrustedPath:
+    """1. Build paths to a listed service or a test anchor (shortest first)."""
+    key = (service_type, leaf.issuer.dump(), leaf.authority_key_identifier)
+    cached = trust.cached_path(key)
+    if isinstance(cached, TrustedPath):
+        # Same issuer as before: reuse its path; validate() still checks every signature.
+        path = ValidationPath(
+            cached.path.trust_anchor, list(cached.path.iter_certs(False))[:-1], leaf
+        )
+        return TrustedPath(path, cached.anchor, cached.source)
+    found = _find_path(leaf, others, trust, service_type, error, fetcher)
+    trust.remember_path(key, found)
+    return found
+
+
+def _find_path(
+    leaf: x509.Certificate,
+    others: list[x509.Certificate],
+    trust: TrustStore,
+    service_type: str,
+    error: type[VerificationError],
+    fetcher: Fetcher | None,
+) -> TrustedPath:
+    manager = trust.trust_manager if service_type == CA_QC_URI else trust.tsa_trust_manager
+    pool = [*others, *trust.known_certificates()]
+    try:
+        paths = _run(_paths(leaf, pool, manager))
+    except cv_errors.PathBuildingError as exc:
+        # 1a. Missing intermediates: follow caIssuers (RFC 5280 §4.2.2.1) through the fetcher.
+        fetched = _fetch_issuers(leaf, fetcher, trust) if fetcher is not None else []
+        if not fetched:
+            raise error(f"no path to a trusted anchor: {exc}") from exc
+        try:
+            paths = _run(_paths(leaf, [*pool, *fetched], manager))
+        except cv_errors.PathBuildingError as exc2:
+            raise error(f"no path to a trusted anchor: {exc2}") from exc2
+    if not paths:
+        raise error("no path to a trusted anchor")
+    for path in sorted(paths, key=len):
+        anchor = _anchor_cert(path)
+        if trust.is_test_anchor(anchor):
+            return TrustedPath(path, anchor, TEST_ANCHOR)
+        # Any service on the list anchors the chain (as in EU DSS); whether it was *granted*
+        # at the signing time decides qualification (NOT_QUALIFIED) or, for TSAs, validity.
+        return TrustedPath(path, anchor, TRUSTED_LIST)
+    raise error("no path to a trusted anchor")
+
+
+_MAX_AIA_DEPTH = 4
+
+
+def _ca_issuer_urls(cert: x509.Certificate) -> list[str]:
+    aia = cert.authority_information_access_value
+    if aia is None:
+        return []
+    return [
+        str(ad["access_location"].native)
+        for ad in aia
+        if ad["access_method"].native == "ca_issuers"
+        and str(ad["access_location"].native).startswith(("http://", "https://"))
+    ]
+
+
+def _fetch_issuers(
+    cert: x509.Certificate, fetcher: Fetcher, trust: TrustStore
+) -> list[x509.Certificate]:
+    """Issuer certificates named by caIssuers URLs, up to a few levels; failures end the walk."""
+    found: list[x509.Certificate] = []
+    current = cert
+    for _ in range(_MAX_AIA_DEPTH):
+        urls = _ca_issuer_urls(current)[:2]
+        issuer = None
+        for url in urls:
+            try:
+                blob = trust.cached_certificate(url) or fetcher.certificate(url)
+                candidates = load_certificates(blob)
+            except (FetchError, TrustListError):
+                continue
+            for candidate in candidates:
+                if candidate.subject == current.issuer:
+                    trust.remember_certificate(url, blob)
+                    issuer = candidate
+                    break
+            if issuer is not None:
+                break
+        if issuer is None or issuer.self_signed != "no":
+            if issuer is not None:
+                found.append(issuer)
+            break
+        found.append(issuer)
+        current = issuer
+    return found
+
+
+def validate(
+    tp: TrustedPath,
+    trust: TrustStore,
+    moment: datetime,
+    ocsps: list[bytes],
+    crls: list[bytes],
+    with_revocation: bool = True,
+) -> None:
+    """3. RFC 5280 §6.1 path validation at `moment`, revocation from the given data only."""
+    context = ValidationContext(
+        trust_manager=trust.anchor_manager(tp.anchor),
+        other_certs=(),  # the path is given: nothing to build, nothing to register
+        moment=moment,
+        ocsps=ocsps,
+        crls=crls,
+        revinfo_policy=_SIGNER_REVOCATION if with_revocation else _NO_REVOCATION,
+        time_tolerance=_TOLERANCE,
+    )
+    try:
+        _run(async_validate_path(context, tp.path))
+    except cv_errors.RevokedError as exc:
+        raise CertRevoked(str(exc)) from exc
+    except cv_errors.ExpiredError as exc:
+        raise CertExpired(str(exc)) from exc
+    except cv_errors.NotYetValidError as exc:
+        raise CertNotYetValid(str(exc)) from exc
+    except cv_errors.InsufficientRevinfoError as exc:
+        raise RevocationUnavailable(str(exc)) from exc
+    except cv_errors.DisallowedAlgorithmError as exc:
+        raise WeakAlgorithm(str(exc)) from exc
+    except (cv_errors.PathValidationError, cv_errors.InvalidCertificateError) as exc:
+        raise UntrustedChain(
+            str(exc), subindication=SubIndication.CERTIFICATE_CHAIN_GENERAL_FAILURE
+        ) from exc
+
+
+def trusted_tsa(
+    tsa_cert: x509.Certificate,
+    token_certs: tuple[x509.Certificate, ...],
+    trust: TrustStore,
+    gen_time: datetime,
+    fetcher: Fetcher | None = None,
+) -> str:
+    """The TSA is a granted QTST at genTime (TS 119 612 service status history) or test-anchored."""
+    if tsa_cert.dump() in {c.dump() for c in trust.tl_tsa_certs}:
+        if trust.granted_services(tsa_cert, gen_time, QTST_URI):
+            return TRUSTED_LIST
+        raise TimestampInvalid("the TSA was not a granted QTST at the time stamp's genTime")
+    if trust.is_test_anchor(tsa_cert):
+        return TEST_ANCHOR
+    tp = trusted_path(
+        tsa_cert, list(token_certs), trust, gen_time, QTST_URI, TimestampInvalid, fetcher
+    )
+    if tp.source == TRUSTED_LIST and not trust.granted_services(tp.anchor, gen_time, QTST_URI):
+        raise TimestampInvalid("the TSA's service was not a granted QTST at genTime")
+    try:
+        validate(tp, trust, gen_time, [], [], with_revocation=False)
+    except VerificationError as exc:
+        raise TimestampInvalid(f"TSA certificate path: {exc.message}") from exc
+    return tp.source

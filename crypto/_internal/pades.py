@@ -1,0 +1,124 @@
+"""PAdES (ETSI EN 319 142-1) through pyHanko: one signature, integrity, then the shared steps.
+
+pyHanko reads the PDF and checks the CMS signature over the signed byte range; modifications
+after signing are judged by pyHanko's default difference policy (only DSS/document time stamps
+and similar LTV updates pass).
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+
+from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.diff_analysis import DiffResult, ModificationLevel
+from pyhanko.sign.general import SignedDataCerts
+from pyhanko.sign.validation.dss import DocumentSecurityStore
+from pyhanko.sign.validation.errors import NoDSSFoundError
+from pyhanko.sign.validation.generic_cms import validate_sig_integrity
+from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
+from pyhanko.sign.validation.status import SignatureCoverageLevel
+
+from crypto._internal import algorithms
+from crypto._internal.pipeline import Progress, Signed, verify_signer
+from crypto._internal.xades import TimestampRef
+from crypto.errors import MalformedContainer, MultipleSignatures, SignatureInvalid
+from crypto.fetcher import Fetcher
+from crypto.policy import Policy
+from crypto.reasons import SubIndication
+from crypto.trust import TrustStore
+from crypto.verdict import DataFile
+
+FORMAT_PADES = "PAdES"
+
+
+def verify_pades(
+    container: bytes,
+    policy: Policy,
+    trust: TrustStore,
+    fetcher: Fetcher | None,
+    at: datetime,
+    progress: Progress,
+) -> None:
+    progress.format = FORMAT_PADES
+    # 1. Read the PDF strictly; exactly one approval signature.
+    try:
+        reader = PdfFileReader(io.BytesIO(container), strict=True)
+        signatures = [
+            s for s in reader.embedded_regular_signatures if isinstance(s, EmbeddedPdfSignature)
+        ]
+        doc_timestamps = reader.embedded_timestamp_signatures
+    except (PdfError, ValueError, KeyError, TypeError, IndexError) as exc:
+        raise MalformedContainer(f"unreadable PDF: {exc}") from exc
+    if not signatures:
+        raise MalformedContainer("PDF without a signature")
+    if len(signatures) > 1:
+        raise MultipleSignatures(f"{len(signatures)} signatures in the PDF")
+    sig = signatures[0]
+    # 2. Integrity: CMS signature over the byte range, coverage and later modifications.
+    try:
+        sig.compute_integrity_info()  # type: ignore[no-untyped-call]
+        digest_alg = sig.md_algorithm
+        algorithms.check_digest(digest_alg, policy.algorithms, "PDF signature digest")
+        intact, valid = validate_sig_integrity(
+            sig.signer_info, sig.signer_cert, "data", sig.compute_digest()
+        )
+    except (PdfError, ValueError, KeyError, TypeError) as exc:
+        raise SignatureInvalid(f"PDF signature unreadable: {exc}") from exc
+    if not intact:
+        raise SignatureInvalid(
+            "PDF byte range digest mismatch", subindication=SubIndication.HASH_FAILURE
+        )
+    if not valid:
+        raise SignatureInvalid("PDF signature value does not verify")
+    if sig.coverage not in (
+        SignatureCoverageLevel.ENTIRE_FILE,
+        SignatureCoverageLevel.ENTIRE_REVISION,
+    ):
+        raise SignatureInvalid("the signature does not cover its whole revision")
+    diff = sig.diff_result
+    if sig.coverage is SignatureCoverageLevel.ENTIRE_REVISION and (
+        not isinstance(diff, DiffResult)
+        or diff.modification_level not in (ModificationLevel.NONE, ModificationLevel.LTA_UPDATES)
+    ):
+        raise SignatureInvalid("the PDF was modified after signing")
+    # 3. Unsigned material: signature time stamp token, DSS revocation data.
+    unsigned = sig.signer_info["unsigned_attrs"]
+    timestamps = []
+    if unsigned:
+        for attr in unsigned:
+            if attr["type"].native == "signature_time_stamp_token":
+                token = attr["values"][0].dump()
+                timestamps.append(TimestampRef(token, sig.signer_info["signature"].native))
+    try:
+        dss = DocumentSecurityStore.read_dss(reader)
+        ocsps = tuple(o.dump() for o in dss.ocsps)
+        crls = tuple(c.dump() for c in dss.crls)
+        dss_certs = tuple(dss.certs.values())
+    except (PdfError, KeyError, ValueError, TypeError, NoDSSFoundError):
+        ocsps, crls, dss_certs = (), (), ()
+    if doc_timestamps:
+        progress.level = "PAdES-BASELINE-LTA"
+    elif ocsps or crls:
+        progress.level = "PAdES-BASELINE-LT"
+    else:
+        progress.level = "PAdES-BASELINE-T" if timestamps else "PAdES-BASELINE-B"
+    progress.data_file = DataFile("document.pdf", container)
+    certs: SignedDataCerts = sig._init_cert_info()
+    verify_signer(
+        progress,
+        Signed(
+            leaf=sig.signer_cert,
+            other_certs=tuple(certs.other_certs) + dss_certs,
+            timestamps=tuple(timestamps),
+            claimed_signing_time=sig.self_reported_timestamp,
+            ocsps=ocsps,
+            crls=crls,
+            data=container,
+        ),
+        policy,
+        trust,
+        fetcher,
+        at,
+    )

@@ -1,0 +1,241 @@
+"""ASiC-E/XAdES verification, step by step (ETSI EN 319 102-1 §5.3 basic signature validation
+plus §5.5 validation with time; DESIGN.md reason order decides which failure is reported)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from asn1crypto import x509
+
+from crypto._internal import algorithms, chain, qualification, revocation
+from crypto._internal.asic import parse_asic
+from crypto._internal.binding import check_binding, riga_date
+from crypto._internal.identity import signer_from_certificate
+from crypto._internal.timestamp import VerifiedTimestamp, verify_token
+from crypto._internal.xades import TimestampRef, parse_and_verify
+from crypto.errors import (
+    CertExpired,
+    CertNotYetValid,
+    InvalidPersonalCode,
+    NoTimestamp,
+    OutsidePeriod,
+    TimestampInvalid,
+    Underage,
+    VerificationError,
+)
+from crypto.fetcher import Fetcher
+from crypto.personal_code import age_on
+from crypto.policy import Policy
+from crypto.reasons import Indication, SubIndication
+from crypto.trust import TrustStore
+from crypto.verdict import DataFile, Evidence, Signer, Verdict
+
+_CLOCK_SKEW = timedelta(minutes=5)
+FORMAT_ASIC = "ASiC-E/XAdES"
+
+
+@dataclass
+class Progress:
+    """What is known so far; a reject verdict still reports it."""
+
+    format: str | None = None
+    level: str | None = None
+    signer: Signer | None = None
+    signing_time: datetime | None = None
+    data_file: DataFile | None = None
+    evidence: Evidence = field(default_factory=Evidence)
+    warnings: list[str] = field(default_factory=list)
+    trust_source: str | None = None
+
+    def verdict(self, error: VerificationError | None) -> Verdict:
+        return Verdict(
+            verdict="reject" if error else "accept",
+            reason=error.reason if error else None,
+            indication=error.indication if error else Indication.TOTAL_PASSED,
+            subindication=error.subindication if error else None,
+            format=self.format,
+            level=self.level,
+            signer=self.signer,
+            signing_time=self.signing_time,
+            data_file=self.data_file,
+            evidence=self.evidence,
+            warnings=tuple(self.warnings),
+            trust_source=self.trust_source,
+            message=error.message if error else "",
+        )
+
+
+def verify_asic(
+    container: bytes,
+    policy: Policy,
+    trust: TrustStore,
+    fetcher: Fetcher | None,
+    at: datetime,
+    progress: Progress,
+) -> None:
+    """Raise the most fundamental VerificationError, or return with `progress` complete."""
+    progress.format = FORMAT_ASIC
+    # 1. Container structure (EN 319 162-1), hostile-input limits.
+    asic = parse_asic(container, policy.limits)
+    progress.data_file = DataFile(asic.data_name, asic.data)
+    # 2. XAdES core validation: references, signing certificate, signature value.
+    sig = parse_and_verify(
+        asic.signature_xml,
+        asic.data_name,
+        asic.data,
+        policy.limits,
+        policy.algorithms,
+        trust.parse_certificate,
+    )
+    progress.level = sig.level
+    verify_signer(
+        progress,
+        Signed(
+            leaf=sig.signer_cert,
+            other_certs=sig.other_certs,
+            timestamps=sig.timestamps,
+            claimed_signing_time=sig.claimed_signing_time,
+            ocsps=sig.ocsps,
+            crls=sig.crls,
+            data=asic.data,
+        ),
+        policy,
+        trust,
+        fetcher,
+        at,
+    )
+
+
+@dataclass(frozen=True)
+class Signed:
+    """What a cryptographically intact signature yields, whatever its format."""
+
+    leaf: x509.Certificate
+    other_certs: tuple[x509.Certificate, ...]
+    timestamps: tuple[TimestampRef, ...]
+    claimed_signing_time: datetime | None
+    ocsps: tuple[bytes, ...]
+    crls: tuple[bytes, ...]
+    data: bytes
+
+
+def verify_signer(
+    progress: Progress,
+    sig: Signed,
+    policy: Policy,
+    trust: TrustStore,
+    fetcher: Fetcher | None,
+    at: datetime,
+) -> None:
+    """Steps 3-11, shared by XAdES and PAdES."""
+    leaf = sig.leaf
+    progress.evidence = Evidence(
+        signer_certificate=leaf.dump(), ocsp_responses=sig.ocsps, crls=sig.crls
+    )
+    # 3. Identity (reported even on later failures; an invalid code is raised in its turn).
+    code_error: InvalidPersonalCode | None = None
+    try:
+        progress.signer = signer_from_certificate(leaf)
+    except InvalidPersonalCode as exc:
+        code_error = exc
+    # 4. Signature time stamp: verified now, its failure raised in its turn (step 10).
+    ts, ts_error = _timestamp(sig, trust, at, policy, fetcher)
+    moment = ts.gen_time if ts else at
+    if ts:
+        progress.signing_time = ts.gen_time
+    # 5. Form binding: data file == form v1 for this initiative, identity and date.
+    if progress.signer is not None:
+        check_binding(sig.data, progress.signer, moment, policy)
+    # 6. Chain to a CA/QC service granted at the signing time (or a test anchor).
+    tp = chain.trusted_path(leaf, list(sig.other_certs), trust, moment, fetcher=fetcher)
+    progress.trust_source = tp.source
+    if tp.source == "test-anchor":
+        progress.warnings.append("trust from a test/demo anchor, not from a trusted list")
+    # 7. Qualification and key usage, 8. algorithm policy for the signer key.
+    qualification.check_qualified(tp, trust, moment)
+    qualification.check_key_usage(leaf)
+    algorithms.check_public_key(leaf.public_key, policy.algorithms, "signing certificate")
+    # 9. Validity at the signing time, then revocation (embedded first, else fetched).
+    _check_validity(tp, moment)
+    revinfo = revocation.gather(tp.pairs(), sig.ocsps, sig.crls, fetcher, trust, moment, policy)
+    progress.warnings.extend(revinfo.warnings)
+    chain.validate(tp, trust, moment, revinfo.ocsps, revinfo.crls)
+    progress.evidence = Evidence(
+        signer_certificate=leaf.dump(),
+        chain=tp.chain_der(),
+        ocsp_responses=tuple(revinfo.ocsps),
+        crls=tuple(revinfo.crls),
+        timestamp_token=ts.token if ts else b"",
+        timestamp_chain=tuple(c.dump() for c in ts.certs) if ts else (),
+    )
+    # 10. Time stamp required and valid.
+    if ts_error is not None:
+        raise ts_error
+    if ts is None:  # time stamp not required by this policy
+        progress.warnings.append("no time stamp: signing time not proven")
+        return
+    # 11. Collection period, age, personal code.
+    if policy.period_start is not None and ts.gen_time < policy.period_start:
+        raise OutsidePeriod("time stamp before the collection period")
+    if policy.period_end is not None and ts.gen_time >= policy.period_end:
+        raise OutsidePeriod("time stamp after the collection period")
+    if code_error is not None:
+        raise code_error
+    assert progress.signer is not None
+    _check_age(progress.signer, ts.gen_time, policy, progress.warnings)
+
+
+def _timestamp(
+    sig: Signed, trust: TrustStore, at: datetime, policy: Policy, fetcher: Fetcher | None
+) -> tuple[VerifiedTimestamp | None, VerificationError | None]:
+    if not sig.timestamps:
+        if policy.require_timestamp:
+            return None, NoTimestamp("no signature time stamp (XAdES-T required)")
+        return None, None
+    try:
+        ref = sig.timestamps[0]
+        ts = verify_token(ref.token, ref.imprint_input, policy.algorithms, trust.parse_certificate)
+        chain.trusted_tsa(ts.tsa_cert, ts.certs, trust, ts.gen_time, fetcher)
+        if ts.gen_time > at + _CLOCK_SKEW:
+            raise TimestampInvalid("time stamp is later than the validation time")
+        if sig.claimed_signing_time and sig.claimed_signing_time > ts.gen_time + _CLOCK_SKEW:
+            raise TimestampInvalid(
+                "claimed SigningTime is after the time stamp",
+                subindication=SubIndication.TIMESTAMP_ORDER_FAILURE,
+            )
+    except VerificationError as exc:
+        if isinstance(exc, TimestampInvalid):
+            return None, exc
+        return None, TimestampInvalid(exc.message)
+    return ts, None
+
+
+def _check_validity(tp: chain.TrustedPath, moment: datetime) -> None:
+    for cert, _issuer in tp.pairs():
+        _window(cert, moment)
+
+
+def _window(cert: x509.Certificate, moment: datetime) -> None:
+    if moment < cert.not_valid_before:
+        raise CertNotYetValid(
+            f"{cert.subject.human_friendly} not valid until {cert.not_valid_before}"
+        )
+    if moment > cert.not_valid_after:
+        raise CertExpired(f"{cert.subject.human_friendly} expired at {cert.not_valid_after}")
+
+
+def _check_age(signer: Signer, moment: datetime, policy: Policy, warnings: list[str]) -> None:
+    minimum = policy.minimum_age
+    if minimum is None and policy.initiative is not None:
+        minimum = policy.initiative.regime.minimum_age
+    if minimum is None:
+        return
+    if signer.birth_date is None:
+        warnings.append(
+            f"age not derivable from a new-format personal code: eligibility ({minimum}+) "
+            "for CVK to verify"
+        )
+        return
+    if age_on(signer.birth_date, riga_date(moment)) < minimum:
+        raise Underage(f"signer is younger than {minimum} on the signing date")

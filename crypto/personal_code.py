@@ -1,0 +1,61 @@
+"""Latvian personal codes (personas kods): parsing and validation.
+
+Old format DDMMYY-CNNNN: birth date, century digit C (0 = 1800s, 1 = 1900s, 2 = 2000s) and a
+check digit (weights 1,6,3,7,9,10,5,8,4,2; check = (1101 - sum) mod 11). New format since
+2017-07-01: 32XXXX-XXXXX (reserved range 3[2-9]), no birth date, and its check digit is not
+published as mandatory — it is never rejected on a checksum alone.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from crypto.errors import InvalidPersonalCode
+
+_SERIAL = re.compile(r"(?:PNOLV-)?([0-9]{6})-?([0-9]{5})")
+_WEIGHTS = (1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_CENTURY = {"0": 1800, "1": 1900, "2": 2000}
+
+
+@dataclass(frozen=True, slots=True)
+class PersonalCode:
+    code: str  # DDMMYY-NNNNN
+    birth_date: date | None  # None for new-format codes
+
+    @property
+    def new_format(self) -> bool:
+        return self.birth_date is None
+
+
+def check_digit(digits: str) -> int:
+    """Check digit of an old-format code's first ten digits (10 means no valid code)."""
+    return (1101 - sum(int(d) * w for d, w in zip(digits, _WEIGHTS, strict=True))) % 11
+
+
+def parse_personal_code(serial_number: str) -> PersonalCode:
+    """Parse a certificate subject serialNumber (`PNOLV-DDMMYY-NNNNN` or without prefix)."""
+    match = _SERIAL.fullmatch(serial_number)
+    if not match:
+        raise InvalidPersonalCode(f"serialNumber {serial_number!r} is not a Latvian personal code")
+    head, tail = match.groups()
+    code = f"{head}-{tail}"
+    if head[0] == "3" and head[1] in "23456789":
+        return PersonalCode(code, None)  # new format: no birth date, no mandatory checksum
+    digits = head + tail
+    century = _CENTURY.get(digits[6])
+    if century is None:
+        raise InvalidPersonalCode(f"personal code {code} has century digit {digits[6]}")
+    try:
+        born = date(century + int(digits[4:6]), int(digits[2:4]), int(digits[0:2]))
+    except ValueError:
+        raise InvalidPersonalCode(f"personal code {code} does not hold a valid date") from None
+    if check_digit(digits[:10]) != int(digits[10]):
+        raise InvalidPersonalCode(f"personal code {code} fails its check digit")
+    return PersonalCode(code, born)
+
+
+def age_on(born: date, day: date) -> int:
+    """Whole years on `day` (a 29 February birthday turns over on 1 March in common years)."""
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))

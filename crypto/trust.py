@@ -1,0 +1,261 @@
+"""TrustStore: what the verifier trusts, built once and shared by every verification.
+
+Sources: ETSI TS 119 612 trusted lists (each verified against pinned scheme-operator
+certificates at the time it was fetched; an EU LOTL may announce the national lists' operators)
+and, for test and demo PKIs only, explicit anchors that are flagged as such in every verdict.
+Parsing lists and certificates is the expensive part, so it happens here, once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from asn1crypto import pem, x509
+from pyhanko.sign.validation.qualified.tsp import (
+    CA_QC_URI,
+    QTST_URI,
+    QualifiedServiceInformation,
+    TSPRegistry,
+)
+from pyhanko_certvalidator.authority import AuthorityWithCert
+from pyhanko_certvalidator.registry import SimpleTrustManager
+
+from crypto._internal import tl
+from crypto.errors import TrustListError
+
+TRUSTED_LIST = "trusted-list"
+TEST_ANCHOR = "test-anchor"
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedListSource:
+    """One trusted list as fetched: XML bytes, pinned operator certificates, fetch time."""
+
+    xml: bytes
+    signer_certs: tuple[bytes, ...]  # DER or PEM; the list's signature must verify with one
+    fetched_at: datetime  # the list's signature and operator certificate are checked then
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedListInfo:
+    territory: str | None
+    sequence: int | None
+    issued: datetime | None
+    next_update: datetime | None
+    fetched_at: datetime
+    stale: bool  # fetched after its NextUpdate
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceEntry:
+    """One granted period of a trust service, for listing (e.g. `sigsvc trust show`)."""
+
+    kind: str  # "CA/QC" | "QTST"
+    name: str
+    granted_from: datetime
+    granted_until: datetime | None
+    certificate_sha256: str
+
+
+def load_certificates(data: bytes) -> list[x509.Certificate]:
+    """DER, or one or more PEM blocks, into certificates (TrustListError if unreadable)."""
+    try:
+        if pem.detect(data):
+            return [x509.Certificate.load(der) for _, _, der in pem.unarmor(data, multiple=True)]
+        return [x509.Certificate.load(data)]
+    except (ValueError, TypeError) as exc:
+        raise TrustListError(f"not a certificate: {exc}") from exc
+
+
+def _certs(blobs: Iterable[bytes]) -> list[x509.Certificate]:
+    return [c for blob in blobs for c in load_certificates(blob)]
+
+
+class TrustStore:
+    """Trusted CA/QC and QTST services and test anchors; immutable after construction."""
+
+    def __init__(
+        self,
+        *,
+        trusted_lists: Sequence[TrustedListSource] = (),
+        lotl: TrustedListSource | None = None,
+        test_anchors: Sequence[bytes] = (),
+        intermediates: Sequence[bytes] = (),
+    ) -> None:
+        """Verify and load every list; raise TrustListError on the first that fails.
+
+        With `lotl`, each national list may also be verified by the operator certificates the
+        (verified) LOTL announces for its territory.
+        """
+        self.registry = TSPRegistry()
+        self.lists: list[TrustedListInfo] = []
+        self.parse_warnings: list[str] = []
+        announced: dict[str, list[x509.Certificate]] = {}
+        if lotl is not None:
+            payload = tl.verified_payload(lotl.xml, _certs(lotl.signer_certs), lotl.fetched_at)
+            announced = tl.lotl_pointers(payload)
+        for source in trusted_lists:
+            signers = _certs(source.signer_certs)
+            for extra in announced.values():
+                signers.extend(extra)
+            payload = tl.verified_payload(source.xml, signers, source.fetched_at)
+            territory, seq, issued, next_update = tl.list_metadata(payload)
+            if announced and territory not in announced and not source.signer_certs:
+                raise TrustListError(f"LOTL does not announce territory {territory}")
+            self.parse_warnings.extend(tl.add_to_registry(payload, self.registry))
+            stale = next_update is not None and source.fetched_at > next_update
+            self.lists.append(
+                TrustedListInfo(territory, seq, issued, next_update, source.fetched_at, stale)
+            )
+        self.test_anchors: tuple[x509.Certificate, ...] = tuple(_certs(test_anchors))
+        self.intermediates: tuple[x509.Certificate, ...] = tuple(_certs(intermediates))
+        self._test_anchor_keys = frozenset(c.public_key.dump() for c in self.test_anchors)
+        ca_certs: dict[bytes, x509.Certificate] = {}
+        tsa_certs: dict[bytes, x509.Certificate] = {}
+        for authority in self.registry.known_certificate_authorities:
+            if isinstance(authority, AuthorityWithCert):
+                ca_certs[authority.certificate.dump()] = authority.certificate
+        for authority in self.registry.known_timestamp_authorities:
+            if isinstance(authority, AuthorityWithCert):
+                tsa_certs[authority.certificate.dump()] = authority.certificate
+        self.tl_ca_certs = tuple(ca_certs.values())
+        self.tl_tsa_certs = tuple(tsa_certs.values())
+        self.trust_manager = SimpleTrustManager.build(
+            trust_roots=[*self.tl_ca_certs, *self.test_anchors]
+        )
+        self.tsa_trust_manager = SimpleTrustManager.build(
+            trust_roots=[*self.tl_tsa_certs, *self.test_anchors]
+        )
+        self._lock = threading.Lock()
+        self._revinfo_cache: dict[str, tuple[datetime | None, bytes]] = {}
+        self._cert_cache: dict[str, bytes] = {}
+        # Parsed certificates by DER (CA, TSA, OCSP responder certificates recur in every
+        # container; asn1crypto caches name preparation and parsing on the object).
+        self._parsed: dict[bytes, x509.Certificate] = {
+            c.dump(): c for c in (*self.tl_ca_certs, *self.tl_tsa_certs, *self.test_anchors)
+        }
+        self._paths: dict[tuple[str, bytes, bytes | None], object] = {}
+        self._anchor_managers: dict[bytes, SimpleTrustManager] = {}
+
+    # -- queries used by the verifier ------------------------------------------------------
+
+    @property
+    def has_test_anchors(self) -> bool:
+        return bool(self.test_anchors)
+
+    def is_test_anchor(self, cert: x509.Certificate) -> bool:
+        return cert.public_key.dump() in self._test_anchor_keys
+
+    def granted_services(
+        self, cert: x509.Certificate, moment: datetime, service_type: str
+    ) -> list[QualifiedServiceInformation]:
+        """Service definitions of `service_type` in which `cert` was granted at `moment`."""
+        return [
+            sd
+            for sd in self.registry.applicable_service_definitions(AuthorityWithCert(cert), moment)
+            if sd.base_info.service_type == service_type
+        ]
+
+    def known_certificates(self) -> tuple[x509.Certificate, ...]:
+        return (*self.intermediates, *self.tl_ca_certs, *self.test_anchors)
+
+    def services(self) -> list[ServiceEntry]:
+        """Every granted period of every CA/QC and QTST service, sorted by name and start."""
+        entries = []
+        for kind, authorities in (
+            ("CA/QC", self.registry.known_certificate_authorities),
+            ("QTST", self.registry.known_timestamp_authorities),
+        ):
+            for authority in authorities:
+                if not isinstance(authority, AuthorityWithCert):
+                    continue
+                digest = hashlib.sha256(authority.certificate.dump()).hexdigest()
+                for sd in self.registry.applicable_service_definitions(authority, None):
+                    entries.append(
+                        ServiceEntry(
+                            kind,
+                            sd.base_info.service_name,
+                            sd.base_info.valid_from,
+                            sd.base_info.valid_until,
+                            digest,
+                        )
+                    )
+        return sorted(entries, key=lambda e: (e.kind, e.name, e.granted_from))
+
+    # -- caches of expensive, input-independent work ---------------------------------------
+
+    def parse_certificate(self, der: bytes) -> x509.Certificate:
+        """asn1crypto certificate for `der`, shared across verifications (bounded cache)."""
+        with self._lock:
+            hit = self._parsed.get(der)
+        if hit is not None:
+            return hit
+        cert = x509.Certificate.load(der)
+        _ = cert.subject, cert.issuer, cert.public_key, cert.serial_number  # parse eagerly
+        with self._lock:
+            if len(self._parsed) > 4096:
+                self._parsed.clear()
+            self._parsed[der] = cert
+        return cert
+
+    def cached_path(self, key: tuple[str, bytes, bytes | None]) -> object | None:
+        with self._lock:
+            return self._paths.get(key)
+
+    def remember_path(self, key: tuple[str, bytes, bytes | None], value: object) -> None:
+        with self._lock:
+            if len(self._paths) > 1024:
+                self._paths.clear()
+            self._paths[key] = value
+
+    def anchor_manager(self, anchor: x509.Certificate) -> SimpleTrustManager:
+        key = anchor.dump()
+        with self._lock:
+            hit = self._anchor_managers.get(key)
+        if hit is None:
+            hit = SimpleTrustManager.build(trust_roots=[anchor])
+            with self._lock:
+                self._anchor_managers[key] = hit
+        return hit
+
+    # -- revocation cache (fetched CRLs stay usable until their nextUpdate) ---------------
+
+    def cached(self, url: str, moment: datetime) -> bytes | None:
+        with self._lock:
+            hit = self._revinfo_cache.get(url)
+        if hit is None or hit[0] is None or moment >= hit[0]:
+            return None
+        return hit[1]
+
+    def cached_certificate(self, url: str) -> bytes | None:
+        with self._lock:
+            return self._cert_cache.get(url)
+
+    def remember_certificate(self, url: str, blob: bytes) -> None:
+        with self._lock:
+            if len(self._cert_cache) > 256:
+                self._cert_cache.clear()
+            self._cert_cache[url] = blob
+
+    def remember(self, url: str, until: datetime | None, der: bytes) -> None:
+        with self._lock:
+            if len(self._revinfo_cache) > 1024:
+                self._revinfo_cache.clear()
+            self._revinfo_cache[url] = (until, der)
+
+
+__all__ = [
+    "CA_QC_URI",
+    "QTST_URI",
+    "TEST_ANCHOR",
+    "TRUSTED_LIST",
+    "ServiceEntry",
+    "TrustStore",
+    "TrustedListInfo",
+    "TrustedListSource",
+    "load_certificates",
+]

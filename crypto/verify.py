@@ -1,0 +1,57 @@
+"""crypto.verify: bytes in, frozen Verdict out; never raises for bad input."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from crypto._internal.pipeline import Progress, verify_asic
+from crypto.errors import (
+    MalformedContainer,
+    TooLarge,
+    UnsafeInput,
+    UnsupportedFormat,
+    VerificationError,
+)
+from crypto.fetcher import Fetcher
+from crypto.policy import Policy, PolicyError
+from crypto.trust import TrustStore
+from crypto.verdict import Verdict
+
+_ZIP = b"PK\x03\x04"
+_PDF = b"%PDF-"
+
+
+def verify(
+    container: bytes,
+    *,
+    policy: Policy,
+    trust: TrustStore,
+    fetcher: Fetcher | None,
+    at: datetime,
+) -> Verdict:
+    """Verify one signed container as a qualified e-signature at validation time `at`.
+
+    Accept, or reject with exactly one reason (the most fundamental failure). `fetcher` is
+    used only when the container lacks revocation data; None means offline.
+    """
+    if at.utcoffset() is None:
+        raise PolicyError("`at` must be timezone-aware")  # a caller bug, not bad input
+    progress = Progress()
+    try:
+        if len(container) > policy.limits.max_container_bytes:
+            raise TooLarge(f"{len(container)} bytes exceed {policy.limits.max_container_bytes}")
+        if container.startswith(_ZIP):
+            verify_asic(container, policy, trust, fetcher, at, progress)
+        elif container.lstrip()[:5] == _PDF:
+            from crypto._internal.pades import verify_pades
+
+            verify_pades(container, policy, trust, fetcher, at, progress)
+        else:
+            raise UnsupportedFormat("neither an ASiC-E/edoc container nor a PDF")
+    except VerificationError as exc:
+        return progress.verdict(exc)
+    except RecursionError as exc:
+        return progress.verdict(UnsafeInput(f"input nests too deeply: {type(exc).__name__}"))
+    except Exception as exc:  # a parser bug must not become a crash or an accept
+        return progress.verdict(MalformedContainer(f"unexpected {type(exc).__name__}: {exc}"))
+    return progress.verdict(None)
