@@ -37,9 +37,9 @@ def create_app(
         if request.content_length is not None and request.content_length > limit:
             raise ApiError("TOO_LARGE", f"the body exceeds {limit} bytes")
 
-    from sigsvc.api import health, initiatives, openapi, platforms
+    from sigsvc.api import health, initiatives, log, openapi, platforms, signatures
 
-    for module in (health, initiatives, platforms, openapi):
+    for module in (health, initiatives, platforms, signatures, log, openapi):
         app.register_blueprint(module.bp)
 
     from sigsvc.commands import discover_commands

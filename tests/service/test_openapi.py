@@ -34,6 +34,8 @@ def test_every_schema_is_valid_and_every_ref_resolves(client):
     for ref in refs:
         if ref.startswith("#/components/schemas/"):
             assert ref.rsplit("/", 1)[1] in document["components"]["schemas"]
+        elif ref.startswith("#/$defs/"):  # internal to its schema (log-leaf.schema.json)
+            continue
         else:
             assert schemas.registry().get_or_retrieve("https://sigsvc.invalid/schemas/" + ref).value
 
