@@ -104,18 +104,13 @@ class SqlLogStorage:
     def node_hashes(self, nodes: Sequence[Node]) -> Sequence[bytes]:
         if not nodes:
             return []
-        wanted = {(n.level, n.index) for n in nodes}
-        found: dict[tuple[int, int], bytes] = {}
-        by_level: dict[int, list[int]] = {}
-        for level, index in wanted:
-            by_level.setdefault(level, []).append(index)
-        for level, indexes in by_level.items():
-            for row in self.conn.execute(
-                sa.select(_nodes.c.idx, _nodes.c.hash).where(
-                    _nodes.c.level == level, _nodes.c.idx.in_(indexes)
-                )
-            ):
-                found[(level, int(row[0]))] = bytes(row[1])
+        wanted = sorted({(n.level, n.index) for n in nodes})
+        rows = self.conn.execute(
+            sa.select(_nodes.c.level, _nodes.c.idx, _nodes.c.hash).where(
+                sa.tuple_(_nodes.c.level, _nodes.c.idx).in_(wanted)
+            )
+        )
+        found = {(int(r[0]), int(r[1])): bytes(r[2]) for r in rows}
         try:
             return [found[(n.level, n.index)] for n in nodes]
         except KeyError:
