@@ -20,6 +20,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import requests
@@ -36,12 +37,12 @@ def step(n: int, text: str) -> None:
     print(f"\n[{n}] {text}", flush=True)
 
 
-def _wait_ready(base: str) -> dict:
+def _wait_ready(base: str) -> dict[str, Any]:
     for _ in range(600):
         try:
             response = requests.get(f"{base}/readyz", timeout=5)
             if response.status_code == 200:
-                ready: dict = response.json()
+                ready: dict[str, Any] = response.json()
                 return ready
         except requests.RequestException:
             pass

@@ -78,6 +78,14 @@ TESTPKI = Path(__file__).resolve().parents[2] / "certification" / "testpki" / "g
 DEMO_LOG_ORIGIN = "demo.sigsvc.invalid/log"
 
 
+def _random_key() -> str:
+    return base64.b64encode(os.urandom(32)).decode()
+
+
+def _log_key() -> str:
+    return NoteSigner.generate("sigsvc-demo").skey
+
+
 def _secret_file(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -90,12 +98,9 @@ def ensure_demo_intake(app: Flask) -> list[str]:
     variable the environment leaves unset; gunicorn's workers read them from os.environ."""
     keys = Path(app.instance_path) / "demo-keys"
     wanted = {
-        "SIGSVC_KEK_FILE": (keys / "kek.b64", lambda: base64.b64encode(os.urandom(32)).decode()),
-        "SIGSVC_PSEUDONYM_KEY_FILE": (
-            keys / "pseudonym.b64",
-            lambda: base64.b64encode(os.urandom(32)).decode(),
-        ),
-        "SIGSVC_LOG_KEY_FILE": (keys / "log.key", lambda: NoteSigner.generate("sigsvc-demo").skey),
+        "SIGSVC_KEK_FILE": (keys / "kek.b64", _random_key),
+        "SIGSVC_PSEUDONYM_KEY_FILE": (keys / "pseudonym.b64", _random_key),
+        "SIGSVC_LOG_KEY_FILE": (keys / "log.key", _log_key),
     }
     lines = ["Signature intake (demo configuration):"]
     for name, (path, make) in wanted.items():
