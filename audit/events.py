@@ -22,7 +22,7 @@ import rfc8785
 from audit.errors import EventError
 
 EVENT_VERSION = 1
-SCHEMA_ID = "https://sigsvc.example/schemas/log-leaf.schema.json"
+SCHEMA_ID = "https://sigsvc.invalid/schemas/log-leaf.schema.json"  # sigsvc schema naming
 
 # DESIGN.md "Fixed vocabularies": reject reason codes and ETSI EN 319 102-1 indications.
 REASON_CODES = (
@@ -386,9 +386,10 @@ def json_schema() -> dict[str, Any]:
         properties: dict[str, Any] = {
             "type": {"const": event_type},
             "v": {"const": EVENT_VERSION},
-            "at": {"$ref": "#/$defs/datetime"},
+            "at": KINDS["datetime"],
         }
-        properties.update({name: {"$ref": f"#/$defs/{kind}"} for name, (kind, _) in spec.items()})
+        # Inlined, not $ref'd: the schema is embedded as is in openapi.json.
+        properties.update({name: KINDS[kind] for name, (kind, _) in spec.items()})
         required = [*COMMON_FIELDS, *(n for n, (_, req) in spec.items() if req)]
         variants.append(
             {
@@ -405,5 +406,4 @@ def json_schema() -> dict[str, Any]:
         "title": "sigsvc log leaf (RFC 8785 canonical JSON of one event)",
         "description": "Ids, digests, keyed pseudonyms, codes and times only; never personal data.",
         "oneOf": variants,
-        "$defs": KINDS,
     }

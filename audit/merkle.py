@@ -91,13 +91,19 @@ class Frontier:
         self.size = 0
 
     def append(self, leaf: bytes) -> None:
-        level, h = 0, leaf
+        self.append_subtree(0, leaf)
+
+    def append_subtree(self, level: int, subtree_hash: bytes) -> None:
+        """Append a perfect subtree of 2**level leaves; the size must be a multiple of it."""
+        if self.size % (1 << level):
+            raise ProofShapeError("subtree not aligned with the frontier")
+        added, h = 1 << level, subtree_hash
         while self._stack and self._stack[-1][0] == level:
             _, left = self._stack.pop()
             h = node_hash(left, h)
             level += 1
         self._stack.append((level, h))
-        self.size += 1
+        self.size += added
 
     def root(self) -> bytes:
         if not self._stack:

@@ -228,18 +228,25 @@ def verify_export(
             raise ExportError(
                 f"tile/0 of group {group} has the wrong length", kind="tile", index=start
             )
-        for i, data in enumerate(entries):
-            h = hashlib.sha256(b"\x00" + data).digest()
-            if h != tile0[32 * i : 32 * i + 32]:
-                raise ExportError(
-                    f"entry {start + i} does not match its stored leaf hash",
-                    kind="entry",
-                    index=start + i,
-                )
-            if _ROTATION_MARK in data:
-                auditor.rotation(start + i, data)
-            auditor.frontier.append(h)
-            reached(start + i + 1)
+        hashes = [hashlib.sha256(b"\x00" + data).digest() for data in entries]
+        if b"".join(hashes) != tile0[: 32 * len(hashes)]:
+            i = next(i for i, h in enumerate(hashes) if h != tile0[32 * i : 32 * i + 32])
+            raise ExportError(
+                f"entry {start + i} does not match its stored leaf hash",
+                kind="entry",
+                index=start + i,
+            )
+        marked = _ROTATION_MARK in bundle
+        tile_root = merkle.root(hashes) if exact and width == TILE_WIDTH else None
+        if tile_root is not None and not marked and not _inside(queue, trusted_cp, start):
+            auditor.frontier.append_subtree(TILE_HEIGHT, tile_root)  # fast path: one node
+            reached(start + width)
+        else:  # leaf by leaf: a checkpoint or a key rotation falls inside this group
+            for i, h in enumerate(hashes):
+                if marked and _ROTATION_MARK in entries[i]:
+                    auditor.rotation(start + i, entries[i])
+                auditor.frontier.append(h)
+                reached(start + i + 1)
         if not exact:
             raise ExportError(
                 f"entry bundle {group} is malformed at entry {start + len(entries)}",
@@ -250,7 +257,8 @@ def verify_export(
             progress(start + width, size)
         # Step 4.
         if width == TILE_WIDTH:
-            pending[1].append(merkle.root(tile0[j : j + 32] for j in range(0, len(tile0), 32)))
+            assert tile_root is not None
+            pending[1].append(tile_root)
             for level, n in completed_upper_tiles(group):
                 _check_upper(reader, pending, level, n, TILE_WIDTH)
     for level, n, width in expected_layout(size):
@@ -275,6 +283,15 @@ def verify_export(
         trusted_size=None if trusted_cp is None else trusted_cp.size,
         final_keys=tuple(k.vkey for k in auditor.active),
     )
+
+
+def _inside(queue: list[_Cp], trusted: Checkpoint | None, start: int) -> bool:
+    """Whether a checkpoint (or the trusted one) needs a root strictly inside this group."""
+    end = start + TILE_WIDTH
+    sizes = [queue[-1].checkpoint.size] if queue else []
+    if trusted is not None:
+        sizes.append(trusted.size)
+    return any(start < size < end for size in sizes)
 
 
 def _missing_entries(

@@ -22,10 +22,10 @@ from sqlalchemy.orm import Session
 
 from audit import events
 from crypto.form import FormFieldError, InitiativeFields, Regime, SignerFields, render_form
-from sigsvc import logstore
+from sigsvc import intake_log
 from sigsvc.auth import PLATFORM_PREFIX, new_token, token_digest
 from sigsvc.errors import ApiError
-from sigsvc.logstore import log_safe_uuid
+from sigsvc.intake_log import log_safe_uuid
 from sigsvc.models import Initiative, InitiativeStatus, Platform, utcnow
 
 
@@ -173,7 +173,7 @@ def signature_counts(session: Session, initiative_id: uuid.UUID) -> dict[str, An
 def _log(session: Session, event: events.Event) -> None:
     from sigsvc import intake_config
 
-    logstore.append_events(session.connection(), intake_config.log_origin(), [event])
+    intake_log.append_events(session, intake_config.log_origin(), [event])
 
 
 def initiative_fields(initiative: Initiative) -> InitiativeFields:

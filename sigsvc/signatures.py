@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 import crypto
 from audit import events
 from crypto.form import FormKind
-from sigsvc import idempotency, logstore, protection, registry
+from sigsvc import idempotency, intake_log, protection, registry
 from sigsvc.errors import ERROR_CODES
 from sigsvc.intake_config import Intake
 from sigsvc.models import Initiative, InitiativeStatus, utcnow
@@ -115,8 +115,7 @@ def record_rejection(
     idem: tuple[str, bytes],
 ) -> Answer:
     """Log and count a refused attempt (no personal data), in the caller's transaction."""
-    conn = session.connection()
-    logstore.lock(conn)
+    intake_log.locked_storage(session)
     if not _remember(session, platform_id, idem[0], idem[1], answer):
         raise LostIdempotencyRace
     event = events.signature_rejected(
@@ -128,7 +127,7 @@ def record_rejection(
         indication=indication,
         sub_indication=subindication,
     )
-    (index,) = logstore.append_events(conn, intake.log_origin, [event])
+    (index,) = intake_log.append_events(session, intake.log_origin, [event])
     session.add(
         Rejection(
             initiative_id=initiative_id,
@@ -139,18 +138,13 @@ def record_rejection(
         )
     )
     session.flush()
-    _maybe_checkpoint(conn, intake)
+    _maybe_checkpoint(session, intake)
     return answer
 
 
-def _maybe_checkpoint(conn: sa.Connection, intake: Intake) -> None:
-    logstore.cut_checkpoint_if_due(
-        conn,
-        intake.log_origin,
-        intake.log_signer,
-        utcnow(),
-        intake.checkpoint_interval,
-        locked=True,
+def _maybe_checkpoint(session: Session, intake: Intake) -> None:
+    intake_log.cut_checkpoint_if_due(
+        session, intake.log_origin, intake.log_signer, utcnow(), intake.checkpoint_interval
     )
 
 
@@ -183,8 +177,7 @@ def accept(
     signer = verdict.signer
     digest = hashlib.sha256(container).hexdigest()
     dedup = intake.pseudonyms.dedup_key(initiative.id, signer.personal_code)
-    conn = session.connection()
-    logstore.lock(conn)
+    intake_log.locked_storage(session)
     existing = session.scalar(
         sa.select(Signature.id).where(
             Signature.initiative_id == initiative.id, Signature.dedup_key == dedup
@@ -203,7 +196,7 @@ def accept(
             answer=error_answer("DUPLICATE"),
             idem=idem,
         )
-    sid = logstore.log_safe_uuid()
+    sid = intake_log.log_safe_uuid()
     pseudonym = intake.pseudonyms.signer_pseudonym(initiative.id, signer.personal_code).hex()
     event = events.signature_accepted(
         at=utcnow(),
@@ -214,7 +207,7 @@ def accept(
         signer=pseudonym,
         indication=verdict.indication.value,
     )
-    (index,) = logstore.append_events(conn, intake.log_origin, [event])
+    (index,) = intake_log.append_events(session, intake.log_origin, [event])
     dek = _data_key(session, intake, initiative.id)
 
     def sealed(field: str, value: bytes) -> bytes:
@@ -241,7 +234,7 @@ def accept(
     if not _remember(session, platform_id, idem[0], idem[1], answer):
         raise LostIdempotencyRace
     session.flush()
-    _maybe_checkpoint(conn, intake)
+    _maybe_checkpoint(session, intake)
     return answer
 
 
@@ -257,8 +250,7 @@ def withdraw(
     """The withdrawal transaction for an accepted withdrawal form (caller commits)."""
     assert verdict.signer is not None
     dedup = intake.pseudonyms.dedup_key(initiative.id, verdict.signer.personal_code)
-    conn = session.connection()
-    logstore.lock(conn)
+    intake_log.locked_storage(session)
     sig = session.scalar(
         sa.select(Signature).where(
             Signature.initiative_id == initiative.id, Signature.dedup_key == dedup
@@ -281,7 +273,7 @@ def withdraw(
             container_sha256=sig.container_sha256,
             signer=pseudonym,
         )
-        (index,) = logstore.append_events(conn, intake.log_origin, [event])
+        (index,) = intake_log.append_events(session, intake.log_origin, [event])
         sig.status = SignatureStatus.WITHDRAWN
         sig.withdrawn_at = utcnow()
         sig.withdrawal_leaf_index = index
@@ -290,7 +282,7 @@ def withdraw(
     if not _remember(session, platform_id, idem[0], idem[1], answer):
         raise LostIdempotencyRace
     if answer.status == 200:
-        _maybe_checkpoint(conn, intake)
+        _maybe_checkpoint(session, intake)
     return answer
 
 

@@ -208,6 +208,12 @@ def _postgres_module_database(
     postgres_server.drop_database(name)
 
 
+_ALWAYS_TRIGGERS = (
+    "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+    " WHERE t.tgenabled = 'A' AND NOT t.tgisinternal"
+)
+
+
 def _truncate_all(url: str) -> None:
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     try:
@@ -216,7 +222,16 @@ def _truncate_all(url: str) -> None:
             tables = [t for t in sa.inspect(conn).get_table_names() if t != "alembic_version"]
             if tables:
                 names = ", ".join(f'"{t}"' for t in tables)
+                # Append-only tables (audit log) refuse TRUNCATE with ENABLE ALWAYS triggers:
+                # the owner switches them off for this one statement, then back on.
+                guards = conn.execute(sa.text(_ALWAYS_TRIGGERS)).all()
+                for table, trigger in guards:
+                    conn.execute(sa.text(f'ALTER TABLE "{table}" DISABLE TRIGGER "{trigger}"'))
                 conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+                for table, trigger in guards:
+                    conn.execute(
+                        sa.text(f'ALTER TABLE "{table}" ENABLE ALWAYS TRIGGER "{trigger}"')
+                    )
     finally:
         engine.dispose()
 

@@ -13,10 +13,11 @@ from audit import merkle
 from audit.errors import AuditError
 from audit.export import write_export
 from audit.strict import b64encode
-from sigsvc import db, logstore
+from sigsvc import db, intake_log
 from sigsvc.api.signatures import current_intake, intake_now
 from sigsvc.endpoints import endpoint
 from sigsvc.errors import ApiError
+from sigsvc.logstore import SqlLogStorage
 
 bp = Blueprint("log", __name__)
 MAX_ENTRIES = 1000
@@ -53,8 +54,8 @@ def _q(name: str, description: str) -> dict[str, Any]:
 def checkpoint() -> Response:
     intake = current_intake()
     session = db.session()
-    if logstore.cut_checkpoint_if_due(
-        session.connection(),
+    if intake_log.cut_checkpoint_if_due(
+        session,
         intake.log_origin,
         intake.log_signer,
         intake_now(),
@@ -63,7 +64,7 @@ def checkpoint() -> Response:
         session.commit()
     else:
         session.rollback()
-    latest = logstore.SqlLogStorage(session.connection()).latest_checkpoint()
+    latest = SqlLogStorage(session).latest_checkpoint()
     if latest is None:
         raise ApiError("NOT_FOUND", "the log has no checkpoint yet")
     return Response(latest[1], status=200, content_type="text/plain; charset=utf-8")
@@ -86,7 +87,7 @@ def _proof_json(**fields: Any) -> dict[str, Any]:
 )
 def inclusion() -> dict[str, Any]:
     index, size = _param("index"), _param("size")
-    storage = logstore.SqlLogStorage(db.session().connection())
+    storage = SqlLogStorage(db.session())
     if not index < size <= storage.size():
         raise ApiError("INVALID_PARAMETER", "need index < size <= the log's size")
     proof = merkle.inclusion_proof(index, size, storage)
@@ -105,7 +106,7 @@ def inclusion() -> dict[str, Any]:
 )
 def consistency() -> dict[str, Any]:
     old, new = _param("old"), _param("new")
-    storage = logstore.SqlLogStorage(db.session().connection())
+    storage = SqlLogStorage(db.session())
     if not 0 < old <= new <= storage.size():
         raise ApiError("INVALID_PARAMETER", "need 0 < old <= new <= the log's size")
     proof = merkle.consistency_proof(old, new, storage)
@@ -127,7 +128,7 @@ def consistency() -> dict[str, Any]:
 )
 def entries() -> dict[str, Any]:
     start, end = _param("start"), _param("end")
-    storage = logstore.SqlLogStorage(db.session().connection())
+    storage = SqlLogStorage(db.session())
     if not start <= end <= storage.size() or end - start > MAX_ENTRIES:
         raise ApiError("INVALID_PARAMETER", f"need start <= end <= size, at most {MAX_ENTRIES}")
     return {"start": start, "entries": [b64encode(d) for d in storage.entries(start, end)]}
@@ -144,7 +145,7 @@ def entries() -> dict[str, Any]:
     summary="The whole log up to its latest checkpoint as a tar (docs: audit export format).",
 )
 def export() -> Response:
-    storage = logstore.SqlLogStorage(db.session().connection())
+    storage = SqlLogStorage(db.session())
     spool = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # noqa: SIM115 (send_file closes it)
     try:
         write_export(storage, spool)  # type: ignore[arg-type]

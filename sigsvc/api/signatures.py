@@ -14,11 +14,12 @@ from sqlalchemy.orm import Session
 import crypto
 from audit.log import Log
 from crypto.form import FormKind
-from sigsvc import db, idempotency, intake_config, logstore, registry
+from sigsvc import db, idempotency, intake_config, intake_log, registry
 from sigsvc.auth import require_platform
 from sigsvc.endpoints import endpoint
 from sigsvc.errors import ApiError
 from sigsvc.intake_config import Intake, IntakeConfigError
+from sigsvc.logstore import SqlLogStorage
 from sigsvc.models.intake import Signature
 from sigsvc.signatures import (
     RETRY_AFTER_REVOCATION,
@@ -301,11 +302,11 @@ def receipt_for(session: Session, intake: Intake, index: int | None) -> str | No
     """tlog-proof receipt of leaf `index`; cuts a checkpoint first when one is due."""
     if index is None:
         return None
-    storage = logstore.SqlLogStorage(session.connection())
+    storage = SqlLogStorage(session)
     latest = storage.latest_checkpoint()
     if latest is None or latest[0] <= index:
-        cut = logstore.cut_checkpoint_if_due(
-            session.connection(),
+        cut = intake_log.cut_checkpoint_if_due(
+            session,
             intake.log_origin,
             intake.log_signer,
             intake_now(),
@@ -314,7 +315,7 @@ def receipt_for(session: Session, intake: Intake, index: int | None) -> str | No
         session.commit()
         if not cut:
             return None
-        storage = logstore.SqlLogStorage(session.connection())
+        storage = SqlLogStorage(session)
     return Log(storage, intake.log_origin).receipt(index).decode("utf-8")
 
 

@@ -1,8 +1,8 @@
-"""Intake tables: signature records (encrypted personal data), data keys, rejections, the log.
+"""Intake tables: signature records (encrypted personal data), data keys, rejections.
 
 Personal data (names, personal code, the signed container) is stored only sealed under the
-initiative's data key (sigsvc.protection); dedup uses a keyed HMAC (sigsvc.pseudonym). The
-log tables hold what audit.storage.LogStorage needs; leaves carry no personal data.
+initiative's data key (sigsvc.protection); dedup uses a keyed HMAC (sigsvc.pseudonym). The log
+itself is sigsvc/models/log.py (append-only).
 """
 
 from __future__ import annotations
@@ -101,40 +101,11 @@ class Rejection(Base):
     created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
 
 
-# --- the RFC 6962 log (sigsvc.logstore implements audit.storage.LogStorage over these) ---
+class CheckpointClock(Base):
+    """When the service cut each checkpoint (audit_log_checkpoints is append-only and has no
+    time): "is a checkpoint due?" compares the newest cut_at with SIGSVC_CHECKPOINT_INTERVAL."""
 
-
-class LogHead(Base):
-    """One row: the tree size. Every log writer updates it first, which serialises appends
-    across processes (a row lock on PostgreSQL, the write lock on SQLite)."""
-
-    __tablename__ = "log_head"
-
-    id: Mapped[int] = mapped_column(sa.SmallInteger(), primary_key=True)
-    size: Mapped[int] = mapped_column(sa.BigInteger())
-
-
-class LogEntry(Base):
-    __tablename__ = "log_entries"
-
-    idx: Mapped[int] = mapped_column(sa.BigInteger(), primary_key=True, autoincrement=False)
-    data: Mapped[bytes] = mapped_column(sa.LargeBinary())
-
-
-class LogNode(Base):
-    """Hash of a complete subtree: level 0 = leaf hashes."""
-
-    __tablename__ = "log_nodes"
-
-    level: Mapped[int] = mapped_column(sa.SmallInteger(), primary_key=True, autoincrement=False)
-    idx: Mapped[int] = mapped_column(sa.BigInteger(), primary_key=True, autoincrement=False)
-    hash: Mapped[bytes] = mapped_column(sa.LargeBinary(32))
-
-
-class LogCheckpoint(Base):
-    __tablename__ = "log_checkpoints"
+    __tablename__ = "log_checkpoint_clock"
 
     seq: Mapped[int] = mapped_column(sa.BigInteger(), primary_key=True, autoincrement=False)
-    size: Mapped[int] = mapped_column(sa.BigInteger())
-    note: Mapped[bytes] = mapped_column(sa.LargeBinary())
-    created_at: Mapped[datetime] = mapped_column(TZDateTime())
+    cut_at: Mapped[datetime] = mapped_column(TZDateTime())

@@ -177,3 +177,25 @@ def test_switch_checkpoint_needs_both_keys() -> None:
 def log_checkpoint_text_signed(storage: MemoryStorage, signers: list[Signer]) -> bytes:
     size = storage.size()
     return sign_checkpoint(Checkpoint(ORIGIN, size, merkle.root_at(size, storage)), signers)
+
+
+def test_console_entry_point_on_the_golden_export() -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "audit.cli",
+            "verify",
+            str(golden.GOLDEN),
+            "--key",
+            str(golden.DATA / "golden.vkey"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("OK ") and "273 entries" in result.stdout

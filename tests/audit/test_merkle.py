@@ -137,10 +137,11 @@ def _tree(n: int) -> tuple[list[bytes], merkle.TreeLevels]:
     return leaves, merkle.TreeLevels(leaves)
 
 
-def _bit_flips(proof: list[bytes]) -> list[list[bytes]]:
+def _bit_flips(proof: list[bytes], drawn: int) -> list[list[bytes]]:
+    """Proofs with one bit flipped: the drawn bit and both ends, in every element."""
     out = []
     for pi, p in enumerate(proof):
-        for bit in (0, 7, 8 * 31 + 7):
+        for bit in {0, 7, 8 * 31 + 7, drawn}:
             q = bytearray(p)
             q[bit // 8] ^= 1 << (bit % 8)
             out.append([*proof[:pi], bytes(q), *proof[pi + 1 :]])
@@ -176,7 +177,7 @@ def test_inclusion_properties(n_m: tuple[int, int], bit: int) -> None:
     ]
     if proof:
         bad.append((leaves[m], m, n, proof[:-1], r))
-        bad.extend((leaves[m], m, n, p, r) for p in _bit_flips(proof))
+        bad.extend((leaves[m], m, n, p, r) for p in _bit_flips(proof, bit))
     for args in bad:
         with pytest.raises(ProofError):
             merkle.verify_inclusion(*args)
@@ -206,7 +207,7 @@ def test_consistency_properties(old_new: tuple[int, int], bit: int) -> None:
     if proof:
         bad.append((old, new, proof[:-1], old_root, new_root))
         bad.append((old, new, proof[1:], old_root, new_root))
-        bad.extend((old, new, p, old_root, new_root) for p in _bit_flips(proof))
+        bad.extend((old, new, p, old_root, new_root) for p in _bit_flips(proof, bit))
     for args in bad:
         with pytest.raises(ProofError):
             merkle.verify_consistency(*args)

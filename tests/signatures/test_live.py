@@ -157,9 +157,11 @@ def test_sigkill_mid_request_leaves_no_half_written_signature(
             assert _post(base, initiative, body, key).status_code in (201, 409, 422)
         engine = db.engine_of(app)
         with engine.connect() as conn:
-            size = conn.scalar(sa.text("SELECT size FROM log_head"))
-            entries = conn.execute(sa.text("SELECT idx, data FROM log_entries ORDER BY idx")).all()
-            leaves = conn.scalar(sa.text("SELECT count(*) FROM log_nodes WHERE level = 0"))
+            size = conn.scalar(sa.text("SELECT size FROM audit_log_head"))
+            entries = conn.execute(
+                sa.text("SELECT idx, data FROM audit_log_entries ORDER BY idx")
+            ).all()
+            leaves = conn.scalar(sa.text("SELECT count(DISTINCT leaf_hash) FROM audit_log_entries"))
             sigs = conn.execute(sa.text("SELECT id, leaf_index FROM signatures")).all()
             rejections = conn.scalar(sa.text("SELECT count(*) FROM signature_rejections"))
         assert size == len(entries) == leaves

@@ -1,8 +1,8 @@
 """signature intake
 
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-22 16:12:12.196513
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-22 16:34:09.172732
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision = '0002'
-down_revision = '0001'
+revision = '0003'
+down_revision = '0002'
 branch_labels = None
 depends_on = None
 
@@ -32,28 +32,10 @@ def upgrade() -> None:
     with op.batch_alter_table('idempotency_keys', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_idempotency_keys_created_at'), ['created_at'], unique=False)
 
-    op.create_table('log_checkpoints',
+    op.create_table('log_checkpoint_clock',
     sa.Column('seq', sa.BigInteger(), autoincrement=False, nullable=False),
-    sa.Column('size', sa.BigInteger(), nullable=False),
-    sa.Column('note', sa.LargeBinary(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('seq', name=op.f('pk_log_checkpoints'))
-    )
-    op.create_table('log_entries',
-    sa.Column('idx', sa.BigInteger(), autoincrement=False, nullable=False),
-    sa.Column('data', sa.LargeBinary(), nullable=False),
-    sa.PrimaryKeyConstraint('idx', name=op.f('pk_log_entries'))
-    )
-    op.create_table('log_head',
-    sa.Column('id', sa.SmallInteger(), nullable=False),
-    sa.Column('size', sa.BigInteger(), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_log_head'))
-    )
-    op.create_table('log_nodes',
-    sa.Column('level', sa.SmallInteger(), autoincrement=False, nullable=False),
-    sa.Column('idx', sa.BigInteger(), autoincrement=False, nullable=False),
-    sa.Column('hash', sa.LargeBinary(length=32), nullable=False),
-    sa.PrimaryKeyConstraint('level', 'idx', name=op.f('pk_log_nodes'))
+    sa.Column('cut_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('seq', name=op.f('pk_log_checkpoint_clock'))
     )
     op.create_table('rate_limit_state',
     sa.Column('key', sa.String(length=200), nullable=False),
@@ -115,7 +97,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_signatures_initiative_id'), ['initiative_id'], unique=False)
 
     # ### end Alembic commands ###
-    op.execute("INSERT INTO log_head (id, size) VALUES (1, 0)")
 
 
 def downgrade() -> None:
@@ -131,10 +112,7 @@ def downgrade() -> None:
     op.drop_table('signature_rejections')
     op.drop_table('data_keys')
     op.drop_table('rate_limit_state')
-    op.drop_table('log_nodes')
-    op.drop_table('log_head')
-    op.drop_table('log_entries')
-    op.drop_table('log_checkpoints')
+    op.drop_table('log_checkpoint_clock')
     with op.batch_alter_table('idempotency_keys', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_idempotency_keys_created_at'))
 
