@@ -27,7 +27,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench $(ONLY)
 
 interop: $(STAMP)
-	$(BIN)/pytest -m interop tests/interop
+	$(BIN)/pytest -m interop
 
 # Test PKI (certification/testpki): regenerate certificates and the test trusted list from
 # pki.yml; pki-check fails when the checked-in files differ from a fresh regeneration.

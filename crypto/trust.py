@@ -100,12 +100,13 @@ class TrustStore:
             announced = tl.lotl_pointers(payload)
         for source in trusted_lists:
             signers = _certs(source.signer_certs)
-            for extra in announced.values():
-                signers.extend(extra)
+            claimed = tl.claimed_territory(source.xml) if announced else None
+            if claimed is not None:
+                signers.extend(announced.get(claimed, []))
             payload = tl.verified_payload(source.xml, signers, source.fetched_at)
             territory, seq, issued, next_update = tl.list_metadata(payload)
-            if announced and territory not in announced and not source.signer_certs:
-                raise TrustListError(f"LOTL does not announce territory {territory}")
+            if claimed is not None and territory != claimed:
+                raise TrustListError("signed territory differs from the unsigned one")
             self.parse_warnings.extend(tl.add_to_registry(payload, self.registry))
             stale = next_update is not None and source.fetched_at > next_update
             self.lists.append(

@@ -2,6 +2,7 @@
 OCSP/CRL/TSA responders on 127.0.0.1 and real signing code. TEST ONLY — see README.md."""
 
 from .clock import PERIOD_END, PERIOD_START, RESPONDER_TIME, SIGNING_DATE, SIGNING_TIME
+from .lotl import build_lotl
 from .pades import form_pdf, make_pades
 from .pki import Signer, cert, cert_der, private_key, signer
 from .responders import Responders, serve_responders
@@ -19,6 +20,7 @@ __all__ = [
     "DataFile",
     "Responders",
     "Signer",
+    "build_lotl",
     "build_trusted_list",
     "cert",
     "cert_der",

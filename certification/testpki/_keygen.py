@@ -26,6 +26,7 @@ KEY_TYPES: dict[str, str] = {
     "ocsp": "rsa2048",
     "tl_operator": "rsa3072",
     "tl_operator_other": "rsa3072",
+    "lotl_operator": "rsa3072",
     "rogue_root": "rsa3072",
     "rogue_ica": "rsa3072",
     "valid_p384": "p384",

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from asn1crypto import pem
 
-from . import pki, tl
+from . import lotl, pki, tl
 
 OUT = pki.HERE / "generated"
 
@@ -22,6 +22,7 @@ def outputs() -> dict[Path, bytes]:
     for label in pki.cert_labels():
         files[OUT / "certs" / f"{label}.pem"] = pem.armor("CERTIFICATE", pki.cert_der(label))
     files[OUT / "trusted-list.xml"] = tl.build_trusted_list()
+    files[OUT / "lotl.xml"] = lotl.build_lotl()
     return files
 
 

@@ -30,7 +30,7 @@ import requests
 from certomancer.integrations.animator import Animator, AnimatorArchStore
 from werkzeug.wrappers import Request, Response
 
-from . import clock, pki, services
+from . import clock, lotl, pki, services, tl
 
 IDENTITY_PATH = "/_testpki/identity"
 TIME_HEADER = "X-Certomancer-Fake-Time"
@@ -89,6 +89,10 @@ def _app() -> Any:
         allow_time_override=True,
     )
     identity = fingerprint().encode()
+    lists = {
+        urlsplit(lotl.LV_TL_URL).path: tl.build_trusted_list(),
+        urlsplit(lotl.LOTL_URL).path: lotl.build_lotl(),
+    }
     ocsp_prefix = f"/{pki.ARCH.value}/ocsp/"
     tsa_prefix = f"/{pki.ARCH.value}/tsa/"
 
@@ -96,6 +100,9 @@ def _app() -> Any:
         request = Request(environ)
         if request.path == IDENTITY_PATH:
             return Response(identity, mimetype="text/plain")(environ, start_response)
+        if request.method == "GET" and request.path in lists:
+            body = lists[request.path]
+            return Response(body, mimetype="application/vnd.etsi.tsl+xml")(environ, start_response)
         if request.method == "POST" and request.path.startswith(ocsp_prefix):
             label = request.path.removeprefix(ocsp_prefix)
             if label not in _OCSP_LABELS:
@@ -198,6 +205,16 @@ class Responders:
 
     base_url: str = pki.BASE_URL
     dead_url: str = pki.DEAD_URL
+
+    @property
+    def trusted_list_url(self) -> str:
+        """The test LV trusted list (``tl.build_trusted_list()`` bytes)."""
+        return lotl.LV_TL_URL
+
+    @property
+    def lotl_url(self) -> str:
+        """The test list of the lists (``lotl.build_lotl()`` bytes)."""
+        return lotl.LOTL_URL
 
     @property
     def tsa_url(self) -> str:

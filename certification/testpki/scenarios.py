@@ -84,6 +84,8 @@ def scenarios() -> list[Scenario]:
             None,
             lambda: make_pades(form_p384, "valid_p384"),
             suffix=".pdf",
+            note="choice: the form is the PDF's attachment paraksta-veidlapa.txt; a verifier "
+            "that binds the whole PDF instead says DOCUMENT_MISMATCH",
         ),
         # --- one per reject reason (single signature) ---
         s("underage_T", "UNDERAGE", _form("underage")),

@@ -101,6 +101,7 @@ def signature_document(
     timestamp_over: bytes | None = None,
     ocsp_at: datetime | None = None,
     tsa: str = "tsa",
+    wrap_base64: int | None = None,
     responders: Responders | None = None,
 ) -> bytes:
     """One ``asic:XAdESSignatures`` file holding one ds:Signature per signer (ids S1, S2, ...).
@@ -126,6 +127,7 @@ def signature_document(
             c14n=c14n,
             signing_certificate_der=bound,
             before_sign=before_sign,
+            wrap=wrap_base64,
         )
         if level in ("T", "LT"):
             stamped = timestamp_over or signature_value_c14n(signature, c14n)
@@ -134,7 +136,7 @@ def signature_document(
                 responders.tsa_url_for(tsa),
                 at=timestamp_at or signing_time + TIMESTAMP_DELAY,
             )
-            add_signature_timestamp(signature, token, c14n)
+            add_signature_timestamp(signature, token, c14n, wrap_base64)
         if level == "LT":
             # Everything needed to validate later without fetching (EN 319 132-1 B-LT): the
             # signer's issuing CA and OCSP, and the time-stamping unit's CA and OCSP. Roots
@@ -147,7 +149,8 @@ def signature_document(
                 clients.fetch_ocsp(person.cert, issuer, at=at),
                 clients.fetch_ocsp(tsu.cert, tsu_issuer, at=at),
             ]
-            add_validation_data(signature, [*person.chain_der, tsu.chain_der[0]], responses)
+            certs = [*person.chain_der, tsu.chain_der[0]]
+            add_validation_data(signature, certs, responses, wrap_base64)
         if after_sign is not None:
             after_sign(signature)
     return serialize(root)
@@ -173,6 +176,7 @@ def make_edoc(
     timestamp_over: bytes | None = None,
     ocsp_at: datetime | None = None,
     tsa: str = "tsa",
+    wrap_base64: int | None = None,
     extra_entries: Sequence[Entry] = (),
     include_mimetype: bool = True,
     mimetype_first: bool = True,
@@ -187,7 +191,8 @@ def make_edoc(
     ``signatures_in_one_file``, two ds:Signature in one file), ``signing_certificate`` (bind
     SigningCertificateV2 to another certificate), ``before_sign``/``after_sign`` hooks on each
     ds:Signature element (edit signed content / tamper after signing), ``timestamp_at``,
-    ``timestamp_over``, ``ocsp_at`` and ``tsa`` (see signature_document), ZIP layout switches and
+    ``timestamp_over``, ``ocsp_at`` and ``tsa`` (see signature_document), ``wrap_base64=60``
+    (base64 in lines of 60 plus newline, like the DEMO eID sample's tool), ZIP layout switches and
     ``extra_entries`` (see asice.build_asice).
     """
     files = [DataFile(filename, data, mime_type), *extra_files]
@@ -204,6 +209,7 @@ def make_edoc(
         "timestamp_over": timestamp_over,
         "ocsp_at": ocsp_at,
         "tsa": tsa,
+        "wrap_base64": wrap_base64,
         "responders": responders,
     }
     if signatures_in_one_file:

@@ -83,12 +83,17 @@ def canonicalize(element: etree._Element, method: str = C14N_11) -> bytes:
     return etree.tostring(element, method="c14n", exclusive=exclusive, with_comments=False)
 
 
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
+def b64(data: bytes, wrap: int | None = None) -> str:
+    """Base64 text; ``wrap`` = line length with a newline after every line (as in the DEMO
+    eID sample, whose tool wraps at 60), None = one line."""
+    text = base64.b64encode(data).decode("ascii")
+    if wrap is None:
+        return text
+    return "".join(text[i : i + wrap] + "\n" for i in range(0, len(text), wrap))
 
 
-def _digest(data: bytes, algorithm: str) -> str:
-    return b64(hashlib.new(algorithm, data).digest())
+def _digest(data: bytes, algorithm: str, wrap: int | None = None) -> str:
+    return b64(hashlib.new(algorithm, data).digest(), wrap)
 
 
 def _sub(
@@ -145,6 +150,7 @@ def build_signature(
     c14n: str = C14N_11,
     signing_certificate_der: bytes | None = None,
     before_sign: Hook | None = None,
+    wrap: int | None = None,
 ) -> etree._Element:
     """Append a signed ``ds:Signature`` (XAdES-B-B) over ``files`` to ``parent`` and return it.
 
@@ -177,7 +183,7 @@ def build_signature(
     _sub(props_ref, ds("DigestMethod"), Algorithm=DIGEST_URIS[digest])
     signature_value = _sub(signature, ds("SignatureValue"), Id=f"{sid}-SIG")
     key_info = _sub(signature, ds("KeyInfo"))
-    _sub(_sub(key_info, ds("X509Data")), ds("X509Certificate"), b64(cert_der))
+    _sub(_sub(key_info, ds("X509Data")), ds("X509Certificate"), b64(cert_der, wrap))
 
     qualifying = _sub(
         _sub(signature, ds("Object")), xades("QualifyingProperties"), Target=f"#{sid}"
@@ -189,7 +195,7 @@ def build_signature(
     cert_el = _sub(_sub(ssp, xades("SigningCertificateV2")), xades("Cert"))
     cert_digest = _sub(cert_el, xades("CertDigest"))
     _sub(cert_digest, ds("DigestMethod"), Algorithm=DIGEST_URIS[digest])
-    _sub(cert_digest, ds("DigestValue"), _digest(bound_der, digest))
+    _sub(cert_digest, ds("DigestValue"), _digest(bound_der, digest, wrap))
     _sub(cert_el, xades("IssuerSerialV2"), b64(issuer_serial_v2(x509.Certificate.load(bound_der))))
     sdop = _sub(signed_props, xades("SignedDataObjectProperties"))
     for index, data_file in enumerate(files):
@@ -201,9 +207,10 @@ def build_signature(
 
     # Digests: data files over their bytes, SignedProperties over its canonical form.
     for ref, data_file in file_refs:
-        _sub(ref, ds("DigestValue"), _digest(data_file.data, digest))
-    _sub(props_ref, ds("DigestValue"), _digest(canonicalize(signed_props, c14n), digest))
-    signature_value.text = b64(sign_bytes(key, canonicalize(signed_info, c14n), digest))
+        _sub(ref, ds("DigestValue"), _digest(data_file.data, digest, wrap))
+    props_digest = _digest(canonicalize(signed_props, c14n), digest, wrap)
+    _sub(props_ref, ds("DigestValue"), props_digest)
+    signature_value.text = b64(sign_bytes(key, canonicalize(signed_info, c14n), digest), wrap)
     return signature
 
 
@@ -228,29 +235,32 @@ def signature_value_c14n(signature: etree._Element, c14n: str = C14N_11) -> byte
 
 
 def add_signature_timestamp(
-    signature: etree._Element, token_der: bytes, c14n: str = C14N_11
+    signature: etree._Element, token_der: bytes, c14n: str = C14N_11, wrap: int | None = None
 ) -> etree._Element:
     """Add xades:SignatureTimeStamp carrying ``token_der`` (XAdES-B-T)."""
     sid = signature.get("Id")
     stamp = _sub(unsigned_properties(signature), xades("SignatureTimeStamp"), Id=f"{sid}-T0")
     _sub(stamp, ds("CanonicalizationMethod"), Algorithm=c14n)
-    _sub(stamp, xades("EncapsulatedTimeStamp"), b64(token_der))
+    _sub(stamp, xades("EncapsulatedTimeStamp"), b64(token_der, wrap))
     return stamp
 
 
 def add_validation_data(
-    signature: etree._Element, certs_der: Sequence[bytes], ocsp_der: Sequence[bytes]
+    signature: etree._Element,
+    certs_der: Sequence[bytes],
+    ocsp_der: Sequence[bytes],
+    wrap: int | None = None,
 ) -> None:
     """Add CertificateValues and RevocationValues (XAdES-B-LT)."""
     usp = unsigned_properties(signature)
     sid = signature.get("Id")
     values = _sub(usp, xades("CertificateValues"), Id=f"{sid}-CV")
     for index, der in enumerate(certs_der):
-        _sub(values, xades("EncapsulatedX509Certificate"), b64(der), Id=f"{sid}-CV{index}")
+        _sub(values, xades("EncapsulatedX509Certificate"), b64(der, wrap), Id=f"{sid}-CV{index}")
     revocation = _sub(usp, xades("RevocationValues"), Id=f"{sid}-RV")
     ocsp_values = _sub(revocation, xades("OCSPValues"))
     for index, der in enumerate(ocsp_der):
-        _sub(ocsp_values, xades("EncapsulatedOCSPValue"), b64(der), Id=f"{sid}-OCSP{index}")
+        _sub(ocsp_values, xades("EncapsulatedOCSPValue"), b64(der, wrap), Id=f"{sid}-OCSP{index}")
 
 
 def new_signatures_document() -> etree._Element:

@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from asn1crypto import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.x509 import load_der_x509_certificate
 from pyhanko_certvalidator import errors as cv_errors
 from pyhanko_certvalidator.context import ValidationContext
 from pyhanko_certvalidator.path import ValidationPath
@@ -164,6 +166,18 @@ def _find_path(
 
 
 _MAX_AIA_DEPTH = 4
+
+
+def check_issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> None:
+    """The certificate's signature verifies with the issuer's key (RFC 5280 §6.1.3 (a)(1))."""
+    try:
+        child = load_der_x509_certificate(cert.dump())
+        child.verify_directly_issued_by(load_der_x509_certificate(issuer.dump()))
+    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm) as exc:
+        raise UntrustedChain(
+            f"{cert.subject.human_friendly} is not signed by its issuer: {exc}",
+            subindication=SubIndication.CERTIFICATE_CHAIN_GENERAL_FAILURE,
+        ) from exc
 
 
 def _ca_issuer_urls(cert: x509.Certificate) -> list[str]:

@@ -23,7 +23,7 @@ def _attr(cert: x509.Certificate, name: str) -> str | None:
     return " ".join(str(v) for v in values)
 
 
-def signer_from_certificate(cert: x509.Certificate) -> Signer:
+def signer_from_certificate(cert: x509.Certificate, der: bytes) -> Signer:
     serial = _attr(cert, "serial_number")
     given = _attr(cert, "given_name")
     surname = _attr(cert, "surname")
@@ -38,5 +38,5 @@ def signer_from_certificate(cert: x509.Certificate) -> Signer:
         personal_code=code.code,
         birth_date=code.birth_date,
         serial_number=serial,
-        certificate_sha256=hashlib.sha256(cert.dump()).hexdigest(),
+        certificate_sha256=hashlib.sha256(der).hexdigest(),
     )

@@ -8,8 +8,11 @@ and similar LTV updates pass).
 from __future__ import annotations
 
 import io
+import zlib
 from datetime import datetime
+from typing import Any
 
+from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import DiffResult, ModificationLevel
@@ -21,9 +24,9 @@ from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 
 from crypto._internal import algorithms
-from crypto._internal.pipeline import Progress, Signed, verify_signer
+from crypto._internal.pipeline import Progress, Signed, note_trust_freshness, verify_signer
 from crypto._internal.xades import TimestampRef
-from crypto.errors import MalformedContainer, MultipleSignatures, SignatureInvalid
+from crypto.errors import MalformedContainer, MultipleSignatures, SignatureInvalid, TooLarge
 from crypto.fetcher import Fetcher
 from crypto.policy import Policy
 from crypto.reasons import SubIndication
@@ -42,6 +45,7 @@ def verify_pades(
     progress: Progress,
 ) -> None:
     progress.format = FORMAT_PADES
+    note_trust_freshness(trust, at, progress)
     # 1. Read the PDF strictly; exactly one approval signature.
     try:
         reader = PdfFileReader(io.BytesIO(container), strict=True)
@@ -104,21 +108,89 @@ def verify_pades(
         progress.level = "PAdES-BASELINE-LT"
     else:
         progress.level = "PAdES-BASELINE-T" if timestamps else "PAdES-BASELINE-B"
-    progress.data_file = DataFile("document.pdf", container)
+    form = _attached_form(reader, policy)
+    data = form[1] if form else container
+    progress.data_file = DataFile(form[0] if form else "document.pdf", data)
     certs: SignedDataCerts = sig._init_cert_info()
     verify_signer(
         progress,
         Signed(
             leaf=sig.signer_cert,
+            leaf_der=sig.signer_cert.dump(),
             other_certs=tuple(certs.other_certs) + dss_certs,
             timestamps=tuple(timestamps),
             claimed_signing_time=sig.self_reported_timestamp,
             ocsps=ocsps,
             crls=crls,
-            data=container,
+            data=data,
         ),
         policy,
         trust,
         fetcher,
         at,
     )
+
+
+_MAX_NAME_TREE = 16
+
+
+def _attached_form(reader: PdfFileReader, policy: Policy) -> tuple[str, bytes] | None:
+    """The one embedded file (the signed form as an attachment, PDF 32000-1 §7.11.4), if any.
+
+    Read only after the integrity step: modifications after signing were limited to LTV
+    updates, so the attachment is the signed one. Decompressed with the policy's entry limit.
+    """
+    try:
+        names = _deref(reader.root.get("/Names"))
+        tree = _deref(names.get("/EmbeddedFiles")) if names is not None else None
+        if tree is None:
+            return None
+        entries: list[tuple[str, generic.DictionaryObject]] = []
+        _walk_name_tree(tree, entries, depth=0)
+        if not entries:
+            return None
+        if len(entries) > 1:
+            raise MalformedContainer(f"{len(entries)} attached files, exactly one expected")
+        name, spec = entries[0]
+        stream = _deref(_deref(spec["/EF"])["/F"])
+        if not isinstance(stream, generic.StreamObject):
+            raise MalformedContainer("attachment is not a stream")
+        return name, _decode_bounded(stream, policy.limits.max_entry_bytes)
+    except (PdfError, KeyError, TypeError, ValueError, zlib.error) as exc:
+        raise MalformedContainer(f"unreadable attachment: {exc}") from exc
+
+
+def _walk_name_tree(
+    node: generic.PdfObject, out: list[tuple[str, generic.DictionaryObject]], depth: int
+) -> None:
+    if depth > 4 or len(out) > _MAX_NAME_TREE or not isinstance(node, generic.DictionaryObject):
+        raise MalformedContainer("attachment name tree too deep or too large")
+    leaf = _deref(node.get("/Names"))
+    if leaf is not None:
+        items = list(leaf)
+        for key, value in zip(items[0::2], items[1::2], strict=True):
+            spec = _deref(value)
+            if isinstance(spec, generic.DictionaryObject):
+                label = _deref(spec.get("/UF")) or _deref(spec.get("/F")) or key
+                out.append((str(label), spec))
+    for kid in _deref(node.get("/Kids")) or []:
+        _walk_name_tree(_deref(kid), out, depth + 1)
+
+
+def _deref(obj: object) -> Any:
+    return obj.get_object() if isinstance(obj, generic.IndirectObject) else obj  # type: ignore[no-untyped-call]
+
+
+def _decode_bounded(stream: generic.StreamObject, limit: int) -> bytes:
+    filters = _deref(stream.get("/Filter"))
+    raw = stream.encoded_data
+    if filters is None:
+        data = raw
+    elif filters in ("/FlateDecode", generic.ArrayObject([generic.NameObject("/FlateDecode")])):
+        inflater = zlib.decompressobj()
+        data = inflater.decompress(raw, limit + 1)
+    else:
+        raise MalformedContainer(f"attachment filter {filters} not supported")
+    if len(data) > limit:
+        raise TooLarge(f"attachment decompresses beyond {limit} bytes")
+    return bytes(data)

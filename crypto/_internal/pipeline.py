@@ -76,6 +76,7 @@ def verify_asic(
 ) -> None:
     """Raise the most fundamental VerificationError, or return with `progress` complete."""
     progress.format = FORMAT_ASIC
+    note_trust_freshness(trust, at, progress)
     # 1. Container structure (EN 319 162-1), hostile-input limits.
     asic = parse_asic(container, policy.limits)
     progress.data_file = DataFile(asic.data_name, asic.data)
@@ -93,6 +94,7 @@ def verify_asic(
         progress,
         Signed(
             leaf=sig.signer_cert,
+            leaf_der=sig.signer_der,
             other_certs=sig.other_certs,
             timestamps=sig.timestamps,
             claimed_signing_time=sig.claimed_signing_time,
@@ -112,6 +114,7 @@ class Signed:
     """What a cryptographically intact signature yields, whatever its format."""
 
     leaf: x509.Certificate
+    leaf_der: bytes  # original encoding: evidence and the identity's certificate digest
     other_certs: tuple[x509.Certificate, ...]
     timestamps: tuple[TimestampRef, ...]
     claimed_signing_time: datetime | None
@@ -131,12 +134,12 @@ def verify_signer(
     """Steps 3-11, shared by XAdES and PAdES."""
     leaf = sig.leaf
     progress.evidence = Evidence(
-        signer_certificate=leaf.dump(), ocsp_responses=sig.ocsps, crls=sig.crls
+        signer_certificate=sig.leaf_der, ocsp_responses=sig.ocsps, crls=sig.crls
     )
     # 3. Identity (reported even on later failures; an invalid code is raised in its turn).
     code_error: InvalidPersonalCode | None = None
     try:
-        progress.signer = signer_from_certificate(leaf)
+        progress.signer = signer_from_certificate(leaf, sig.leaf_der)
     except InvalidPersonalCode as exc:
         code_error = exc
     # 4. Signature time stamp: verified now, its failure raised in its turn (step 10).
@@ -149,6 +152,10 @@ def verify_signer(
         check_binding(sig.data, progress.signer, moment, policy)
     # 6. Chain to a CA/QC service granted at the signing time (or a test anchor).
     tp = chain.trusted_path(leaf, list(sig.other_certs), trust, moment, fetcher=fetcher)
+    # Each link's signature verifies before anything else is concluded from, or fetched for,
+    # these certificates (no requests on behalf of forged certificates).
+    for cert, issuer in tp.pairs():
+        chain.check_issued_by(cert, issuer)
     progress.trust_source = tp.source
     if tp.source == "test-anchor":
         progress.warnings.append("trust from a test/demo anchor, not from a trusted list")
@@ -162,12 +169,12 @@ def verify_signer(
     progress.warnings.extend(revinfo.warnings)
     chain.validate(tp, trust, moment, revinfo.ocsps, revinfo.crls)
     progress.evidence = Evidence(
-        signer_certificate=leaf.dump(),
+        signer_certificate=sig.leaf_der,
         chain=tp.chain_der(),
         ocsp_responses=tuple(revinfo.ocsps),
         crls=tuple(revinfo.crls),
         timestamp_token=ts.token if ts else b"",
-        timestamp_chain=tuple(c.dump() for c in ts.certs) if ts else (),
+        timestamp_chain=ts.cert_ders if ts else (),
     )
     # 10. Time stamp required and valid.
     if ts_error is not None:
@@ -184,6 +191,15 @@ def verify_signer(
         raise code_error
     assert progress.signer is not None
     _check_age(progress.signer, ts.gen_time, policy, progress.warnings)
+
+
+def note_trust_freshness(trust: TrustStore, at: datetime, progress: Progress) -> None:
+    """Warn when a trusted list was stale when fetched or is past its NextUpdate at `at`."""
+    for info in trust.lists:
+        if info.stale or (info.next_update is not None and at > info.next_update):
+            progress.warnings.append(
+                f"trusted list {info.territory} #{info.sequence} is past its NextUpdate"
+            )
 
 
 def _timestamp(

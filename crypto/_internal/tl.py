@@ -65,6 +65,21 @@ def lotl_pointers(payload: str) -> dict[str, list[x509.Certificate]]:
     return {ref.territory: list(ref.tlso_certs) for ref in parsed.references}
 
 
+def claimed_territory(xml: bytes) -> str | None:
+    """SchemeTerritory read before verification, only to pick the LOTL-announced signers."""
+    try:
+        root = etree.fromstring(xml, _UNTRUSTED_PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise TrustListError(f"trusted list is not well-formed XML: {exc}") from exc
+    el = root.find(f"{{{_TSL_NS}}}SchemeInformation/{{{_TSL_NS}}}SchemeTerritory")
+    return el.text.strip() if el is not None and el.text else None
+
+
+_UNTRUSTED_PARSER = etree.XMLParser(
+    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
+)
+
+
 def list_metadata(payload: str) -> tuple[str | None, int | None, datetime | None, datetime | None]:
     """(territory, sequence number, issue date, next update) of a verified list."""
     root = etree.fromstring(payload.encode("utf-8"))

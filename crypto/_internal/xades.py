@@ -40,6 +40,9 @@ from crypto.reasons import SubIndication
 
 SIGNED_PROPERTIES_TYPE = "http://uri.etsi.org/01903#SignedProperties"  # EN 319 132-1 §6.3
 _ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
+_MAX_REFERENCES = 8  # one data file + SignedProperties; leave room for benign extras
+_MAX_CERTIFICATES = 16  # signer + chain + TSA/OCSP chains in real containers: < 10
+_MAX_REVOCATION_VALUES = 16
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,7 @@ class TimestampRef:
 class XadesSignature:
     signature_method: tuple[str, str]  # (kind, hash)
     signer_cert: x509.Certificate
+    signer_der: bytes  # as carried in the signature (digests and evidence use these bytes)
     other_certs: tuple[x509.Certificate, ...]
     claimed_signing_time: datetime | None
     timestamps: tuple[TimestampRef, ...]
@@ -134,7 +138,10 @@ def parse_and_verify(
     # 3. References: exactly one to the data file, exactly one to the SignedProperties.
     digests_used = [hash_name]
     data_refs = sp_refs = 0
-    for ref in signed_info.findall(q(DS, "Reference")):
+    references = signed_info.findall(q(DS, "Reference"))
+    if len(references) > _MAX_REFERENCES:  # each costs a digest over the data: bound the work
+        raise UnsafeInput(f"{len(references)} references in one signature")
+    for ref in references:
         uri = ref.get("URI")
         if uri is None:
             raise SignatureInvalid("ds:Reference without URI")
@@ -185,20 +192,12 @@ def parse_and_verify(
     unsigned = qp.find(
         f"{q(XADES, 'UnsignedProperties')}/{q(XADES, 'UnsignedSignatureProperties')}"
     )
-    key_info_certs = [
-        _load_cert(
-            b64(el.text, "ds:X509Certificate", MalformedContainer),
-            "ds:X509Certificate",
-            parse_certificate,
-        )
+    key_info_ders = [
+        b64(el.text, "ds:X509Certificate", MalformedContainer)
         for el in sig.findall(f"{q(DS, 'KeyInfo')}/{q(DS, 'X509Data')}/{q(DS, 'X509Certificate')}")
     ]
-    value_certs = [
-        _load_cert(
-            b64(el.text, "EncapsulatedX509Certificate", MalformedContainer),
-            "certificate",
-            parse_certificate,
-        )
+    value_ders = [
+        b64(el.text, "EncapsulatedX509Certificate", MalformedContainer)
         for el in (
             unsigned.findall(
                 f"{q(XADES, 'CertificateValues')}/{q(XADES, 'EncapsulatedX509Certificate')}"
@@ -207,13 +206,18 @@ def parse_and_verify(
             else []
         )
     ]
+    if len(key_info_ders) + len(value_ders) > _MAX_CERTIFICATES:
+        raise UnsafeInput("too many certificates for one signature (path building cost)")
+    # (original DER, parsed) pairs: digests are always over the bytes as carried
+    carried = [(der, _load_cert(der, "certificate", parse_certificate)) for der in key_info_ders]
+    carried += [(der, _load_cert(der, "certificate", parse_certificate)) for der in value_ders]
     ssp = one(
         signed_props,
         q(XADES, "SignedSignatureProperties"),
         "xades:SignedSignatureProperties",
         SignatureInvalid,
     )
-    signer = _signing_certificate(ssp, key_info_certs + value_certs, algs)
+    signer_der, signer = _signing_certificate(ssp, carried, algs)
 
     # 5. Signature value over the canonical SignedInfo.
     signature_value = b64(sig_value_el.text, "ds:SignatureValue", SignatureInvalid)
@@ -254,17 +258,20 @@ def parse_and_verify(
                 b64(el.text, "EncapsulatedCRLValue", MalformedContainer)
                 for el in rv.findall(f"{q(XADES, 'CRLValues')}/{q(XADES, 'EncapsulatedCRLValue')}")
             ]
+        if len(ocsps) + len(crls) > _MAX_REVOCATION_VALUES:
+            raise UnsafeInput("too many revocation values for one signature")
         has_archive = unsigned.find(q(XADES141, "ArchiveTimeStamp")) is not None
-    others = tuple(c for c in key_info_certs + value_certs if c.dump() != signer.dump())
+    others = tuple(cert for der, cert in carried if der != signer_der)
     return XadesSignature(
         signature_method=(kind, hash_name),
         signer_cert=signer,
+        signer_der=signer_der,
         other_certs=others,
         claimed_signing_time=claimed,
         timestamps=tuple(timestamps),
         ocsps=tuple(ocsps),
         crls=tuple(crls),
-        has_certificate_values=bool(value_certs),
+        has_certificate_values=bool(value_ders),
         has_archive_timestamp=has_archive,
         digests_used=tuple(digests_used),
     )
@@ -318,8 +325,10 @@ _C14N_TRANSFORMS = frozenset(
 
 
 def _signing_certificate(
-    ssp: etree._Element, candidates: list[x509.Certificate], algs: AlgorithmPolicy
-) -> x509.Certificate:
+    ssp: etree._Element,
+    candidates: list[tuple[bytes, x509.Certificate]],
+    algs: AlgorithmPolicy,
+) -> tuple[bytes, x509.Certificate]:
     holders = ssp.findall(q(XADES, "SigningCertificateV2")) + ssp.findall(
         q(XADES, "SigningCertificate")
     )
@@ -342,10 +351,10 @@ def _signing_certificate(
         "CertDigest",
         SignatureInvalid,
     )
-    for cert in candidates:
-        if algorithms.digest(digest_name, cert.dump()) == wanted:
+    for der, cert in candidates:
+        if algorithms.digest(digest_name, der) == wanted:
             _check_issuer_serial(cert_el, cert)
-            return cert
+            return der, cert
     raise SignatureInvalid(
         "no certificate matches the SigningCertificate digest",
         subindication=SubIndication.NO_SIGNING_CERTIFICATE_FOUND,
@@ -368,8 +377,10 @@ def _check_issuer_serial(cert_el: etree._Element, cert: x509.Certificate) -> Non
             names = [gn.chosen for gn in issuer_serial["issuer"] if gn.name == "directory_name"]
         except (ValueError, TypeError) as exc:
             raise SignatureInvalid(f"IssuerSerialV2 unreadable: {exc}") from exc
-        issuer_der = cert.issuer.dump()
-        same_issuer = any(n.dump() == issuer_der for n in names) or cert.issuer in names
+        # compare encodings first (GeneralName wraps the Name in an explicit [4] tag, so the
+        # contents are compared); RFC 5280 §7.1 name matching only when they differ
+        issuer_contents = cert.issuer.contents
+        same_issuer = any(n.contents == issuer_contents for n in names) or cert.issuer in names
         if serial != cert.serial_number or not same_issuer:
             raise SignatureInvalid("SigningCertificateV2 IssuerSerialV2 does not match")
 

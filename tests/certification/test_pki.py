@@ -173,3 +173,20 @@ def test_generated_old_codes_validate_and_a_changed_digit_does_not(born: date, s
     assert code[:6] == born.strftime("%d%m%y") and code[7] == str(born.year // 100 - 18)
     assert check_digit(digits[:10]) == int(digits[10])
     assert check_digit(digits[:10]) != int(with_wrong_check_digit(code)[-1])
+
+
+def test_every_key_is_checked_in_with_its_declared_type() -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    from certification.testpki._keygen import KEY_TYPES, key_path
+
+    declared = set(KEY_TYPES)
+    on_disk = {p.name.removeprefix("TEST-ONLY-").removesuffix(".key.pem")
+               for p in key_path("x").parent.glob("*.pem")}  # fmt: skip
+    assert on_disk == declared
+    for label, kind in KEY_TYPES.items():
+        key = pki.private_key(label)
+        if kind == "p384":
+            assert isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name == "secp384r1"
+        else:
+            assert isinstance(key, rsa.RSAPrivateKey) and key.key_size == int(kind[3:])

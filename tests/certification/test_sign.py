@@ -207,3 +207,22 @@ def test_unlisted_tsa_knob_uses_the_other_tsa_certificate() -> None:
     token = base64.b64decode(signature.findtext(f".//{XADES}EncapsulatedTimeStamp") or "")
     info = cms.ContentInfo.load(token)["content"]["encap_content_info"]["content"].parsed
     assert info["tsa"].chosen.native["common_name"] == "TEST Unlisted TSA 2025"
+
+
+def test_wrapped_base64_like_the_demo_sample_still_verifies() -> None:
+    container = make_form_edoc("valid_p384", level="LT", wrap_base64=60)
+    (signature,) = check_container(container)
+    value = signature.findtext(f"{DS}SignatureValue") or ""
+    assert value.endswith("\n") and all(len(line) <= 60 for line in value.splitlines())
+    token = base64.b64decode(signature.findtext(f".//{XADES}EncapsulatedTimeStamp") or "")
+    info = cms.ContentInfo.load(token)["content"]["encap_content_info"]["content"].parsed
+    imprint = hashlib.sha256(etree.tostring(signature.find(f"{DS}SignatureValue"), method="c14n"))
+    assert info["message_imprint"]["hashed_message"].native == imprint.digest()
+
+
+def test_exclusive_c14n_variant_verifies() -> None:
+    from certification.testpki.xades import C14N_EXC
+
+    (signature,) = check_container(make_form_edoc("valid_rsa", level="T", c14n=C14N_EXC))
+    method = signature.find(f"{DS}SignedInfo/{DS}CanonicalizationMethod")
+    assert method is not None and method.get("Algorithm") == C14N_EXC

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import pytest
+import requests
 from cryptography.x509 import load_der_x509_certificate
 from lxml import etree
 from pyhanko.sign.validation.qualified import eutl_parse
 from signxml.exceptions import InvalidSignature
 from signxml.xades import XAdESSignatureConfiguration, XAdESVerifier
 
-from certification.testpki import build_trusted_list, pki, tampered_trusted_list
+from certification.testpki import Responders, build_trusted_list, pki, tampered_trusted_list
 from certification.testpki.clock import LEGACY_CA_WITHDRAWN, TL_ISSUED
-from certification.testpki.tl import NS_TSL
+from certification.testpki.lotl import LV_TL_URL, build_lotl
+from certification.testpki.tsl_xml import NS_TSL
 
 
 def _verify(tl_xml: bytes, pinned: str = "tl_operator") -> None:
@@ -78,3 +80,18 @@ def test_shape_follows_the_latvian_list() -> None:
     )
     statuses = [e.text for e in root.iterfind(".//t:ServiceHistoryInstance/t:ServiceStatus", ns)]
     assert statuses == ["http://uri.etsi.org/TrstSvc/TrustedList/Svcstatus/granted"]
+
+
+def test_lotl_points_at_the_national_list_and_its_signer() -> None:
+    lotl_xml = build_lotl()
+    _verify(lotl_xml, pinned="lotl_operator")
+    parsed = eutl_parse.parse_lotl_unsafe(lotl_xml.decode())
+    assert parsed.errors == [] and parsed.pivot_urls == []
+    (lv,) = [ref for ref in parsed.references if ref.territory == "LV"]
+    assert lv.location_uri == LV_TL_URL
+    assert [c.dump() for c in lv.tlso_certs] == [pki.cert_der("tl_operator")]
+
+
+def test_lists_are_served_over_http(responders: Responders) -> None:
+    assert requests.get(responders.trusted_list_url, timeout=10).content == build_trusted_list()
+    assert requests.get(responders.lotl_url, timeout=10).content == build_lotl()

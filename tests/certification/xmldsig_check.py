@@ -48,8 +48,8 @@ def check_signature(signature: etree._Element, files: dict[str, bytes]) -> None:
             data = c14n(target, EXC if EXC in transforms else "c14n")
         else:
             data = files[unquote(uri)]
-        expected = ref.findtext(f"{DS}DigestValue")
-        if base64.b64encode(hashlib.new(algorithm, data).digest()).decode() != expected:
+        expected = base64.b64decode("".join((ref.findtext(f"{DS}DigestValue") or "").split()))
+        if hashlib.new(algorithm, data).digest() != expected:
             raise SelfCheckFailed(f"digest mismatch for reference {uri!r}")
     cert_b64 = signature.findtext(f"{DS}KeyInfo/{DS}X509Data/{DS}X509Certificate")
     cert = x509.load_der_x509_certificate(base64.b64decode(cert_b64 or ""))

@@ -3,6 +3,7 @@ list pinned to the test scheme operator, and the HTTP fetcher the CLI uses."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -20,8 +21,17 @@ TL_FETCHED = clock.TL_ISSUED + timedelta(hours=1)
 
 @pytest.fixture(scope="session")
 def responders() -> Iterator[Responders]:
-    with serve_responders() as running:
-        yield running
+    # Sibling worktrees may hold 127.0.0.1:48601 with another testpki build for a while;
+    # werkzeug then exits instead of raising, so wait and retry (bounded).
+    for attempt in range(30):
+        try:
+            with serve_responders() as running:
+                yield running
+                return
+        except SystemExit:
+            if attempt == 29:
+                raise
+            time.sleep(2)
 
 
 @pytest.fixture(scope="session")

@@ -11,13 +11,21 @@ from copy import deepcopy
 import pytest
 from lxml import etree
 
-from certification.testpki import Responders, make_form_edoc
+from certification.testpki import Responders, Signer, form_for, make_edoc, make_form_edoc, signer
 from certification.testpki.clients import fetch_timestamp
 from certification.testpki.pki import cert_der
 from certification.testpki.sign import FORM_FILENAME, TEST_INITIATIVE
 from certification.testpki.tl import build_trusted_list, tampered_trusted_list
-from crypto import Policy, Reason, TrustedListSource, TrustStore, VerificationError
-from tests.crypto.conftest import TL_FETCHED
+from crypto import (
+    FetchError,
+    Policy,
+    Reason,
+    TrustedListSource,
+    TrustStore,
+    VerificationError,
+    verify,
+)
+from tests.crypto.conftest import AT, TL_FETCHED
 
 DS = "http://www.w3.org/2000/09/xmldsig#"
 XADES = "http://uri.etsi.org/01903/v1.3.2#"
@@ -160,3 +168,47 @@ def test_trusted_list_signature_tamper() -> None:
         _tl(build_trusted_list(operator="tl_operator_other"))
     with pytest.raises(VerificationError):
         _tl(build_trusted_list(signed=False))
+
+
+def test_many_references_are_unsafe(check) -> None:
+    def flood(sig: etree._Element) -> None:
+        signed_info = _first(sig, "ds:SignedInfo")
+        data_ref = _first(sig, "ds:SignedInfo/ds:Reference[1]")
+        for _ in range(50):
+            extra = deepcopy(data_ref)
+            extra.attrib.pop("Id", None)  # no duplicate Ids: hit the reference bound itself
+            signed_info.append(extra)
+
+    v = check(make_form_edoc("valid_p384", after_sign=flood), POLICY)
+    assert v.reason is Reason.UNSAFE_INPUT
+
+
+class _RecordingFetcher:
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def ocsp(self, url: str, request_der: bytes) -> bytes:
+        self.calls.append(url)
+        raise FetchError("recording only")
+
+    def crl(self, url: str) -> bytes:
+        self.calls.append(url)
+        raise FetchError("recording only")
+
+    def certificate(self, url: str) -> bytes:
+        self.calls.append(url)
+        raise FetchError("recording only")
+
+
+def test_forged_certificate_fetches_nothing(trust: TrustStore, responders: Responders) -> None:
+    """A certificate naming the trusted CA as issuer but not signed by it: no OCSP/CRL request
+    is made on its behalf (SSRF), and the verdict is UNTRUSTED_CHAIN."""
+    real = signer("valid_p384")
+    forged_der = bytearray(real.cert_der)
+    forged_der[-5] ^= 0x01  # inside the CA's signature value
+    forged = Signer("forged", bytes(forged_der), real.key, real.chain_der)
+    container = make_edoc(form_for(real), FORM_FILENAME, forged)
+    fetcher = _RecordingFetcher()
+    v = verify(container, policy=POLICY, trust=trust, fetcher=fetcher, at=AT)
+    assert v.reason is Reason.UNTRUSTED_CHAIN, v.message
+    assert fetcher.calls == []
