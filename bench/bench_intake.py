@@ -6,7 +6,8 @@ initiatives. Phase 1: accepted signatures per second with 16 concurrent clients.
 latency (p50/p99) at a steady, open-loop 50 requests/s. SQLite file (synchronous=FULL) and
 PostgreSQL (SIGSVC_TEST_POSTGRES_URL, else a private cluster as in the tests: fsync off).
 
-    make bench ONLY=intake          BENCH_INTAKE_INITIATIVES=100 (default) -> 300 containers
+    make bench ONLY=bench_intake.   BENCH_INTAKE_INITIATIVES=60 (default) -> 180 containers:
+    20 sequential (unloaded latency), 60 with 16 clients (throughput), 100 at 50/s
 """
 
 from __future__ import annotations
@@ -41,7 +42,6 @@ from sigsvc.app import create_app
 SIGNERS = ("valid_p384", "valid_rsa", "no_prefix")
 GENERATED = Path(__file__).resolve().parents[1] / "certification" / "testpki" / "generated"
 RATE = 50.0
-STEADY_SECONDS = float(os.environ.get("BENCH_INTAKE_STEADY_SECONDS", "6"))
 ASICE = "application/vnd.etsi.asic-e+zip"
 
 
@@ -167,14 +167,14 @@ def run_backend(label: str, url: str, containers: list[tuple[int, bytes]], n: in
         tmp = Path(tmp_name)
         ids, key = seed(url, n, tmp)
         with gunicorn(url, tmp) as base:
-            half = len(containers) // 2
-            burst, steady = containers[:half], containers[half:]
+            quiet, burst, steady = containers[:20], containers[20:80], containers[80:]
+            unloaded = sorted(_post(base, key, ids[i], body)[1] for i, body in quiet)
             started = time.perf_counter()
             with ThreadPoolExecutor(16) as pool:
                 results = list(pool.map(lambda c: _post(base, key, ids[c[0]], c[1]), burst))
             elapsed = time.perf_counter() - started
             accepted = sum(1 for status, _ in results if status == 201)
-            wanted = min(len(steady), int(RATE * STEADY_SECONDS))
+            wanted = len(steady)
             latencies: list[float] = []
             statuses: list[int] = []
             lock = threading.Lock()
@@ -191,15 +191,21 @@ def run_backend(label: str, url: str, containers: list[tuple[int, bytes]], n: in
 
             t0 = time.perf_counter() + 0.2
             with ThreadPoolExecutor(64) as pool:
-                list(pool.map(timed, enumerate(steady[:wanted])))
+                list(pool.map(timed, enumerate(steady)))
+    print(
+        f"   {label:<11} one client: p50 {statistics.median(unloaded) * 1000:5.1f} ms  "
+        f"p99 {unloaded[-1] * 1000:5.1f} ms (sequential, {len(unloaded)} requests)",
+        flush=True,
+    )
     latencies.sort()
     p50 = statistics.median(latencies) * 1000
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
     ok = sum(1 for s in statuses if s == 201)
+    others = sorted(s for s in [*statuses, *(st for st, _ in results)] if s != 201)
     print(
         f"   {label:<11} {accepted / elapsed:7.1f} accepted/s ({accepted}/{len(burst)} in "
-        f"{elapsed:.1f} s, 16 clients)   at {RATE:.0f}/s: p50 {p50:6.1f} ms  p99 {p99:6.1f} ms "
-        f"({ok}/{wanted} accepted)",
+        f"{elapsed:.1f} s, 16 clients)\n               offered {RATE:.0f}/s: p50 {p50:6.1f} ms  "
+        f"p99 {p99:6.1f} ms ({ok}/{wanted} accepted; others: {others or 'none'})",
         flush=True,
     )
 
@@ -234,7 +240,7 @@ def postgres_url() -> Iterator[str | None]:
 
 
 def main() -> None:
-    n = int(os.environ.get("BENCH_INTAKE_INITIATIVES", "100"))
+    n = max(34, int(os.environ.get("BENCH_INTAKE_INITIATIVES", "60")))
     started = time.perf_counter()
     containers = prepare(n)
     print(
