@@ -270,6 +270,7 @@ _SIGNATURE_ERRORS = (
     auth="platform",
     responses={201: "signature"},
     query=[_IDEMPOTENCY_HEADER],
+    request_media=MEDIA_TYPES,
     errors=_SIGNATURE_ERRORS,
     summary=(
         "Submit one signed signature form: body application/vnd.etsi.asic-e+zip (.edoc) or "
@@ -288,6 +289,7 @@ def post_signature(initiative_id: uuid.UUID) -> Response:
     auth="platform",
     responses={200: "signature"},
     query=[_IDEMPOTENCY_HEADER],
+    request_media=MEDIA_TYPES,
     errors=(*_SIGNATURE_ERRORS, "SIGNATURE_NOT_FOUND", "ALREADY_WITHDRAWN", "ALREADY_EXPORTED"),
     summary=(
         "Withdraw a signature with a qualified-signed withdrawal form (Paraksta atsaukums) of "
