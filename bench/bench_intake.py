@@ -103,7 +103,7 @@ def gunicorn(url: str, tmp: Path) -> Iterator[str]:
     env.update(
         {
             "DATABASE_URL": url,
-            "SIGSVC_LOG_LEVEL": "WARNING",
+            "SIGSVC_LOG_LEVEL": "INFO",
             "SIGSVC_KEK_FILE": str(keys / "kek"),
             "SIGSVC_PSEUDONYM_KEY_FILE": str(keys / "pseudonym"),
             "SIGSVC_LOG_KEY_FILE": str(keys / "log.key"),
@@ -120,7 +120,7 @@ def gunicorn(url: str, tmp: Path) -> Iterator[str]:
         [sys.executable, "-c", code],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=(tmp / "server.log").open("wb"),
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
@@ -139,6 +139,11 @@ def gunicorn(url: str, tmp: Path) -> Iterator[str]:
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+        limited = [
+            line for line in (tmp / "server.log").read_text().splitlines() if "rate_limited" in line
+        ]
+        if limited:
+            print(f"   server: {len(limited)} rate_limited, first: {limited[0]}")
 
 
 _local = threading.local()

@@ -97,7 +97,8 @@ def _replay(session: Session, platform_id: str, key: str, fingerprint: bytes) ->
     return None
 
 
-def _rate_limited(retry_after: str) -> ApiError:
+def _rate_limited(retry_after: str, which: str) -> ApiError:
+    log.info("rate_limited", limit=which, retry_after=retry_after)
     return ApiError("RATE_LIMITED", "too many requests", headers={"Retry-After": retry_after})
 
 
@@ -106,7 +107,7 @@ def _post(initiative_id: uuid.UUID, kind: FormKind) -> Response:
     intake = current_intake()
     decision = intake.limiter.check_platform(principal.id)
     if not decision.allowed:
-        raise _rate_limited(decision.retry_after_header)
+        raise _rate_limited(decision.retry_after_header, "platform")
     try:
         key = idempotency.parse_key(request.headers.get(idempotency.HEADER))
     except idempotency.InvalidIdempotencyKey as exc:
@@ -136,7 +137,7 @@ def _post(initiative_id: uuid.UUID, kind: FormKind) -> Response:
             )
             signer_decision = intake.limiter.check_signer(pseudonym)
             if not signer_decision.allowed:
-                raise _rate_limited(signer_decision.retry_after_header)
+                raise _rate_limited(signer_decision.retry_after_header, "signer")
     for _attempt in range(3):
         try:
             answer = _decide(
