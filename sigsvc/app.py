@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+import structlog
 from flask import Flask, request
 
 from sigsvc import config as config_module
@@ -37,10 +38,18 @@ def create_app(
         if request.content_length is not None and request.content_length > limit:
             raise ApiError("TOO_LARGE", f"the body exceeds {limit} bytes")
 
-    from sigsvc.api import health, initiatives, openapi, platforms
+    from sigsvc.api import health, initiatives, log, openapi, platforms, signatures
 
-    for module in (health, initiatives, platforms, openapi):
+    for module in (health, initiatives, platforms, signatures, log, openapi):
         app.register_blueprint(module.bp)
+
+    if app.config.get("LOG_KEY_FILE"):  # build trust and keys now, not in the first request
+        from sigsvc import intake_config
+
+        try:
+            intake_config.get(app)
+        except intake_config.IntakeConfigError as exc:  # /readyz reports it; intake answers 503
+            structlog.get_logger("sigsvc.intake").error("intake_not_configured", detail=str(exc))
 
     from sigsvc.commands import discover_commands
 

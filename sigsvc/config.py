@@ -8,6 +8,12 @@ from typing import Any
 
 from sigsvc.auth import MIN_TOKEN_LENGTH, token_digest
 
+_KEY_VARIABLES = (
+    "SIGSVC_KEK_FILE",
+    "SIGSVC_KEK",
+    "SIGSVC_PSEUDONYM_KEY_FILE",
+    "SIGSVC_PSEUDONYM_KEY",
+)
 DEFAULT_MAX_CONTENT_LENGTH = 10 * 1024 * 1024  # a qualified .edoc/PDF is far below 10 MiB
 
 
@@ -27,6 +33,18 @@ def from_env(env: Mapping[str, str], instance_path: str | Path) -> dict[str, Any
         "MAX_CONTENT_LENGTH": _int(env, "SIGSVC_MAX_CONTENT_LENGTH", DEFAULT_MAX_CONTENT_LENGTH),
         "LOG_LEVEL": env.get("SIGSVC_LOG_LEVEL", "INFO"),
         "ADMIN_TOKEN_SHA256": None,
+        # Signature intake (sigsvc.intake_config builds these once per process).
+        "INTAKE_KEYS": {name: env.get(name, "") for name in _KEY_VARIABLES},
+        "LOG_KEY_FILE": env.get("SIGSVC_LOG_KEY_FILE", ""),
+        "LOG_ORIGIN": env.get("SIGSVC_LOG_ORIGIN", ""),
+        "TRUSTED_LISTS": env.get("SIGSVC_TRUSTED_LISTS", ""),
+        "TL_SIGNERS": env.get("SIGSVC_TL_SIGNERS", ""),
+        "ANCHORS": env.get("SIGSVC_ANCHORS", ""),
+        "TEST_CLOCK": env.get("SIGSVC_TEST_CLOCK", ""),
+        "CHECKPOINT_INTERVAL": _int(env, "SIGSVC_CHECKPOINT_INTERVAL", 2),
+        "RATE_PLATFORM": env.get("SIGSVC_RATE_PLATFORM", "100/200"),
+        "RATE_SIGNER": env.get("SIGSVC_RATE_SIGNER", "0.1667/5"),
+        "MAX_SIGNATURE_BYTES": _int(env, "SIGSVC_MAX_SIGNATURE_BYTES", 5 * 1024 * 1024),
     }
     admin_token = env.get("SIGSVC_ADMIN_TOKEN")
     if admin_token:
@@ -44,5 +62,5 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     if raw is None:
         return default
     if not raw.isdigit() or int(raw) <= 0:
-        raise ConfigError(f"{name} must be a positive integer (bytes)")
+        raise ConfigError(f"{name} must be a positive integer")
     return int(raw)

@@ -14,6 +14,30 @@ from werkzeug.exceptions import HTTPException
 
 log = structlog.get_logger("sigsvc.errors")
 
+# DESIGN.md reject reasons answered 422 (TOO_LARGE stays 413, INITIATIVE_CLOSED/DUPLICATE 409,
+# REVOCATION_UNAVAILABLE 503: it is retryable).
+VERIFICATION_REASONS: dict[str, str] = {
+    "MALFORMED_CONTAINER": "the container is not a well-formed ASiC-E/edoc or PDF",
+    "UNSAFE_INPUT": "the container holds a hostile construct",
+    "UNSUPPORTED_FORMAT": "neither ASiC-E/edoc nor PAdES",
+    "SIGNATURE_INVALID": "the signature does not verify",
+    "DOCUMENT_MISMATCH": "the signed file is not this initiative's signature form",
+    "IDENTITY_MISMATCH": "the form names another person than the certificate",
+    "UNTRUSTED_CHAIN": "the certificate does not chain to a trusted, granted CA/QC service",
+    "NOT_QUALIFIED": "not a qualified certificate for e-signatures on a QSCD",
+    "KEY_USAGE": "the certificate lacks nonRepudiation",
+    "WEAK_ALGORITHM": "an algorithm or key size below policy",
+    "CERT_EXPIRED": "the certificate had expired at signing time",
+    "CERT_NOT_YET_VALID": "the certificate was not yet valid at signing time",
+    "CERT_REVOKED": "the certificate is revoked",
+    "NO_TIMESTAMP": "no qualified time stamp (XAdES-T at least is required)",
+    "TIMESTAMP_INVALID": "the time stamp is invalid or not qualified",
+    "OUTSIDE_PERIOD": "signed outside the initiative's collection period",
+    "UNDERAGE": "the signer is under the regime's minimum age on the signing date",
+    "INVALID_PERSONAL_CODE": "the certificate's personal code is invalid",
+    "MULTIPLE_SIGNATURES": "the container holds more than one signature",
+}
+
 # code -> (HTTP status, meaning)
 ERROR_CODES: dict[str, tuple[int, str]] = {
     "BAD_REQUEST": (400, "the request could not be understood"),
@@ -35,6 +59,17 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "INITIATIVE_CLOSED": (409, "the initiative is closed"),
     "TOO_LARGE": (413, "the request body exceeds the size limit"),
     "UNSUPPORTED_MEDIA_TYPE": (415, "the body must be application/json"),
+    "IDEMPOTENCY_KEY_MISSING": (400, "send an Idempotency-Key header"),
+    "IDEMPOTENCY_KEY_INVALID": (400, "the Idempotency-Key header is malformed"),
+    "IDEMPOTENCY_KEY_REUSED": (409, "this Idempotency-Key was used for a different request"),
+    "DUPLICATE": (409, "this person has already signed this initiative (first valid wins)"),
+    "SIGNATURE_NOT_FOUND": (404, "no accepted signature of this person for this initiative"),
+    "ALREADY_WITHDRAWN": (409, "the signature is already withdrawn"),
+    "ALREADY_EXPORTED": (409, "the signature was exported to CVK in a batch: too late to withdraw"),
+    "RATE_LIMITED": (429, "too many requests: retry after Retry-After seconds"),
+    "REVOCATION_UNAVAILABLE": (503, "the revocation responder is unreachable: retry later"),
+    "INTAKE_NOT_CONFIGURED": (503, "trust, keys or log key are not configured"),
+    **{reason: (422, meaning) for reason, meaning in VERIFICATION_REASONS.items()},
     "INTERNAL_ERROR": (500, "unexpected server error"),
     "NOT_READY": (503, "the service is not ready"),
 }

@@ -6,20 +6,26 @@ the caller owns the transaction, so a rejected request stores nothing.
 
 from __future__ import annotations
 
+import base64
 import calendar
 import hashlib
+import re
 import unicodedata
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from audit import events
 from crypto.form import FormFieldError, InitiativeFields, Regime, SignerFields, render_form
+from sigsvc import intake_log
 from sigsvc.auth import PLATFORM_PREFIX, new_token, token_digest
 from sigsvc.errors import ApiError
+from sigsvc.intake_log import log_safe_uuid
 from sigsvc.models import Initiative, InitiativeStatus, Platform, utcnow
 
 
@@ -83,6 +89,7 @@ def register_initiative(session: Session, new: NewInitiative) -> Initiative:
     if exists is not None:
         raise ApiError("DUPLICATE_REGISTRATION_NUMBER", "this CVK number is already registered")
     initiative = Initiative(
+        id=log_safe_uuid(),
         regime=new.regime,
         registration_number=registration_number,
         title=title,
@@ -98,7 +105,31 @@ def register_initiative(session: Session, new: NewInitiative) -> Initiative:
         session.flush()  # a racing duplicate fails here, on the unique constraint
     except sa.exc.IntegrityError as exc:
         raise ApiError("DUPLICATE_REGISTRATION_NUMBER", "this CVK number is registered") from exc
+    _log(
+        session,
+        events.initiative_registered(
+            at=utcnow(),
+            initiative=str(initiative.id),
+            regime=initiative.regime.value,
+            registration=_registration_id(initiative.registration_number),
+            text_sha256=initiative.text_sha256,
+            opens=initiative.starts_on,
+            closes=initiative.ends_on,
+        ),
+    )
     return initiative
+
+
+def _registration_id(number: str) -> str:
+    """The CVK number as a log id ([A-Za-z0-9._:-], no 11-digit run that could be read as a
+    personal code); otherwise a readable prefix plus a base32 digest keeps numbers distinct."""
+    safe = re.sub(r"[^A-Za-z0-9._:-]", "_", number)
+    digit_run = re.search(r"[0-9]{6}-?[0-9]{5}", safe)
+    if safe == number and safe[:1].isalnum() and len(safe) <= 64 and not digit_run:
+        return safe
+    digest = base64.b32encode(hashlib.sha256(number.encode()).digest()).decode().lower()[:16]
+    prefix = "" if digit_run else re.sub(r"^[^A-Za-z0-9]+", "", safe)[:40]
+    return f"{prefix}:{digest}" if prefix else f"cvk:{digest}"
 
 
 def get_initiative(session: Session, initiative_id: uuid.UUID) -> Initiative:
@@ -119,12 +150,30 @@ def close_initiative(session: Session, initiative_id: uuid.UUID) -> Initiative:
     initiative.status = InitiativeStatus.CLOSED
     initiative.closed_at = utcnow()
     session.flush()
+    accepted = signature_counts(session, initiative.id)["accepted"]
+    _log(
+        session,
+        events.initiative_closed(
+            at=initiative.closed_at,
+            initiative=str(initiative.id),
+            reason="CLOSED",
+            accepted=accepted,
+        ),
+    )
     return initiative
 
 
-def signature_counts(session: Session, initiative_id: uuid.UUID) -> dict[str, int]:
-    """Counts shown publicly. Signature intake (a later issue) replaces the zeros."""
-    return {"accepted": 0, "rejected": 0, "withdrawn": 0}
+def signature_counts(session: Session, initiative_id: uuid.UUID) -> dict[str, Any]:
+    """Counts shown publicly: accepted (not withdrawn), withdrawn, rejected (by reason)."""
+    from sigsvc.signatures import counts
+
+    return counts(session, initiative_id)
+
+
+def _log(session: Session, event: events.Event) -> None:
+    from sigsvc import intake_config
+
+    intake_log.append_events(session, intake_config.log_origin(), [event])
 
 
 def initiative_fields(initiative: Initiative) -> InitiativeFields:
@@ -147,7 +196,9 @@ def create_platform(
     if session.scalar(sa.select(Platform.id).where(Platform.name == name)) is not None:
         raise ApiError("DUPLICATE_NAME", "a platform with this name exists")
     key = new_token(PLATFORM_PREFIX)
-    platform = Platform(name=name, key_sha256=token_digest(key), initiatives=initiatives)
+    platform = Platform(
+        id=log_safe_uuid(), name=name, key_sha256=token_digest(key), initiatives=initiatives
+    )
     session.add(platform)
     try:
         session.flush()

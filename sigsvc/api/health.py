@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, current_app
 
-from sigsvc import db
+from sigsvc import db, intake_config
 from sigsvc.endpoints import endpoint
 from sigsvc.errors import ApiError
 
@@ -50,4 +50,26 @@ def readyz() -> dict[str, Any]:
     heads = current_app.extensions["sigsvc.migration_heads"]
     if current != heads:
         raise ApiError("NOT_READY", "database schema is not at the migration head")
-    return {"status": "ready", "schema_revision": ",".join(sorted(current))}
+    return {
+        "status": "ready",
+        "schema_revision": ",".join(sorted(current)),
+        "intake": intake_status(),
+    }
+
+
+def intake_status() -> dict[str, Any]:
+    """Intake configuration of this process; test anchors and a test clock are flagged."""
+    try:
+        intake = intake_config.get()
+    except intake_config.IntakeConfigError as exc:
+        return {"configured": False, "error": str(exc)}
+    status: dict[str, Any] = {
+        "configured": True,
+        "test_anchors": intake.test_anchors,
+        "trusted_lists": len(intake.trust.lists),
+        "log_origin": intake.log_origin,
+        "log_key": intake.log_signer.verifier().vkey,
+    }
+    if intake.test_clock:
+        status["test_clock"] = intake.clock().isoformat()
+    return status

@@ -7,9 +7,12 @@ demo convenience: production admins use SIGSVC_ADMIN_TOKEN or `sigsvc tokens cre
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shlex
+import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +25,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy.orm import Session
 
+from audit.note import Signer as NoteSigner
 from crypto.form import Regime
 from sigsvc import db, registry
 from sigsvc.auth import create_admin_token, token_digest
@@ -41,17 +45,85 @@ DEMO_TEXT = (
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int)
 @click.option("--seed-only", is_flag=True, help="migrate and seed, print, do not serve")
+@click.option(
+    "--flow/--no-flow",
+    default=True,
+    show_default=True,
+    help="run the end-to-end demo (form, sign, post, receipt, sigaudit) once the server is up",
+)
 @with_appcontext
-def command(host: str, port: int, workers: int, seed_only: bool) -> None:
+def command(host: str, port: int, workers: int, seed_only: bool, flow: bool) -> None:
     """Migrate the configured database, ensure demo data, serve with gunicorn."""
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     db.upgrade(app.config["DATABASE_URL"])
     creds = ensure_demo_data(app)
     base = f"http://{host}:{port}"
     write_env_file(app, creds, base)
+    configured = ensure_demo_intake(app)
     print_instructions(app, creds, base)
-    if not seed_only:
+    for line in configured:
+        click.echo(line)
+    if seed_only:
+        return
+    demo = None
+    if flow:  # the platform side of the demo, over HTTP only (certification/demo_flow.py)
+        demo = subprocess.Popen(
+            [sys.executable, "-m", "certification.demo_flow", base, app.instance_path],
+            stdin=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
+    try:
         serve(host, port, workers)
+    finally:
+        if demo is not None and demo.poll() is None:  # server stopped first: stop the demo
+            demo.terminate()
+            demo.wait(timeout=10)
+
+
+TESTPKI = Path(__file__).resolve().parents[2] / "certification" / "testpki" / "generated"
+DEMO_LOG_ORIGIN = "demo.sigsvc.invalid/log"
+
+
+def _random_key() -> str:
+    return base64.b64encode(os.urandom(32)).decode()
+
+
+def _log_key() -> str:
+    return NoteSigner.generate("sigsvc-demo").skey
+
+
+def _secret_file(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)
+
+
+def ensure_demo_intake(app: Flask) -> list[str]:
+    """Demo keys (in <instance>/demo-keys, made once) and the TEST trusted list, for every
+    variable the environment leaves unset; gunicorn's workers read them from os.environ."""
+    keys = Path(app.instance_path) / "demo-keys"
+    wanted = {
+        "SIGSVC_KEK_FILE": (keys / "kek.b64", _random_key),
+        "SIGSVC_PSEUDONYM_KEY_FILE": (keys / "pseudonym.b64", _random_key),
+        "SIGSVC_LOG_KEY_FILE": (keys / "log.key", _log_key),
+    }
+    lines = ["Signature intake (demo configuration):"]
+    for name, (path, make) in wanted.items():
+        if os.environ.get(name) or os.environ.get(name.removesuffix("_FILE")):
+            continue
+        if not path.exists():
+            _secret_file(path, make() + "\n")
+        os.environ[name] = str(path)
+        lines.append(f"  {name}={path}")
+    if not os.environ.get("SIGSVC_TRUSTED_LISTS") and not os.environ.get("SIGSVC_ANCHORS"):
+        os.environ["SIGSVC_TRUSTED_LISTS"] = str(TESTPKI / "trusted-list.xml")
+        os.environ["SIGSVC_TL_SIGNERS"] = str(TESTPKI / "certs" / "tl_operator.pem")
+        lines.append(f"  SIGSVC_TRUSTED_LISTS={os.environ['SIGSVC_TRUSTED_LISTS']}  (TEST list)")
+        lines.append(f"  SIGSVC_TL_SIGNERS={os.environ['SIGSVC_TL_SIGNERS']}")
+    os.environ.setdefault("SIGSVC_LOG_ORIGIN", DEMO_LOG_ORIGIN)
+    lines.append(f"  SIGSVC_LOG_ORIGIN={os.environ['SIGSVC_LOG_ORIGIN']}")
+    return lines
 
 
 def _credentials_path(app: Flask) -> Path:

@@ -220,7 +220,12 @@ def test_public_view_has_counts_and_no_full_text(client, create_initiative):
     assert response.status_code == 200
     body = response.get_json()
     assert_schema("initiative_public", body)
-    assert body["counts"] == {"accepted": 0, "rejected": 0, "withdrawn": 0}
+    assert body["counts"] == {
+        "accepted": 0,
+        "rejected": 0,
+        "withdrawn": 0,
+        "rejected_by_reason": {},
+    }
     assert "full_text" not in body
     listed = client.get("/v1/public/initiatives").get_json()
     assert_schema("initiative_public_list", listed)

@@ -34,6 +34,8 @@ def test_every_schema_is_valid_and_every_ref_resolves(client):
     for ref in refs:
         if ref.startswith("#/components/schemas/"):
             assert ref.rsplit("/", 1)[1] in document["components"]["schemas"]
+        elif ref.startswith("#/$defs/"):  # internal to its schema (log-leaf.schema.json)
+            continue
         else:
             assert schemas.registry().get_or_retrieve("https://sigsvc.invalid/schemas/" + ref).value
 
@@ -55,7 +57,7 @@ def test_request_schemas_reject_unknown_fields(client):
         op["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
         for item in document["paths"].values()
         for op in item.values()
-        if "requestBody" in op
+        if "application/json" in op.get("requestBody", {}).get("content", {})
     }
     assert request_schemas == {"initiative_create", "platform_create"}
     for name in request_schemas:
