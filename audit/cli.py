@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from audit import events, merkle
+from audit import cli_batch, events, merkle
 from audit.checkpoint import Checkpoint
 from audit.errors import AuditError, ExportError, NoteError, ReceiptError
 from audit.note import Verifier, open_note, parse
@@ -176,6 +176,10 @@ def cmd_consistency(args: argparse.Namespace) -> int:
     return _emit(args, True, f"size {new_size} is consistent with size {old.size}", doc)
 
 
+def cmd_verify_batch(args: argparse.Namespace) -> int:
+    return cli_batch.run(args, _keys(args.key), _read, _emit)
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     print(json.dumps(events.json_schema(), indent=2, ensure_ascii=False))
     return EXIT_OK
@@ -215,6 +219,8 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--proof", metavar="FILE", help="consistency proof, base64 hash per line")
     common(c, False)
     c.set_defaults(run=cmd_consistency)
+
+    cli_batch.add_parser(sub, common, cmd_verify_batch)
 
     s = sub.add_parser("schema", help="print the JSON Schema of a log leaf")
     s.set_defaults(run=cmd_schema, json=False)

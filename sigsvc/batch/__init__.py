@@ -1,0 +1,1 @@
+"""Signed batch export (docs/batch-format.md): the operator's seal and the streaming writer."""
