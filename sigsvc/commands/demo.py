@@ -63,15 +63,21 @@ def command(host: str, port: int, workers: int, seed_only: bool, flow: bool) -> 
     print_instructions(app, creds, base)
     for line in configured:
         click.echo(line)
-    if not seed_only:
-        if flow:
-            # The platform side of the demo, over HTTP only (certification/demo_flow.py).
-            subprocess.Popen(
-                [sys.executable, "-m", "certification.demo_flow", base, app.instance_path],
-                stdin=subprocess.DEVNULL,
-                stderr=subprocess.STDOUT,
-            )
+    if seed_only:
+        return
+    demo = None
+    if flow:  # the platform side of the demo, over HTTP only (certification/demo_flow.py)
+        demo = subprocess.Popen(
+            [sys.executable, "-m", "certification.demo_flow", base, app.instance_path],
+            stdin=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
+    try:
         serve(host, port, workers)
+    finally:
+        if demo is not None and demo.poll() is None:  # server stopped first: stop the demo
+            demo.terminate()
+            demo.wait(timeout=10)
 
 
 TESTPKI = Path(__file__).resolve().parents[2] / "certification" / "testpki" / "generated"
