@@ -60,19 +60,19 @@ def _get(batch_id: str) -> Batch:
 
 @endpoint(
     bp,
-    "/v1/batches/<batch_id>",
+    "/v1/batches/<uuid:batch_id>",
     methods=["GET"],
     auth="admin",
     responses={200: "batch"},
     summary="One batch: status (created, handed_over, acknowledged, purged) and log positions.",
 )
-def get_batch(batch_id: str) -> dict[str, Any]:
-    return batches.batch_json(_get(batch_id))
+def get_batch(batch_id: uuid.UUID) -> dict[str, Any]:
+    return batches.batch_json(_get(str(batch_id)))
 
 
 @endpoint(
     bp,
-    "/v1/batches/<batch_id>/download-token",
+    "/v1/batches/<uuid:batch_id>/download-token",
     methods=["POST"],
     auth="admin",
     responses={201: "download_token"},
@@ -80,16 +80,16 @@ def get_batch(batch_id: str) -> dict[str, Any]:
     summary="Issue a one-time download token for the batch (shown once, stored hashed; a new "
     "token replaces the previous one).",
 )
-def download_token(batch_id: str) -> tuple[dict[str, Any], int]:
+def download_token(batch_id: uuid.UUID) -> tuple[dict[str, Any], int]:
     session = db.session()
-    token = handover.new_download_token(session, batch_id)
+    token = handover.new_download_token(session, str(batch_id))
     session.commit()
-    return {"batch": batch_id, "token": token, "url": f"/v1/batches/{batch_id}/artefact"}, 201
+    return {"batch": str(batch_id), "token": token, "url": f"/v1/batches/{batch_id}/artefact"}, 201
 
 
 @endpoint(
     bp,
-    "/v1/batches/<batch_id>/artefact",
+    "/v1/batches/<uuid:batch_id>/artefact",
     methods=["GET"],
     auth="none",
     responses={200: None},
@@ -98,11 +98,11 @@ def download_token(batch_id: str) -> tuple[dict[str, Any], int]:
     summary="Download the batch with its one-time token (Authorization: Bearer <token>); "
     "every download is logged and counted.",
 )
-def artefact(batch_id: str) -> Response:
+def artefact(batch_id: uuid.UUID) -> Response:
     header = request.headers.get("Authorization", "")
     token = header[len("Bearer ") :] if header.startswith("Bearer ") else ""
     session = db.session()
-    path = handover.redeem_download_token(session, batch_id, token, utcnow())
+    path = handover.redeem_download_token(session, str(batch_id), token, utcnow())
     session.commit()  # the token is spent before a byte is sent
     return send_file(
         path,
@@ -114,7 +114,7 @@ def artefact(batch_id: str) -> Response:
 
 @endpoint(
     bp,
-    "/v1/batches/<batch_id>/acknowledgement",
+    "/v1/batches/<uuid:batch_id>/acknowledgement",
     methods=["POST"],
     auth="admin",
     responses={200: "batch"},
@@ -122,13 +122,13 @@ def artefact(batch_id: str) -> Response:
     summary="Record CVK's signed acknowledgement (text/plain: the C2SP signed note) after a "
     "download; verified with SIGSVC_RECEIVER_KEY, logged as batch.acknowledged, locks the batch.",
 )
-def acknowledgement(batch_id: str) -> dict[str, Any]:
+def acknowledgement(batch_id: uuid.UUID) -> dict[str, Any]:
     intake = current_intake()
     try:
         key = handover.receiver_key(current_app)
     except handover.HandoverError as exc:
         raise ApiError("ACKNOWLEDGEMENT_INVALID", str(exc)) from exc
     session = db.session()
-    batch = handover.acknowledge(session, intake, key, batch_id, request.get_data(), utcnow())
+    batch = handover.acknowledge(session, intake, key, str(batch_id), request.get_data(), utcnow())
     session.commit()
     return batches.batch_json(batch)
