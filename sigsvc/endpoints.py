@@ -36,6 +36,7 @@ class EndpointSpec:
     errors: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     media_type: str = "application/json"
+    request_media: tuple[str, ...] = ()  # binary request bodies (the view reads them)
 
 
 def endpoint(
@@ -50,9 +51,18 @@ def endpoint(
     query: list[dict[str, Any]] | None = None,
     errors: tuple[str, ...] = (),
     media_type: str = "application/json",
+    request_media: tuple[str, ...] = (),
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     spec = EndpointSpec(
-        summary, auth, request, responses, query or [], errors, (bp.name,), media_type
+        summary,
+        auth,
+        request,
+        responses,
+        query or [],
+        errors,
+        (bp.name,),
+        media_type,
+        request_media,
     )
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:

@@ -25,6 +25,7 @@ from audit.log import Log
 from audit.note import Signer
 from sigsvc.logstore import SqlLogStorage
 from sigsvc.models.intake import CheckpointClock
+from sigsvc.models.log import log_checkpoints
 
 _PERSONAL_CODE_LIKE = re.compile(events.KINDS["id"]["not"]["pattern"])
 
@@ -76,7 +77,7 @@ def cut_checkpoint_if_due(
             last_cut = last_cut.replace(tzinfo=UTC)
         if (now - last_cut).total_seconds() < max_age_seconds:
             return False
-    seq = len(storage.checkpoints())
+    seq = session.scalar(sa.select(sa.func.count()).select_from(log_checkpoints)) or 0
     Log(storage, origin).checkpoint([signer])
     session.add(CheckpointClock(seq=seq, cut_at=now))
     session.flush()

@@ -67,6 +67,12 @@ def _operation(spec: EndpointSpec, path_params: list[dict[str, Any]]) -> dict[st
             "required": True,
             "content": {"application/json": {"schema": _ref(spec.request)}},
         }
+    elif spec.request_media:  # a binary body, e.g. a signed container
+        binary = {"schema": {"type": "string", "contentEncoding": "binary"}}
+        operation["requestBody"] = {
+            "required": True,
+            "content": {media: binary for media in spec.request_media},
+        }
     return operation
 
 

@@ -97,7 +97,8 @@ def _replay(session: Session, platform_id: str, key: str, fingerprint: bytes) ->
     return None
 
 
-def _rate_limited(retry_after: str) -> ApiError:
+def _rate_limited(retry_after: str, which: str) -> ApiError:
+    log.info("rate_limited", limit=which, retry_after=retry_after)
     return ApiError("RATE_LIMITED", "too many requests", headers={"Retry-After": retry_after})
 
 
@@ -106,7 +107,7 @@ def _post(initiative_id: uuid.UUID, kind: FormKind) -> Response:
     intake = current_intake()
     decision = intake.limiter.check_platform(principal.id)
     if not decision.allowed:
-        raise _rate_limited(decision.retry_after_header)
+        raise _rate_limited(decision.retry_after_header, "platform")
     try:
         key = idempotency.parse_key(request.headers.get(idempotency.HEADER))
     except idempotency.InvalidIdempotencyKey as exc:
@@ -136,7 +137,7 @@ def _post(initiative_id: uuid.UUID, kind: FormKind) -> Response:
             )
             signer_decision = intake.limiter.check_signer(pseudonym)
             if not signer_decision.allowed:
-                raise _rate_limited(signer_decision.retry_after_header)
+                raise _rate_limited(signer_decision.retry_after_header, "signer")
     for _attempt in range(3):
         try:
             answer = _decide(
@@ -270,6 +271,7 @@ _SIGNATURE_ERRORS = (
     auth="platform",
     responses={201: "signature"},
     query=[_IDEMPOTENCY_HEADER],
+    request_media=MEDIA_TYPES,
     errors=_SIGNATURE_ERRORS,
     summary=(
         "Submit one signed signature form: body application/vnd.etsi.asic-e+zip (.edoc) or "
@@ -288,6 +290,7 @@ def post_signature(initiative_id: uuid.UUID) -> Response:
     auth="platform",
     responses={200: "signature"},
     query=[_IDEMPOTENCY_HEADER],
+    request_media=MEDIA_TYPES,
     errors=(*_SIGNATURE_ERRORS, "SIGNATURE_NOT_FOUND", "ALREADY_WITHDRAWN", "ALREADY_EXPORTED"),
     summary=(
         "Withdraw a signature with a qualified-signed withdrawal form (Paraksta atsaukums) of "
