@@ -119,6 +119,7 @@ def artefact(batch_id: uuid.UUID) -> Response:
     auth="admin",
     responses={200: "batch"},
     errors=("ACKNOWLEDGEMENT_INVALID", "BATCH_LOCKED", "INTAKE_NOT_CONFIGURED"),
+    request_media=("text/plain",),
     summary="Record CVK's signed acknowledgement (text/plain: the C2SP signed note) after a "
     "download; verified with SIGSVC_RECEIVER_KEY, logged as batch.acknowledged, locks the batch.",
 )
