@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import Flask
-from sqlalchemy.orm import Session, undefer
+from sqlalchemy.orm import Session
 
 from audit import events
 from audit.log import Log
@@ -117,12 +117,19 @@ def _entries(
     for start in range(0, len(picked), CHUNK):
         chunk = picked[start : start + CHUNK]
         ids = [sid for sid, _ in chunk]
+        # Plain rows, not ORM objects: no identity map to fill and empty again.
         rows = {
-            s.id: s
-            for s in session.scalars(
-                sa.select(Signature)
-                .options(undefer(Signature.container_enc))
-                .where(Signature.id.in_(ids))
+            row.id: row
+            for row in session.execute(
+                sa.select(
+                    Signature.id,
+                    Signature.given_name_enc,
+                    Signature.surname_enc,
+                    Signature.personal_code_enc,
+                    Signature.container_enc,
+                    Signature.container_format,
+                    Signature.signing_time,
+                ).where(Signature.id.in_(ids))
             )
         }
         leaves = dict(
@@ -152,8 +159,6 @@ def _entries(
                 personal_code=field("personal_code", sig.personal_code_enc).decode(),
                 signing_date=sig.signing_time.astimezone(RIGA).date(),
             )
-        for sig in rows.values():
-            session.expunge(sig)
 
 
 def create_batch(
