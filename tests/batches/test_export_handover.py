@@ -189,7 +189,7 @@ def test_receiver_down_then_lost_answer(
 
 
 def test_download_token_and_acknowledgement(
-    app, client, initiative, container, admin_headers, receiver, receiver_signer
+    app, client, initiative, container, admin_headers, receiver, receiver_signer, capsys
 ):
     for signer in ("valid_rsa", "valid_p384"):
         post(client, initiative, container(signer))
@@ -209,6 +209,8 @@ def test_download_token_and_acknowledgement(
     assert got.status_code == 200
     body = got.get_data()
     got.close()
+    logged = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line]
+    assert [e["batch"] for e in logged if e["event"] == "batch_downloaded"] == [batch["id"]]
     assert body == _artefact(app, batch["id"]).read_bytes()
     assert_error(  # one time only
         client.get(url, headers={"Authorization": f"Bearer {token}"}), 401, "DOWNLOAD_TOKEN_INVALID"
