@@ -6,7 +6,7 @@ initiatives. Phase 1: accepted signatures per second with 16 concurrent clients.
 latency (p50/p99) at a steady, open-loop 50 requests/s. SQLite file (synchronous=FULL) and
 PostgreSQL (SIGSVC_TEST_POSTGRES_URL, else a private cluster as in the tests: fsync off).
 
-    make bench ONLY=bench_intake.   BENCH_INTAKE_INITIATIVES=60 (default) -> 180 containers:
+    make bench ONLY=bench_intake   (also bench_intake_parts); BENCH_INTAKE_INITIATIVES=60 ->
     20 sequential (unloaded latency), 60 with 16 clients (throughput), 100 at 50/s
 """
 

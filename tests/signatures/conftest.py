@@ -151,9 +151,14 @@ _CONTAINERS: dict[tuple[Any, ...], bytes] = {}
 
 @pytest.fixture
 def container(responders: Any) -> Callable[..., bytes]:
-    """Signed containers, made once per test session (signing costs ~0.2 s)."""
+    """Signed containers, made once per test session (signing costs ~0.2 s).
+
+    XAdES-LT by default: the OCSP response is embedded, so the verdict does not depend on a
+    fetch from the shared local responders (other test sessions may be taking their port over).
+    """
 
     def make(signer: str, **options: Any) -> bytes:
+        options.setdefault("level", "LT")
         key = (signer, *sorted(options.items()))
         if key not in _CONTAINERS:
             _CONTAINERS[key] = make_form_edoc(signer, **options)

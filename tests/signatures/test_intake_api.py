@@ -81,7 +81,7 @@ def test_new_format_code_is_left_for_cvk(client, initiative, container):
         ("not_qualified", {}, 422, "NOT_QUALIFIED"),
         ("valid_p384", {"level": "B"}, 422, "NO_TIMESTAMP"),
         ("bad_code", {}, 422, "INVALID_PERSONAL_CODE"),
-        ("ocsp_down", {}, 503, "REVOCATION_UNAVAILABLE"),
+        ("ocsp_down", {"level": "T"}, 503, "REVOCATION_UNAVAILABLE"),
     ],
 )
 def test_each_rejection_has_one_reason_is_logged_and_counted(
@@ -108,7 +108,10 @@ def test_document_for_another_day_and_garbage(client, initiative):
     from datetime import date
 
     wrong_day = make_edoc(
-        form_for("valid_p384", signing_date=date(2026, 2, 1)), FORM_FILENAME, "valid_p384"
+        form_for("valid_p384", signing_date=date(2026, 2, 1)),
+        FORM_FILENAME,
+        "valid_p384",
+        level="LT",
     )
     assert_error(post(client, initiative, wrong_day), 422, "DOCUMENT_MISMATCH")
     assert_error(post(client, initiative, b"PK\x03\x04garbage"), 422, "MALFORMED_CONTAINER")
@@ -138,9 +141,7 @@ def test_request_gates(client, initiative, container, app):
 def test_duplicate_first_valid_wins_and_attempt_is_logged(client, initiative, container):
     first = post(client, initiative, container("valid_rsa"))
     assert first.status_code == 201
-    second = post(
-        client, initiative, container("valid_rsa", level="LT")
-    )  # other bytes, same person
+    second = post(client, initiative, container("valid_rsa", digest="sha384"))  # other bytes
     assert_error(second, 409, "DUPLICATE")
     counts = _counts(client, initiative)
     assert counts["accepted"] == 1 and counts["rejected_by_reason"] == {"DUPLICATE": 1}
@@ -160,7 +161,7 @@ def test_idempotent_retry_and_key_reuse(client, initiative, container):
 
 
 def _withdrawal(signer: str) -> bytes:
-    return make_edoc(form_for(signer, kind=FormKind.WITHDRAWAL), FORM_FILENAME, signer)
+    return make_edoc(form_for(signer, kind=FormKind.WITHDRAWAL), FORM_FILENAME, signer, level="LT")
 
 
 def test_withdrawal_before_and_after_export(client, initiative, container, app):
@@ -246,7 +247,9 @@ def test_platform_rate_limit(client, initiative, container, intake_overrides):
 @pytest.mark.parametrize("intake_overrides", [{"RATE_SIGNER": "0.01/1"}])
 def test_signer_rate_limit(client, initiative, container, intake_overrides):
     assert post(client, initiative, container("valid_p384")).status_code == 201
-    assert_error(post(client, initiative, container("valid_p384", level="LT")), 429, "RATE_LIMITED")
+    assert_error(
+        post(client, initiative, container("valid_p384", digest="sha384")), 429, "RATE_LIMITED"
+    )
 
 
 def test_closed_initiative_refuses(client, initiative, container, app):

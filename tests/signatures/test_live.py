@@ -50,7 +50,7 @@ def _post(base: str, initiative: dict, body: bytes, key: str) -> requests.Respon
 
 def test_concurrent_posts_of_one_person_exactly_one_wins(app, database_url, initiative, container):
     """Two gunicorn workers x 4 threads; the same person posts 4 times at once."""
-    bodies = [container("valid_rsa"), container("valid_rsa", level="LT")] * 2
+    bodies = [container("valid_rsa"), container("valid_rsa", digest="sha384")] * 2
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     server = _start_gunicorn(database_url, {k: app.config[k] for k in SETTINGS}, port)
