@@ -14,6 +14,11 @@ _KEY_VARIABLES = (
     "SIGSVC_PSEUDONYM_KEY_FILE",
     "SIGSVC_PSEUDONYM_KEY",
 )
+_SEAL_VARIABLES = (
+    "SIGSVC_BATCH_SEAL_KEY",
+    "SIGSVC_BATCH_SEAL_CERT",
+    "SIGSVC_BATCH_SEAL_KEY_PASSWORD",
+)
 DEFAULT_MAX_CONTENT_LENGTH = 10 * 1024 * 1024  # a qualified .edoc/PDF is far below 10 MiB
 
 
@@ -45,6 +50,12 @@ def from_env(env: Mapping[str, str], instance_path: str | Path) -> dict[str, Any
         "RATE_PLATFORM": env.get("SIGSVC_RATE_PLATFORM", "100/200"),
         "RATE_SIGNER": env.get("SIGSVC_RATE_SIGNER", "0.1667/5"),
         "MAX_SIGNATURE_BYTES": _int(env, "SIGSVC_MAX_SIGNATURE_BYTES", 5 * 1024 * 1024),
+        # Batch export and handover (sigsvc.batches, sigsvc.handover, sigsvc.retention).
+        "BATCH_DIR": env.get("SIGSVC_BATCH_DIR", ""),
+        "BATCH_SEAL": {name: env.get(name, "") for name in _SEAL_VARIABLES},
+        "HANDOVER_URL": env.get("SIGSVC_HANDOVER_URL", ""),
+        "RECEIVER_KEY": env.get("SIGSVC_RECEIVER_KEY", ""),
+        "RETENTION_DAYS": _int(env, "SIGSVC_RETENTION_DAYS", 90),
     }
     admin_token = env.get("SIGSVC_ADMIN_TOKEN")
     if admin_token:

@@ -85,7 +85,7 @@ def build(app: Flask) -> dict[str, Any]:
         if spec is None:
             continue
         path_params = [
-            {"name": name, "in": "path", "required": True, "schema": _PARAM_SCHEMAS[conv]}
+            {"name": name, "in": "path", "required": True, "schema": _PARAM_SCHEMAS[conv or None]}
             for conv, name in _CONVERTER.findall(rule.rule)
         ]
         path = _CONVERTER.sub(r"{\2}", rule.rule)

@@ -1,0 +1,112 @@
+"""Batch export through the service: the intake fixtures (real test-PKI containers, local
+responders, SQLite and PostgreSQL) plus an operator seal and the reference receiver."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from contextlib import redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from audit.cli import main as sigaudit
+from audit.note import Signer
+from certification.receiver import ReceiverConfig, serve_receiver
+from tests.batch.sealpki import make_seal_pki
+from tests.signatures.conftest import (  # noqa: F401 (fixtures)
+    _close_verifier_event_loop,
+    admin_headers,
+    app,
+    client,
+    container,
+    initiative,
+    responders,
+)
+
+SIGNERS = ("valid_rsa", "valid_p384", "no_prefix")
+
+
+@pytest.fixture(scope="session")
+def seal_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """(key, certificate chain, anchor) of a test operator seal."""
+    return make_seal_pki().write(tmp_path_factory.mktemp("seal"))
+
+
+@pytest.fixture(scope="session")
+def receiver_signer() -> Signer:
+    return Signer.generate("cvk.test-receiver")
+
+
+@pytest.fixture
+def intake_overrides(
+    seal_files: tuple[Path, Path, Path], receiver_signer: Signer, tmp_path: Path
+) -> dict[str, Any]:
+    return {
+        "BATCH_DIR": str(tmp_path / "batches"),
+        "BATCH_SEAL": {
+            "SIGSVC_BATCH_SEAL_KEY": str(seal_files[0]),
+            "SIGSVC_BATCH_SEAL_CERT": str(seal_files[1]),
+        },
+        "RECEIVER_KEY": receiver_signer.verifier().vkey,
+        "RETENTION_DAYS": 30,
+    }
+
+
+def log_vkey(application: Flask) -> str:
+    skey = Path(application.config["LOG_KEY_FILE"]).read_text().strip()
+    return Signer.from_skey(skey).verifier().vkey
+
+
+@dataclass
+class Running:
+    url: str
+    db: Path
+
+
+@pytest.fixture
+def receiver(
+    app: Flask,  # noqa: F811 (the imported fixture)
+    receiver_signer: Signer,
+    seal_files: tuple[Path, Path, Path],
+    tmp_path: Path,
+) -> Iterator[Running]:
+    """The reference receiver (CVK stand-in) on 127.0.0.1, trusting this service's log key
+    and seal; the app pushes to it."""
+    from audit.note import Verifier
+
+    config = ReceiverConfig(
+        name="cvk.test-receiver",
+        signer=receiver_signer,
+        log_keys=[Verifier.from_vkey(log_vkey(app))],
+        seal_anchors=[seal_files[2].read_bytes()],
+        db_path=tmp_path / "receiver.sqlite",
+    )
+    with serve_receiver(config) as url:
+        app.config["HANDOVER_URL"] = f"{url}/batches"
+        yield Running(url, config.db_path)
+
+
+def verify_batch(
+    application: Flask, anchor: Path, batch: Path, *extra: str
+) -> tuple[int, dict[str, Any]]:
+    """``sigaudit verify-batch --json`` as an auditor runs it: (exit code, report)."""
+    out = io.StringIO()
+    with redirect_stdout(out):
+        code = sigaudit(
+            [
+                "verify-batch",
+                str(batch),
+                "--key",
+                log_vkey(application),
+                "--seal-anchor",
+                str(anchor),
+                "--json",
+                *extra,
+            ]
+        )
+    return code, json.loads(out.getvalue())
