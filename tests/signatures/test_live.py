@@ -58,13 +58,16 @@ def test_concurrent_posts_of_one_person_exactly_one_wins(app, database_url, init
         for _round in range(2):
             barrier = threading.Barrier(len(bodies))
 
-            def send(body: bytes, barrier: threading.Barrier = barrier) -> int:
+            def send(body: bytes, barrier: threading.Barrier = barrier) -> tuple[int, str]:
                 barrier.wait()
-                return _post(base, initiative, body, uuid.uuid4().hex).status_code
+                response = _post(base, initiative, body, uuid.uuid4().hex)
+                return response.status_code, response.text
 
             with ThreadPoolExecutor(len(bodies)) as pool:
-                statuses = sorted(pool.map(send, bodies))
-            assert statuses == ([201, 409, 409, 409] if _round == 0 else [409] * 4)
+                answers = sorted(pool.map(send, bodies))
+            statuses = [status for status, _ in answers]
+            expected = [201, 409, 409, 409] if _round == 0 else [409] * 4
+            assert statuses == expected, answers
         counts = requests.get(f"{base}/v1/public/initiatives/{initiative['id']}", timeout=10)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
