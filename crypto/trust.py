@@ -132,6 +132,13 @@ class TrustStore:
             trust_roots=[*self.tl_tsa_certs, *self.test_anchors]
         )
         self._lock = threading.Lock()
+        # Held for a whole verification (crypto.verify): the store shares parsed asn1crypto
+        # objects (anchors, cached certificates and paths) whose children are parsed lazily
+        # and without locking, so two threads verifying at once could see a half-parsed
+        # certificate and reject a valid signature (KeyError/IndexError -> MALFORMED_CONTAINER,
+        # a missing issuer -> UNTRUSTED). Under the GIL CPU-bound verifications cannot overlap
+        # anyway; processes, not threads, give parallel verification.
+        self.verification_lock = threading.Lock()
         self._revinfo_cache: dict[str, tuple[datetime | None, bytes]] = {}
         self._cert_cache: dict[str, bytes] = {}
         # Parsed certificates by DER (CA, TSA, OCSP responder certificates recur in every

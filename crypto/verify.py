@@ -36,6 +36,13 @@ def verify(
     """
     if at.utcoffset() is None:
         raise PolicyError("`at` must be timezone-aware")  # a caller bug, not bad input
+    with trust.verification_lock:  # one verification at a time per store (see TrustStore)
+        return _verify(container, policy, trust, fetcher, at)
+
+
+def _verify(
+    container: bytes, policy: Policy, trust: TrustStore, fetcher: Fetcher | None, at: datetime
+) -> Verdict:
     progress = Progress()
     try:
         if len(container) > policy.limits.max_container_bytes:

@@ -28,6 +28,7 @@ from pyhanko_certvalidator.policy_decl import (
 from pyhanko_certvalidator.registry import CertificateRegistry, PathBuilder, TrustManager
 from pyhanko_certvalidator.validate import async_validate_path
 
+from crypto._internal import names
 from crypto.errors import (
     CertExpired,
     CertNotYetValid,
@@ -52,6 +53,7 @@ from crypto.trust import (
 )
 
 T = TypeVar("T")
+names.install()  # name comparisons dominate path building and OCSP responder checks
 _TOLERANCE = timedelta(seconds=1)
 _LOCAL = threading.local()
 
