@@ -238,29 +238,10 @@ def _decide(
     )
 
 
+# Every reason of DESIGN.md's vocabulary (crypto.Reason is its one source) can answer a post.
 _SIGNATURE_ERRORS = (
     *_POST_ERRORS,
-    "DUPLICATE",
-    "INITIATIVE_CLOSED",
-    "MALFORMED_CONTAINER",
-    "UNSAFE_INPUT",
-    "UNSUPPORTED_FORMAT",
-    "SIGNATURE_INVALID",
-    "DOCUMENT_MISMATCH",
-    "IDENTITY_MISMATCH",
-    "UNTRUSTED_CHAIN",
-    "NOT_QUALIFIED",
-    "KEY_USAGE",
-    "WEAK_ALGORITHM",
-    "CERT_EXPIRED",
-    "CERT_NOT_YET_VALID",
-    "CERT_REVOKED",
-    "NO_TIMESTAMP",
-    "TIMESTAMP_INVALID",
-    "OUTSIDE_PERIOD",
-    "UNDERAGE",
-    "INVALID_PERSONAL_CODE",
-    "MULTIPLE_SIGNATURES",
+    *(reason.value for reason in crypto.Reason if reason.value not in _POST_ERRORS),
 )
 
 

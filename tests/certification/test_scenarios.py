@@ -11,35 +11,12 @@ import pytest
 
 from certification.testpki.corpus import write_corpus
 from certification.testpki.scenarios import Scenario, scenarios
+from crypto.reasons import Reason
 
 from .xmldsig_check import SelfCheckFailed, check_container
 
 pytestmark = pytest.mark.usefixtures("responders")
-REASONS = {
-    "MALFORMED_CONTAINER",
-    "UNSAFE_INPUT",
-    "TOO_LARGE",
-    "UNSUPPORTED_FORMAT",
-    "SIGNATURE_INVALID",
-    "DOCUMENT_MISMATCH",
-    "IDENTITY_MISMATCH",
-    "UNTRUSTED_CHAIN",
-    "NOT_QUALIFIED",
-    "KEY_USAGE",
-    "WEAK_ALGORITHM",
-    "CERT_EXPIRED",
-    "CERT_NOT_YET_VALID",
-    "CERT_REVOKED",
-    "REVOCATION_UNAVAILABLE",
-    "NO_TIMESTAMP",
-    "TIMESTAMP_INVALID",
-    "OUTSIDE_PERIOD",
-    "UNDERAGE",
-    "INVALID_PERSONAL_CODE",
-    "DUPLICATE",
-    "INITIATIVE_CLOSED",
-    "MULTIPLE_SIGNATURES",
-}  # fmt: skip  (DESIGN.md "Fixed vocabularies")
+REASONS = {reason.value for reason in Reason}  # DESIGN.md "Fixed vocabularies"
 CONTAINER_LEVEL = {"MALFORMED_CONTAINER", "UNSAFE_INPUT", "UNSUPPORTED_FORMAT"}
 
 

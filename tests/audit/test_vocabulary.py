@@ -1,0 +1,13 @@
+"""audit/ keeps its own copy of DESIGN.md's reason vocabulary (it may not import crypto/);
+the copy must stay equal, in order, to crypto.Reason, the one the verifier answers with."""
+
+from audit.events import INDICATIONS, REASON_CODES
+from crypto.reasons import Indication, Reason
+
+
+def test_leaf_reason_codes_equal_the_verifiers() -> None:
+    assert tuple(reason.value for reason in Reason) == REASON_CODES
+
+
+def test_leaf_indications_equal_the_verifiers() -> None:
+    assert tuple(indication.value for indication in Indication) == INDICATIONS
