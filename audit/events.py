@@ -8,8 +8,6 @@ or a personal code, so the log can outlive the deletion of personal data. Every 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import re
 from collections.abc import Mapping
@@ -235,15 +233,6 @@ def parse_leaf(data: bytes) -> Event:
     if event.leaf_data() != data:
         raise EventError("leaf is not in RFC 8785 canonical form")
     return event
-
-
-def signer_pseudonym(key: bytes, initiative: str, personal_code: str) -> str:
-    """Keyed pseudonym of a signer within one initiative: HMAC-SHA256(key, initiative 0x00 code).
-
-    Scoped per initiative so entries of different initiatives cannot be linked without the key.
-    """
-    message = initiative.encode() + b"\x00" + personal_code.encode()
-    return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
 # --- typed builders (keyword-only; the service calls these) ----------------------------

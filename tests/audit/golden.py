@@ -5,6 +5,8 @@ Regenerate only on a deliberate format change: ``python -m tests.audit.golden``.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import io
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -22,6 +24,11 @@ FIRST_KEY = Signer(ORIGIN, bytes(range(32)))
 SECOND_KEY = Signer(ORIGIN, bytes(range(100, 132)))
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 H = "0123456789abcdef" * 4
+
+
+def pseudonym(key: bytes, initiative: str, code: str) -> str:
+    """A keyed signer pseudonym as leaves carry it (the service's is sigsvc.pseudonym)."""
+    return hmac.new(key, initiative.encode() + b"\x00" + code.encode(), hashlib.sha256).hexdigest()
 
 
 def build() -> tuple[Log, MemoryStorage]:
@@ -53,7 +60,7 @@ def build() -> tuple[Log, MemoryStorage]:
                 indication="INDETERMINATE",
             )
         else:
-            signer = events.signer_pseudonym(b"golden-key", "init-1", f"{i:06d}-00000")
+            signer = pseudonym(b"golden-key", "init-1", f"{i:06d}-00000")
             event = events.signature_accepted(
                 at=at,
                 initiative="init-1",

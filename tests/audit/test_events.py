@@ -13,6 +13,8 @@ import pytest
 from audit import events
 from audit.errors import EventError
 
+from .golden import pseudonym
+
 SCHEMA_PATH = Path(__file__).parents[2] / "schemas" / "log-leaf.schema.json"
 AT = datetime(2026, 3, 1, 9, 30, 15, 123456, tzinfo=UTC)
 H = "ab" * 32
@@ -21,7 +23,7 @@ VKEY = "sigsvc.example/log+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k
 SAMPLES: dict[str, Callable[[], events.Event]] = {
     "signature.accepted": lambda: events.signature_accepted(
         at=AT, initiative="init-1", signature="sig-1", platform="manabalss",
-        container_sha256=H, signer=events.signer_pseudonym(b"k" * 32, "init-1", "010190-12345"),
+        container_sha256=H, signer=pseudonym(b"k" * 32, "init-1", "010190-12345"),
     ),
     "signature.rejected": lambda: events.signature_rejected(
         at=AT, initiative="init-1", platform="manabalss", container_sha256=H,
@@ -144,10 +146,3 @@ def test_golden_leaf_bytes() -> None:
         b'{"accepted":155000,"at":"2026-03-01T09:30:15.123Z","initiative":"init-1",'
         b'"reason":"PERIOD_ENDED","type":"initiative.closed","v":1}'
     )
-
-
-def test_pseudonym_is_keyed_and_scoped() -> None:
-    p = events.signer_pseudonym(b"k" * 32, "init-1", "010190-12345")
-    assert p != events.signer_pseudonym(b"j" * 32, "init-1", "010190-12345")
-    assert p != events.signer_pseudonym(b"k" * 32, "init-2", "010190-12345")
-    assert len(p) == 64 and int(p, 16) >= 0
