@@ -37,6 +37,8 @@ import urllib3
 from asn1crypto import crl as asn1_crl
 from asn1crypto import ocsp as asn1_ocsp
 
+import crypto
+
 OCSP_REQUEST_TYPE = "application/ocsp-request"  # RFC 6960 Appendix A.1
 OCSP_RESPONSE_TYPE = "application/ocsp-response"
 ALLOWED_SCHEMES = frozenset({"http", "https"})
@@ -314,3 +316,9 @@ def _read_capped(response: requests.Response, url: str, max_bytes: int, deadline
     except (urllib3.exceptions.HTTPError, OSError) as exc:
         raise FetchUnavailable(url, "connection", type(exc).__name__) from exc
     return bytes(body)
+
+
+def crypto_fetcher(**options: Any) -> HttpFetcher:
+    """The fetcher `crypto.verify` is given: its failures become `crypto.FetchError`, which the
+    verifier answers with REVOCATION_UNAVAILABLE (never an accept)."""
+    return HttpFetcher(translate=lambda e: crypto.FetchError(str(e)), **options)

@@ -23,7 +23,7 @@ import crypto
 from audit.note import Signer
 from crypto import TrustedListSource, TrustStore
 from sigsvc import protection, pseudonym
-from sigsvc.fetchers import HttpFetcher
+from sigsvc.fetchers import HttpFetcher, crypto_fetcher
 from sigsvc.ratelimit import Limit, RateLimiter, SqlStore
 
 _LOCK = threading.Lock()
@@ -129,7 +129,7 @@ def build(config: dict[str, Any]) -> Intake:
     )
     return Intake(
         trust=trust,
-        fetcher=HttpFetcher(translate=lambda e: crypto.FetchError(str(e))),
+        fetcher=crypto_fetcher(),
         kek=kek,
         pseudonyms=pseudonyms,
         log_signer=log_signer,

@@ -11,44 +11,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
-import requests
 
 import crypto
-from crypto import FetchError, Policy, TrustedListSource, TrustStore
-
-_TIMEOUT = 10  # seconds per request
-_MAX_RESPONSE = 2 * 1024 * 1024
-
-
-class HttpFetcher:
-    """The `crypto.Fetcher` over plain HTTP with requests (OCSP POST, CRL/cert GET)."""
-
-    def __init__(self, session: requests.Session | None = None) -> None:
-        self.session = session or requests.Session()
-
-    def _get(self, method: str, url: str, **kwargs: object) -> bytes:
-        if not url.startswith(("http://", "https://")):
-            raise FetchError(f"refusing non-HTTP URL {url!r}")
-        try:
-            response = self.session.request(method, url, timeout=_TIMEOUT, stream=True, **kwargs)  # type: ignore[arg-type]
-            response.raise_for_status()
-            body = response.raw.read(_MAX_RESPONSE + 1, decode_content=True)
-        except requests.RequestException as exc:
-            raise FetchError(f"{url}: {exc}") from exc
-        if len(body) > _MAX_RESPONSE:
-            raise FetchError(f"{url}: response larger than {_MAX_RESPONSE} bytes")
-        return bytes(body)
-
-    def ocsp(self, url: str, request_der: bytes) -> bytes:
-        return self._get(
-            "POST", url, data=request_der, headers={"Content-Type": "application/ocsp-request"}
-        )
-
-    def crl(self, url: str) -> bytes:
-        return self._get("GET", url)
-
-    def certificate(self, url: str) -> bytes:
-        return self._get("GET", url)
+from crypto import Policy, TrustedListSource, TrustStore
+from sigsvc.fetchers import crypto_fetcher
 
 
 def _parse_at(value: str | None) -> datetime:
@@ -132,7 +98,7 @@ def command(
         file.read_bytes(),
         policy=policy,
         trust=trust,
-        fetcher=None if offline else HttpFetcher(),
+        fetcher=None if offline else crypto_fetcher(),
         at=at,
     )
     out = verdict.to_json()

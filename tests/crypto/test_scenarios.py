@@ -7,7 +7,7 @@ import pytest
 from certification.testpki import Responders
 from certification.testpki.scenarios import Scenario, scenarios
 from crypto import Policy, TrustStore, verify
-from sigsvc.commands.verify import HttpFetcher
+from sigsvc.fetchers import HttpFetcher
 
 ALL = scenarios()
 
