@@ -156,7 +156,7 @@ class ZipBatchArchive:
         return digest.digest()
 
 
-# --- manifest parsing (strict; the JSON Schema in schemas/ says the same) -------------------
+# --- manifest parsing (strict; the JSON Schema in sigsvc/contract/ says the same) ---------
 
 
 def _malformed(message: str) -> BatchError:

@@ -3,7 +3,7 @@
 Events carry ids, digests, keyed pseudonyms, reason codes and the time passed in — never a name
 or a personal code, so the log can outlive the deletion of personal data. Every field has a
 *kind* with one validation rule shared by the builders here and by
-``schemas/log-leaf.schema.json`` (generated from this table by :func:`json_schema`).
+``sigsvc/contract/log-leaf.schema.json`` (generated from this table by :func:`json_schema`).
 """
 
 from __future__ import annotations

@@ -20,6 +20,48 @@ _SEAL_VARIABLES = (
     "SIGSVC_BATCH_SEAL_KEY_PASSWORD",
 )
 DEFAULT_MAX_CONTENT_LENGTH = 10 * 1024 * 1024  # a qualified .edoc/PDF is far below 10 MiB
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+# Every SIGSVC_* variable anything reads; any other is refused, so a typo cannot silently leave
+# a default in force. tests/service/test_config.py checks this list against the source tree.
+KNOWN_VARIABLES = frozenset(
+    {
+        "SIGSVC_DATABASE_URL",
+        "SIGSVC_INSTANCE_PATH",
+        "SIGSVC_ADMIN_TOKEN",
+        "SIGSVC_MAX_CONTENT_LENGTH",
+        "SIGSVC_LOG_LEVEL",
+        "SIGSVC_SCHEMAS_DIR",
+        "SIGSVC_LOG_KEY_FILE",
+        "SIGSVC_LOG_ORIGIN",
+        "SIGSVC_TRUSTED_LISTS",
+        "SIGSVC_TL_SIGNERS",
+        "SIGSVC_ANCHORS",
+        "SIGSVC_TEST_CLOCK",
+        "SIGSVC_CHECKPOINT_INTERVAL",
+        "SIGSVC_RATE_PLATFORM",
+        "SIGSVC_RATE_SIGNER",
+        "SIGSVC_MAX_SIGNATURE_BYTES",
+        "SIGSVC_BATCH_DIR",
+        "SIGSVC_HANDOVER_URL",
+        "SIGSVC_RECEIVER_KEY",
+        "SIGSVC_RETENTION_DAYS",
+        *_KEY_VARIABLES,
+        *_SEAL_VARIABLES,
+        # `sigsvc serve` (sigsvc.serve)
+        "SIGSVC_BIND",
+        "SIGSVC_WORKERS",
+        "SIGSVC_THREADS",
+        "SIGSVC_TIMEOUT",
+        "SIGSVC_GRACEFUL_TIMEOUT",
+        "SIGSVC_KEEPALIVE",
+        "SIGSVC_METRICS_BIND",
+        # clients and tools, not the service: README's shell variable, test and bench knobs
+        "SIGSVC_URL",
+        "SIGSVC_TEST_POSTGRES_URL",
+        "SIGSVC_BENCH_LOG_ENTRIES",
+    }
+)
 
 
 class ConfigError(Exception):
@@ -30,13 +72,25 @@ def default_database_url(instance_path: str | Path) -> str:
     return f"sqlite:///{Path(instance_path) / 'sigsvc.sqlite'}"
 
 
+def check_names(env: Mapping[str, str]) -> None:
+    unknown = sorted(n for n in env if n.startswith("SIGSVC_") and n not in KNOWN_VARIABLES)
+    if unknown:
+        raise ConfigError(
+            f"{unknown[0]}: unknown variable (misspelt? README's Configuration lists them)"
+        )
+
+
 def from_env(env: Mapping[str, str], instance_path: str | Path) -> dict[str, Any]:
+    check_names(env)
+    level = env.get("SIGSVC_LOG_LEVEL", "INFO")
+    if level.upper() not in LOG_LEVELS:
+        raise ConfigError(f"SIGSVC_LOG_LEVEL: {level!r} is not one of {', '.join(LOG_LEVELS)}")
     config: dict[str, Any] = {
         "DATABASE_URL": env.get("DATABASE_URL")
         or env.get("SIGSVC_DATABASE_URL")
         or default_database_url(instance_path),
         "MAX_CONTENT_LENGTH": _int(env, "SIGSVC_MAX_CONTENT_LENGTH", DEFAULT_MAX_CONTENT_LENGTH),
-        "LOG_LEVEL": env.get("SIGSVC_LOG_LEVEL", "INFO"),
+        "LOG_LEVEL": level.upper(),
         "ADMIN_TOKEN_SHA256": None,
         # Signature intake (sigsvc.intake_config builds these once per process).
         "INTAKE_KEYS": {name: env.get(name, "") for name in _KEY_VARIABLES},
@@ -73,5 +127,5 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     if raw is None:
         return default
     if not raw.isdigit() or int(raw) <= 0:
-        raise ConfigError(f"{name} must be a positive integer")
+        raise ConfigError(f"{name}: {raw!r} is not a positive integer")
     return int(raw)

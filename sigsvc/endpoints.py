@@ -6,7 +6,7 @@
 
 `auth=` is enforced before anything else: "admin" fully; "platform"/"platform_or_admin" only
 authenticate, and the view then calls `sigsvc.auth.require_platform(initiative_id)`.
-`request=` validates the JSON body against schemas/<name>.json and passes it as `body`.
+`request=` validates the JSON body against sigsvc/contract/<name>.json and passes it as `body`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""JSON Schemas of schemas/*.json: loading, checking, and validating request bodies.
+"""JSON Schemas of sigsvc/contract/*.json: loading, checking, and validating request bodies.
 
-The repository's `schemas/` directory is the source of truth; openapi.json embeds the same
-documents, so what is validated is what is published.
+`sigsvc/contract/` (package data, so it is in the wheel) is the source of truth; openapi.json
+embeds the same documents, so what is validated is what is published.
 """
 
 from __future__ import annotations
@@ -18,14 +18,17 @@ from referencing import Registry, Resource
 
 from sigsvc.errors import ApiError
 
-SCHEMAS_DIR = Path(os.environ.get("SIGSVC_SCHEMAS_DIR", Path(__file__).parent.parent / "schemas"))
+SCHEMAS_DIR = Path(os.environ.get("SIGSVC_SCHEMAS_DIR") or Path(__file__).parent / "contract")
 
 
 @functools.cache
 def load_all() -> dict[str, dict[str, Any]]:
     """name (file stem) -> schema, every file checked against the 2020-12 meta-schema."""
     schemas: dict[str, dict[str, Any]] = {}
-    for path in sorted(SCHEMAS_DIR.glob("*.json")):
+    paths = sorted(SCHEMAS_DIR.glob("*.json"))
+    if not paths:  # an empty dict would make every JSON request a 500 (KeyError)
+        raise FileNotFoundError(f"no JSON Schemas in {SCHEMAS_DIR}")
+    for path in paths:
         schema = json.loads(path.read_text(encoding="utf-8"))
         Draft202012Validator.check_schema(schema)
         schemas[path.stem] = schema

@@ -2,15 +2,74 @@
 
 Each worker builds its own app (no preload), so no database connection crosses a fork.
 Gunicorn's own log lines are routed to the JSON logging that create_app configured.
+Workers, threads and timeouts come from the environment (`ServeSettings.from_env`).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
+
+from sigsvc.config import ConfigError
+
+# The longest single outbound fetch a request can wait for (sigsvc.fetchers.FetchLimits
+# .total_timeout is 10 s); a worker stopping gracefully must outlive it, with margin.
+LONGEST_FETCH_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    bind: str = "127.0.0.1:8080"
+    workers: int = 2  # one per core; verification is CPU-bound (docs/deployment.md, sizing)
+    threads: int = 4  # requests that wait on OCSP/TSA fetches or the database overlap
+    timeout: int = 60  # a worker silent this long is killed and replaced
+    graceful_timeout: int = 30  # in-flight requests finish on SIGTERM (> LONGEST_FETCH_SECONDS)
+    keepalive: int = 5
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> ServeSettings:
+        default = cls()
+        settings = cls(
+            bind=env.get("SIGSVC_BIND", default.bind),
+            workers=_positive(env, "SIGSVC_WORKERS", default.workers),
+            threads=_positive(env, "SIGSVC_THREADS", default.threads),
+            timeout=_positive(env, "SIGSVC_TIMEOUT", default.timeout),
+            graceful_timeout=_positive(env, "SIGSVC_GRACEFUL_TIMEOUT", default.graceful_timeout),
+            keepalive=_positive(env, "SIGSVC_KEEPALIVE", default.keepalive),
+        )
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        if ":" not in self.bind and not self.bind.startswith("unix:"):
+            raise ConfigError(f"SIGSVC_BIND: {self.bind!r} is not HOST:PORT or unix:PATH")
+        if self.graceful_timeout <= LONGEST_FETCH_SECONDS:
+            raise ConfigError(
+                f"SIGSVC_GRACEFUL_TIMEOUT: {self.graceful_timeout} s would cut off a request "
+                f"waiting on a fetch (up to {LONGEST_FETCH_SECONDS} s); give more"
+            )
+        if self.timeout <= LONGEST_FETCH_SECONDS:
+            raise ConfigError(f"SIGSVC_TIMEOUT: must exceed {LONGEST_FETCH_SECONDS} s")
+
+    def override(self, **values: Any) -> ServeSettings:
+        chosen = replace(self, **{k: v for k, v in values.items() if v is not None})
+        chosen.check()
+        return chosen
+
+
+def _positive(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or int(raw) <= 0:
+        raise ConfigError(f"{name}: {raw!r} is not a positive integer")
+    return int(raw)
 
 
 class JsonGunicornLogger(Logger):  # type: ignore[misc]
@@ -38,18 +97,26 @@ class _Server(BaseApplication):  # type: ignore[misc]
         return create_app()
 
 
-def run_gunicorn(bind: str, workers: int) -> None:
-    _Server(
-        {
-            "bind": bind,
-            "workers": workers,
-            "worker_class": "gthread",
-            "threads": 4,
-            "accesslog": None,  # our own request line names the route, never the query string
-            "logger_class": JsonGunicornLogger,
-            "timeout": 60,
-            "graceful_timeout": 5,
-            "proc_name": "sigsvc",
-            "control_socket_disable": True,  # no runtime-management socket in $HOME
-        }
-    ).run()
+def gunicorn_options(settings: ServeSettings) -> dict[str, Any]:
+    return {
+        "bind": settings.bind,
+        "workers": settings.workers,
+        "worker_class": "gthread",
+        "threads": settings.threads,
+        "accesslog": None,  # our own request line names the route, never the query string
+        "logger_class": JsonGunicornLogger,
+        "timeout": settings.timeout,
+        "graceful_timeout": settings.graceful_timeout,
+        "keepalive": settings.keepalive,
+        "proc_name": "sigsvc",
+        "control_socket_disable": True,  # no runtime-management socket in $HOME
+    }
+
+
+def run_gunicorn(bind: str, workers: int, settings: ServeSettings | None = None) -> None:
+    chosen = (settings or ServeSettings()).override(bind=bind, workers=workers)
+    _Server(gunicorn_options(chosen)).run()
+
+
+def run(settings: ServeSettings) -> None:
+    _Server(gunicorn_options(settings)).run()

@@ -1,4 +1,4 @@
-"""Log events: builders, RFC 8785 leaves, and the generated JSON Schema in schemas/."""
+"""Log events: builders, RFC 8785 leaves, and the generated JSON Schema in sigsvc/contract/."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from audit.errors import EventError
 
 from .golden import pseudonym
 
-SCHEMA_PATH = Path(__file__).parents[2] / "schemas" / "log-leaf.schema.json"
+SCHEMA_PATH = Path(__file__).parents[2] / "sigsvc" / "contract" / "log-leaf.schema.json"
 AT = datetime(2026, 3, 1, 9, 30, 15, 123456, tzinfo=UTC)
 H = "ab" * 32
 VKEY = "sigsvc.example/log+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k"

@@ -18,7 +18,7 @@ from certification.testpki.tl import build_trusted_list
 from tests.batch.kit import ORIGIN, Kit, Person, members
 from tests.batch.tampers import TAMPERS
 
-SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
+SCHEMAS = Path(__file__).resolve().parents[2] / "sigsvc" / "contract"
 TL_SIGNER = (
     Path(__file__).resolve().parents[2] / "certification/testpki/generated/certs/tl_operator.pem"
 )

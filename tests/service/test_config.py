@@ -30,3 +30,31 @@ def test_size_limit_must_be_a_plain_positive_integer(tmp_path, value):
 
 def test_size_limit_is_read(tmp_path):
     assert from_env({"SIGSVC_MAX_CONTENT_LENGTH": "2048"}, tmp_path)["MAX_CONTENT_LENGTH"] == 2048
+
+
+def test_unknown_sigsvc_variable_is_an_error_naming_it(tmp_path):
+    with pytest.raises(ConfigError, match="SIGSVC_LOG_LEVLE"):
+        from_env({"SIGSVC_LOG_LEVLE": "DEBUG"}, tmp_path)
+
+
+@pytest.mark.parametrize("value", ["verbose", "", "trace"])
+def test_log_level_must_be_a_level(tmp_path, value):
+    with pytest.raises(ConfigError, match="SIGSVC_LOG_LEVEL"):
+        from_env({"SIGSVC_LOG_LEVEL": value}, tmp_path)
+
+
+def test_every_sigsvc_variable_in_the_sources_is_known():
+    """A variable read or documented anywhere but not in KNOWN_VARIABLES is refused at start."""
+    import re
+    from pathlib import Path
+
+    from sigsvc.config import KNOWN_VARIABLES
+
+    root = Path(__file__).resolve().parents[2]
+    found: set[str] = set()
+    for folder in ("sigsvc", "crypto", "audit", "certification", "bench", "docs"):
+        for path in (root / folder).rglob("*"):
+            if path.suffix in {".py", ".md", ".env", ".service"}:
+                found |= set(re.findall(r"\bSIGSVC_[A-Z0-9_]*[A-Z0-9]\b", path.read_text()))
+    found |= set(re.findall(r"\bSIGSVC_[A-Z0-9_]*[A-Z0-9]\b", (root / "README.md").read_text()))
+    assert found - KNOWN_VARIABLES == set()

@@ -1,0 +1,71 @@
+"""`sigsvc serve`: the production entry point (gunicorn, JSON logs, settings from SIGSVC_*).
+
+Everything a request will need is checked before a worker starts, so a deployment with a
+missing key or a mistyped value fails at once, naming the variable, instead of answering 500s
+or 503s later. `sigsvc demo-run` is the demo; Flask's `sigsvc run` is for development only.
+"""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+
+def preflight(env: dict[str, str]) -> None:
+    """Raise click.ClickException naming what is missing or wrong."""
+    from sigsvc import db, intake_config, schemas
+    from sigsvc.app import create_app
+    from sigsvc.batch.seal import FileSealer, SealError
+    from sigsvc.config import ConfigError
+
+    if not (env.get("DATABASE_URL") or env.get("SIGSVC_DATABASE_URL")):
+        raise click.ClickException("DATABASE_URL: not set (e.g. postgresql://sigsvc@db/sigsvc)")
+    try:
+        app = create_app()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        schemas.load_all()
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(f"SIGSVC_SCHEMAS_DIR: {exc}") from exc
+    try:
+        engine = db.engine_of(app)
+        if db.current_revisions(engine) != db.head_revisions(app.config["DATABASE_URL"]):
+            raise click.ClickException(
+                "DATABASE_URL: the schema is not at the migration head; run `sigsvc db upgrade`"
+            )
+    except Exception as exc:
+        if isinstance(exc, click.ClickException):
+            raise
+        raise click.ClickException(f"DATABASE_URL: unreachable ({type(exc).__name__})") from exc
+    try:
+        intake_config.get(app)
+    except intake_config.IntakeConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        intake_config.close(app)
+        db.engine_of(app).dispose()
+    seal = {k: v for k, v in env.items() if k.startswith("SIGSVC_BATCH_SEAL_")}
+    if seal:  # batches are optional; configured ones must work
+        try:
+            FileSealer.from_env(seal)
+        except SealError as exc:
+            raise click.ClickException(f"SIGSVC_BATCH_SEAL_KEY/_CERT: {exc}") from exc
+
+
+@click.command("serve")
+@click.option("--bind", default=None, help="HOST:PORT or unix:PATH [env SIGSVC_BIND]")
+@click.option("--workers", default=None, type=int, help="processes [env SIGSVC_WORKERS]")
+def command(bind: str | None, workers: int | None) -> None:
+    """Serve in production: check the configuration, then gunicorn in the foreground."""
+    from sigsvc.config import ConfigError
+    from sigsvc.serve import ServeSettings, run
+
+    env = dict(os.environ)
+    try:
+        settings = ServeSettings.from_env(env).override(bind=bind, workers=workers)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    preflight(env)
+    run(settings)
