@@ -25,7 +25,7 @@ _AUTH_ERRORS = ("TOKEN_MISSING", "TOKEN_INVALID", "FORBIDDEN")
 
 
 def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
+    return {"$ref": f"#/components/schemas/{component_name(name)}"}
 
 
 def _operation(spec: EndpointSpec, path_params: list[dict[str, Any]]) -> dict[str, Any]:
@@ -76,6 +76,35 @@ def _operation(spec: EndpointSpec, path_params: list[dict[str, Any]]) -> dict[st
     return operation
 
 
+def component_name(schema_name: str) -> str:
+    """`log-leaf.schema` -> `log-leaf`: names valid as component keys."""
+    return schema_name.removesuffix(".schema")
+
+
+def _as_component(value: Any) -> Any:
+    """A schema as an OpenAPI component: relative `$ref`s ("initiative.json", resolved against
+    the file's `$id`) become `#/components/schemas/...`, and `$id`/`$schema` go, so that
+    every reference resolves inside this one document (the dialect is set document-wide)."""
+    if isinstance(value, dict):
+        copied = {}
+        for key, item in value.items():
+            if key in ("$id", "$schema"):
+                continue
+            if key == "$ref" and isinstance(item, str) and item.endswith(".json"):
+                item = "#/components/schemas/" + component_name(item.removesuffix(".json"))
+            copied[key] = _as_component(item)
+        return copied
+    if isinstance(value, list):
+        return [_as_component(item) for item in value]
+    return value
+
+
+def _operation_id(endpoint_name: str, method: str, methods: int) -> str:
+    """Flask's endpoint name, unique per view ("initiatives.create" -> "initiatives_create")."""
+    base = endpoint_name.replace(".", "_")
+    return base if methods == 1 else f"{base}_{method.lower()}"
+
+
 def build(app: Flask) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
@@ -89,21 +118,30 @@ def build(app: Flask) -> dict[str, Any]:
             for conv, name in _CONVERTER.findall(rule.rule)
         ]
         path = _CONVERTER.sub(r"{\2}", rule.rule)
-        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            paths.setdefault(path, {})[method.lower()] = _operation(spec, path_params)
+        methods = sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
+        for method in methods:
+            operation = _operation(spec, path_params)
+            operation["operationId"] = _operation_id(rule.endpoint, method, len(methods))
+            paths.setdefault(path, {})[method.lower()] = operation
     return {
         "openapi": "3.1.0",
         "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
         "info": {
             "title": "sigsvc",
             "version": "1",
+            "license": {"name": "Proprietary"},
             "description": "Certified e-signature collection for Latvian initiatives. Every "
             'error is {"error": {"code", "message", "request_id"}}; codes: '
             + ", ".join(f"{code} ({status})" for code, (status, _) in ERROR_CODES.items()),
         },
+        # Relative: the same document is right behind any proxy or host name.
+        "servers": [{"url": "/", "description": "this sigsvc deployment"}],
         "paths": paths,
         "components": {
-            "schemas": schemas.load_all(),
+            "schemas": {
+                component_name(name): _as_component(schema)
+                for name, schema in schemas.load_all().items()
+            },
             "securitySchemes": {
                 "adminToken": {"type": "http", "scheme": "bearer", "description": "admin token"},
                 "platformKey": {
