@@ -9,7 +9,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from jsonschema import Draft202012Validator
 
 from sigsvc import schemas
