@@ -49,6 +49,9 @@ REASON_CODES = (
     "MULTIPLE_SIGNATURES",
 )
 INDICATIONS = ("TOTAL_PASSED", "TOTAL_FAILED", "INDETERMINATE")
+# credential.changed: which credential, and what happened to it.
+CREDENTIALS = ("PLATFORM", "ADMIN_TOKEN")
+CREDENTIAL_CHANGES = ("REVOKED", "ROTATED", "INITIATIVE_ADDED", "INITIATIVE_REMOVED")
 
 # Latvian personal code DDMMYY-NNNNN (with or without the dash): refused inside any id.
 _PERSONAL_CODE = r"[0-9]{6}-?[0-9]{5}"
@@ -65,6 +68,8 @@ KINDS: dict[str, dict[str, Any]] = {
     "pseudonym": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
     "reason": {"enum": list(REASON_CODES)},
     "indication": {"enum": list(INDICATIONS)},
+    "credential": {"enum": list(CREDENTIALS)},
+    "credential_change": {"enum": list(CREDENTIAL_CHANGES)},
     "code": {"type": "string", "pattern": "^[A-Z][A-Z0-9_]{0,39}$"},
     "regime": {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,39}$"},
     "count": {"type": "integer", "minimum": 0, "maximum": MAX_SAFE_INTEGER},
@@ -137,6 +142,14 @@ EVENT_FIELDS: dict[str, dict[str, tuple[str, bool]]] = {
         "purpose": ("code", True),
         "old_key": ("key", True),
         "new_key": ("key", True),
+    },
+    # An operator changed who may act: a platform key or admin token revoked or rotated, an
+    # initiative added to or removed from a platform. Ids only; never a token or its digest.
+    "credential.changed": {
+        "credential": ("credential", True),
+        "subject": ("id", True),  # platform id, or the admin token's row id
+        "change": ("credential_change", True),
+        "initiative": ("id", False),  # for INITIATIVE_ADDED / INITIATIVE_REMOVED
     },
     "trust.updated": {
         "territory": ("code", True),
@@ -365,6 +378,15 @@ def trust_updated(
         sequence=sequence,
         list_sha256=list_sha256,
         issued=issued,
+    )
+
+
+def credential_changed(
+    *, at: datetime, credential: str, subject: str, change: str, initiative: str | None = None
+) -> Event:
+    extra = {} if initiative is None else {"initiative": initiative}
+    return build(
+        "credential.changed", at, credential=credential, subject=subject, change=change, **extra
     )
 
 

@@ -38,10 +38,20 @@ def create_app(
         if request.content_length is not None and request.content_length > limit:
             raise ApiError("TOO_LARGE", f"the body exceeds {limit} bytes")
 
-    from sigsvc.api import batches, health, initiatives, log, openapi, platforms, signatures
+    from sigsvc.api import (
+        admin_tokens,
+        batches,
+        health,
+        initiatives,
+        log,
+        openapi,
+        platforms,
+        signatures,
+    )
 
     for module in (health, initiatives, platforms, signatures, batches, log, openapi):
         app.register_blueprint(module.bp)
+    app.register_blueprint(admin_tokens.bp)
 
     if app.config.get("LOG_KEY_FILE"):  # build trust and keys now, not in the first request
         from sigsvc import intake_config

@@ -14,7 +14,11 @@ from sigsvc.errors import ERROR_CODES
 bp = Blueprint("openapi", __name__)
 
 _CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
-_PARAM_SCHEMAS = {"uuid": {"type": "string", "format": "uuid"}, None: {"type": "string"}}
+_PARAM_SCHEMAS = {
+    "uuid": {"type": "string", "format": "uuid"},
+    "int": {"type": "integer", "minimum": 0},
+    None: {"type": "string"},
+}
 _SECURITY: dict[str, list[dict[str, list[str]]]] = {
     "admin": [{"adminToken": []}],
     "platform": [{"platformKey": []}],

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint
 
-from sigsvc import db, registry
+from sigsvc import credentials, db, registry
 from sigsvc.endpoints import endpoint
 from sigsvc.models import Platform
 
@@ -53,3 +53,78 @@ def create_platform(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
 )
 def list_platforms() -> dict[str, Any]:
     return {"platforms": [platform_json(p) for p in registry.list_platforms(db.session())]}
+
+
+@endpoint(
+    bp,
+    "/v1/platforms/<uuid:platform_id>",
+    methods=["GET"],
+    auth="admin",
+    responses={200: "platform"},
+    summary="One platform (never its key).",
+)
+def get_platform(platform_id: uuid.UUID) -> dict[str, Any]:
+    return platform_json(credentials.get_platform(db.session(), platform_id))
+
+
+@endpoint(
+    bp,
+    "/v1/platforms/<uuid:platform_id>/revoke",
+    methods=["POST"],
+    auth="admin",
+    responses={200: "platform"},
+    errors=("ALREADY_REVOKED",),
+    summary="Revoke the platform: its key stops working at once (logged: credential.changed).",
+)
+def revoke_platform(platform_id: uuid.UUID) -> dict[str, Any]:
+    session = db.session()
+    platform = credentials.revoke_platform(session, platform_id)
+    session.commit()
+    return platform_json(platform)
+
+
+@endpoint(
+    bp,
+    "/v1/platforms/<uuid:platform_id>/rotate-key",
+    methods=["POST"],
+    auth="admin",
+    responses={200: "platform_created"},
+    errors=("ALREADY_REVOKED",),
+    summary="A new API key for the platform, shown once; the old key stops working at once.",
+)
+def rotate_platform_key(platform_id: uuid.UUID) -> dict[str, Any]:
+    session = db.session()
+    platform, key = credentials.rotate_platform_key(session, platform_id)
+    session.commit()
+    return {**platform_json(platform), "api_key": key}
+
+
+@endpoint(
+    bp,
+    "/v1/platforms/<uuid:platform_id>/initiatives/<uuid:initiative_id>",
+    methods=["PUT"],
+    auth="admin",
+    responses={200: "platform"},
+    errors=("ALREADY_REVOKED",),
+    summary="Let the platform post to one more initiative (idempotent).",
+)
+def add_initiative(platform_id: uuid.UUID, initiative_id: uuid.UUID) -> dict[str, Any]:
+    session = db.session()
+    platform = credentials.add_initiative(session, platform_id, initiative_id)
+    session.commit()
+    return platform_json(platform)
+
+
+@endpoint(
+    bp,
+    "/v1/platforms/<uuid:platform_id>/initiatives/<uuid:initiative_id>",
+    methods=["DELETE"],
+    auth="admin",
+    responses={200: "platform"},
+    summary="The platform may no longer post to this initiative.",
+)
+def remove_initiative(platform_id: uuid.UUID, initiative_id: uuid.UUID) -> dict[str, Any]:
+    session = db.session()
+    platform = credentials.remove_initiative(session, platform_id, initiative_id)
+    session.commit()
+    return platform_json(platform)

@@ -51,6 +51,10 @@ SAMPLES: dict[str, Callable[[], events.Event]] = {
     "key.rotated": lambda: events.key_rotated(
         at=AT, purpose=events.LOG_KEY_PURPOSE, old_key=VKEY, new_key="sha256:" + H
     ),
+    "credential.changed": lambda: events.credential_changed(
+        at=AT, credential="PLATFORM", subject="p-1", change="INITIATIVE_ADDED",
+        initiative="init-1",
+    ),
     "trust.updated": lambda: events.trust_updated(
         at=AT, territory="LV", sequence=42, list_sha256=H,
         issued=datetime(2026, 2, 1, tzinfo=timezone(timedelta(hours=2))),
@@ -71,7 +75,7 @@ def test_schema_file_is_generated_from_the_tables() -> None:
 
 def test_every_event_type_has_a_sample() -> None:
     assert set(SAMPLES) == set(events.EVENT_TYPES)
-    assert len(events.EVENT_TYPES) == 10
+    assert len(events.EVENT_TYPES) == 11
 
 
 @pytest.mark.parametrize("event_type", events.EVENT_TYPES)
@@ -146,3 +150,10 @@ def test_golden_leaf_bytes() -> None:
         b'{"accepted":155000,"at":"2026-03-01T09:30:15.123Z","initiative":"init-1",'
         b'"reason":"PERIOD_ENDED","type":"initiative.closed","v":1}'
     )
+
+
+def test_credential_change_vocabulary_is_closed() -> None:
+    with pytest.raises(EventError):
+        events.credential_changed(at=AT, credential="PLATFORM", subject="p-1", change="DELETED")
+    with pytest.raises(EventError):
+        events.credential_changed(at=AT, credential="API", subject="p-1", change="REVOKED")
