@@ -1,4 +1,5 @@
-"""``sigaudit``: the offline auditor's command line (no network, no database).
+"""``sigaudit``: the offline auditor's command line (no database; no network unless a log is
+given as a tlog-tiles URL).
 
 Exit codes: 0 verified; 1 verification failed (tampered, forked, truncated, bad signature or
 proof); 2 usage error or unreadable input (missing file, malformed key).
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from audit import cli_batch, events, merkle
+from audit import cli_batch, events, merkle, sources
 from audit.checkpoint import Checkpoint
 from audit.errors import AuditError, ExportError, NoteError, ReceiptError
 from audit.note import Verifier, open_note, parse
@@ -74,11 +75,12 @@ def _progress(done: int, total: int) -> None:
 def cmd_verify(args: argparse.Namespace) -> int:
     keys = _keys(args.key)
     trusted = _read(args.trusted_checkpoint) if args.trusted_checkpoint else None
+    quiet = args.quiet or not sys.stderr.isatty()  # progress on a terminal only
     try:
-        with open(args.export, "rb") as stream:
-            report = verify_export(stream, keys, trusted, None if args.quiet else _progress)
-    except OSError as exc:
-        raise UsageError(f"cannot read {args.export}: {exc.strerror}") from None
+        with sources.open_log(args.export) as stream:
+            report = verify_export(stream, keys, trusted, None if quiet else _progress)
+    except (OSError, EOFError, sources.SourceError) as exc:
+        raise UsageError(f"cannot read {args.export}: {exc}") from None
     except AuditError as exc:
         return _failure(args, exc)
     human = (
@@ -199,8 +201,12 @@ def parser() -> argparse.ArgumentParser:
         )
         sp.add_argument("--json", action="store_true", help="machine-readable output")
 
-    v = sub.add_parser("verify", help="verify a whole export offline")
-    v.add_argument("export")
+    v = sub.add_parser("verify", help="verify a whole log: an export, its tiles, or a tiles URL")
+    v.add_argument(
+        "export",
+        help="export tar (gzipped or not; '-' reads stdin), a directory with the tlog-tiles "
+        "layout, or a tlog-tiles base URL (http(s)://host/prefix)",
+    )
     v.add_argument("--trusted-checkpoint", metavar="FILE", help="a checkpoint you already trust")
     v.add_argument("--quiet", action="store_true", help="no progress on stderr")
     common(v, True)
