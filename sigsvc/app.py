@@ -47,11 +47,13 @@ def create_app(
         openapi,
         platforms,
         signatures,
+        tiles,
     )
 
     for module in (health, initiatives, platforms, signatures, batches, log, openapi):
         app.register_blueprint(module.bp)
     app.register_blueprint(admin_tokens.bp)
+    app.register_blueprint(tiles.bp)
 
     if app.config.get("LOG_KEY_FILE"):  # build trust and keys now, not in the first request
         from sigsvc import intake_config

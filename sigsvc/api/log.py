@@ -7,6 +7,7 @@ import re
 import tempfile
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Blueprint, Response, request, send_file
 
 from audit import merkle
@@ -18,6 +19,7 @@ from sigsvc.api.signatures import current_intake, intake_now
 from sigsvc.endpoints import endpoint
 from sigsvc.errors import ApiError
 from sigsvc.logstore import SqlLogStorage
+from sigsvc.models.intake import Rejection, Signature
 
 bp = Blueprint("log", __name__)
 MAX_ENTRIES = 1000
@@ -154,3 +156,55 @@ def export() -> Response:
         raise ApiError("NOT_FOUND", "the log has no checkpoint to export yet") from exc
     spool.seek(0)
     return send_file(spool, mimetype="application/x-tar", download_name="sigsvc-log.tar")
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+@endpoint(
+    bp,
+    "/v1/log/lookup",
+    methods=["GET"],
+    auth="none",
+    responses={200: "log_lookup"},
+    query=[
+        {
+            "name": "container_sha256",
+            "in": "query",
+            "required": True,
+            "description": "SHA-256 of the signed container as posted (lowercase hex)",
+            "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+        }
+    ],
+    errors=("INVALID_PARAMETER", "NOT_FOUND"),
+    summary="The log leaves of a signed container, found by its SHA-256 (no personal data).",
+)
+def lookup() -> dict[str, Any]:
+    values = request.args.getlist("container_sha256")
+    if len(values) != 1 or not _SHA256.fullmatch(values[0]):
+        raise ApiError("INVALID_PARAMETER", "container_sha256: give one lowercase hex SHA-256")
+    digest = values[0]
+    session = db.session()
+    indexes: dict[int, str] = {}
+    for leaf, withdrawn in session.execute(
+        sa.select(Signature.leaf_index, Signature.withdrawal_leaf_index).where(
+            Signature.container_sha256 == digest
+        )
+    ):
+        indexes[leaf] = "signature.accepted"
+        if withdrawn is not None:
+            indexes[withdrawn] = "signature.withdrawn"
+    for (leaf,) in session.execute(
+        sa.select(Rejection.leaf_index).where(Rejection.container_sha256 == digest)
+    ):
+        indexes[leaf] = "signature.rejected"
+    storage = SqlLogStorage(session)
+    size = storage.size()
+    found = [
+        {"index": i, "type": kind, "leaf": b64encode(storage.entries(i, i + 1)[0])}
+        for i, kind in sorted(indexes.items())
+        if i < size
+    ]
+    if not found:
+        raise ApiError("NOT_FOUND", "no log entry names this container")
+    return {"container_sha256": digest, "entries": found}

@@ -17,6 +17,7 @@ _CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
 _PARAM_SCHEMAS = {
     "uuid": {"type": "string", "format": "uuid"},
     "int": {"type": "integer", "minimum": 0},
+    "path": {"type": "string"},
     None: {"type": "string"},
 }
 _SECURITY: dict[str, list[dict[str, list[str]]]] = {

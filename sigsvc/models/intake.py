@@ -65,7 +65,7 @@ class Signature(Base):
         _enum_column(SignatureStatus, "signature_status"), default=SignatureStatus.ACCEPTED
     )
     eligibility: Mapped[Eligibility] = mapped_column(_enum_column(Eligibility, "eligibility"))
-    container_sha256: Mapped[str] = mapped_column(sa.String(64))
+    container_sha256: Mapped[str] = mapped_column(sa.String(64), index=True)
     signing_time: Mapped[datetime] = mapped_column(TZDateTime())  # qualified time stamp
     # AES-GCM sealed (sigsvc.protection.record_aad binds each to this row and column).
     given_name_enc: Mapped[bytes] = mapped_column(sa.LargeBinary())
@@ -96,7 +96,7 @@ class Rejection(Base):
         sa.Uuid(), sa.ForeignKey("platforms.id", ondelete="RESTRICT")
     )
     reason: Mapped[str] = mapped_column(sa.String(40))
-    container_sha256: Mapped[str] = mapped_column(sa.String(64))
+    container_sha256: Mapped[str] = mapped_column(sa.String(64), index=True)
     leaf_index: Mapped[int] = mapped_column(sa.BigInteger(), unique=True)
     created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
 
