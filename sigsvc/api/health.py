@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, current_app
 
-from sigsvc import db, intake_config
+from sigsvc import batches, db, intake_config, schemas
 from sigsvc.endpoints import endpoint
 from sigsvc.errors import ApiError
 
@@ -32,7 +33,9 @@ def healthz() -> dict[str, Any]:
     methods=["GET"],
     auth="none",
     responses={200: "health"},
-    summary="The database answers and its schema is at the Alembic head.",
+    summary="Ready to take signatures: the database answers at the migration head, the schemas "
+    "load, intake is configured, no trusted list is past its NextUpdate, and batches (when "
+    "configured) can be sealed and written. 503 NOT_READY names every reason otherwise.",
     errors=("NOT_READY",),
 )
 def readyz() -> dict[str, Any]:
@@ -50,11 +53,45 @@ def readyz() -> dict[str, Any]:
     heads = current_app.extensions["sigsvc.migration_heads"]
     if current != heads:
         raise ApiError("NOT_READY", "database schema is not at the migration head")
+    problems = unusable_parts()
+    if problems:
+        raise ApiError("NOT_READY", "; ".join(problems))
     return {
         "status": "ready",
         "schema_revision": ",".join(sorted(current)),
         "intake": intake_status(),
     }
+
+
+def unusable_parts() -> list[str]:
+    """Why requests would fail now, one reason per part (empty: ready)."""
+    problems = []
+    try:
+        schemas.load_all()
+    except (OSError, ValueError) as exc:
+        problems.append(f"schemas: {exc}")
+    try:
+        intake = intake_config.get()
+    except intake_config.IntakeConfigError as exc:
+        problems.append(f"intake not configured: {exc}")
+    else:
+        now = intake.clock()
+        for info in intake.trust.lists:
+            if info.next_update is not None and now > info.next_update:
+                problems.append(
+                    f"trusted list {info.territory} #{info.sequence} is past its NextUpdate "
+                    f"{info.next_update.isoformat()}: fetch the current list"
+                )
+    settings = batches.settings(current_app)
+    if settings.seal_env:  # batches are optional; when configured they must work
+        try:
+            settings.sealer()
+        except ApiError as exc:
+            problems.append(f"batches: {exc.message}")
+        folder = settings.directory if settings.directory.exists() else settings.directory.parent
+        if not os.access(folder, os.W_OK):
+            problems.append(f"batches: {settings.directory} is not writable")
+    return problems
 
 
 def intake_status() -> dict[str, Any]:

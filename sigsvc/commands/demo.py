@@ -13,7 +13,7 @@ import os
 import shlex
 import subprocess
 import sys
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -117,7 +117,19 @@ def ensure_demo_intake(app: Flask) -> list[str]:
         os.environ[name] = str(path)
         lines.append(f"  {name}={path}")
     if not os.environ.get("SIGSVC_TRUSTED_LISTS") and not os.environ.get("SIGSVC_ANCHORS"):
-        os.environ["SIGSVC_TRUSTED_LISTS"] = str(TESTPKI / "trusted-list.xml")
+        # The TEST list, re-issued now: the checked-in one's NextUpdate is a fixed test date,
+        # and /readyz rightly refuses a list past its NextUpdate.
+        from certification.testpki.tl import build_trusted_list
+
+        now = datetime.now(UTC).replace(microsecond=0)
+        fresh = keys / "trusted-list.xml"
+        fresh.parent.mkdir(parents=True, exist_ok=True)
+        fresh.write_bytes(
+            build_trusted_list(
+                issued=now - timedelta(hours=1), next_update=now + timedelta(days=90)
+            )
+        )
+        os.environ["SIGSVC_TRUSTED_LISTS"] = str(fresh)
         os.environ["SIGSVC_TL_SIGNERS"] = str(TESTPKI / "certs" / "tl_operator.pem")
         lines.append(f"  SIGSVC_TRUSTED_LISTS={os.environ['SIGSVC_TRUSTED_LISTS']}  (TEST list)")
         lines.append(f"  SIGSVC_TL_SIGNERS={os.environ['SIGSVC_TL_SIGNERS']}")

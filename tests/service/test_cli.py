@@ -38,7 +38,9 @@ def test_db_upgrade_on_an_empty_database(empty_database_url, tmp_path):
         result = app.test_cli_runner().invoke(cli, ["db", "upgrade"])
         assert result.exit_code == 0, result.output
         assert db.current_revisions(db.engine_of(app)) == db.head_revisions(empty_database_url)
-        assert app.test_client().get("/readyz").status_code == 200
+        ready = app.test_client().get("/readyz")  # the database is fine; intake is not set up
+        assert ready.status_code == 503
+        assert "intake not configured" in ready.get_json()["error"]["message"]
     finally:
         db.engine_of(app).dispose()
 

@@ -1,0 +1,57 @@
+"""/readyz is 503 with the reason whenever a part that requests need is unusable."""
+
+from __future__ import annotations
+
+import pytest
+
+from sigsvc import schemas
+
+
+def _not_ready(client) -> str:
+    answer = client.get("/readyz")
+    assert answer.status_code == 503, answer.get_data(as_text=True)
+    body = answer.get_json()
+    assert body["error"]["code"] == "NOT_READY"
+    return str(body["error"]["message"])
+
+
+def test_ready_when_everything_is_usable(client):
+    answer = client.get("/readyz")
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert answer.get_json()["intake"]["configured"] is True
+
+
+@pytest.mark.parametrize("intake_overrides", [{"LOG_KEY_FILE": ""}])
+def test_intake_not_configured(client, intake_overrides):
+    assert "SIGSVC_LOG_KEY_FILE" in _not_ready(client)
+
+
+@pytest.mark.parametrize("intake_overrides", [{"INTAKE_KEYS": {}}])
+def test_intake_without_keys(client, intake_overrides):
+    assert "intake not configured" in _not_ready(client)
+
+
+@pytest.mark.parametrize("intake_overrides", [{"TEST_CLOCK": "2026-07-01T00:00:00Z"}])
+def test_trusted_list_past_its_next_update(client, intake_overrides):
+    assert "past its NextUpdate 2026-06-01" in _not_ready(client)
+
+
+@pytest.mark.parametrize(
+    "intake_overrides",
+    [{"BATCH_SEAL": {"SIGSVC_BATCH_SEAL_KEY": "/nonexistent.pem",
+                     "SIGSVC_BATCH_SEAL_CERT": "/nonexistent.pem"}}],
+)  # fmt: skip
+def test_batches_configured_but_unusable(client, intake_overrides):
+    assert "batches:" in _not_ready(client)
+
+
+def test_schemas_missing(client, tmp_path, monkeypatch):
+    monkeypatch.setattr(schemas, "SCHEMAS_DIR", tmp_path / "nothing-here")
+    schemas.load_all.cache_clear()
+    try:
+        assert "schemas:" in _not_ready(client)
+    finally:
+        monkeypatch.undo()
+        schemas.load_all.cache_clear()
+        schemas.registry.cache_clear()
+        schemas.validator.cache_clear()
