@@ -14,9 +14,9 @@ import click
 
 def preflight(env: dict[str, str]) -> None:
     """Raise click.ClickException naming what is missing or wrong."""
-    from sigsvc import db, intake_config, schemas
+    from sigsvc import db, intake_config
+    from sigsvc.api.health import unusable_parts
     from sigsvc.app import create_app
-    from sigsvc.batch.seal import FileSealer, SealError
     from sigsvc.config import ConfigError
 
     if not (env.get("DATABASE_URL") or env.get("SIGSVC_DATABASE_URL")):
@@ -26,32 +26,23 @@ def preflight(env: dict[str, str]) -> None:
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
     try:
-        schemas.load_all()
-    except (OSError, ValueError) as exc:
-        raise click.ClickException(f"SIGSVC_SCHEMAS_DIR: {exc}") from exc
-    try:
-        engine = db.engine_of(app)
-        if db.current_revisions(engine) != db.head_revisions(app.config["DATABASE_URL"]):
+        try:
+            at_head = db.current_revisions(db.engine_of(app)) == db.head_revisions(
+                app.config["DATABASE_URL"]
+            )
+        except Exception as exc:
+            raise click.ClickException(f"DATABASE_URL: unreachable ({type(exc).__name__})") from exc
+        if not at_head:
             raise click.ClickException(
                 "DATABASE_URL: the schema is not at the migration head; run `sigsvc db upgrade`"
             )
-    except Exception as exc:
-        if isinstance(exc, click.ClickException):
-            raise
-        raise click.ClickException(f"DATABASE_URL: unreachable ({type(exc).__name__})") from exc
-    try:
-        intake_config.get(app)
-    except intake_config.IntakeConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
+        with app.app_context():  # what /readyz would answer: intake, trusted lists, batches
+            problems = unusable_parts()
+        if problems:
+            raise click.ClickException("; ".join(problems))
     finally:
         intake_config.close(app)
         db.engine_of(app).dispose()
-    seal = {k: v for k, v in env.items() if k.startswith("SIGSVC_BATCH_SEAL_")}
-    if seal:  # batches are optional; configured ones must work
-        try:
-            FileSealer.from_env(seal)
-        except SealError as exc:
-            raise click.ClickException(f"SIGSVC_BATCH_SEAL_KEY/_CERT: {exc}") from exc
 
 
 @click.command("serve")
