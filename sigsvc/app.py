@@ -44,6 +44,7 @@ def create_app(
         health,
         initiatives,
         log,
+        metrics,
         openapi,
         platforms,
         signatures,
@@ -54,6 +55,7 @@ def create_app(
         app.register_blueprint(module.bp)
     app.register_blueprint(admin_tokens.bp)
     app.register_blueprint(tiles.bp)
+    app.register_blueprint(metrics.bp)
 
     if app.config.get("LOG_KEY_FILE"):  # build trust and keys now, not in the first request
         from sigsvc import intake_config

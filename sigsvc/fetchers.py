@@ -38,6 +38,7 @@ from asn1crypto import crl as asn1_crl
 from asn1crypto import ocsp as asn1_ocsp
 
 import crypto
+from sigsvc import metrics
 
 OCSP_REQUEST_TYPE = "application/ocsp-request"  # RFC 6960 Appendix A.1
 OCSP_RESPONSE_TYPE = "application/ocsp-response"
@@ -53,6 +54,7 @@ class FetchUnavailable(Exception):
         super().__init__(f"{reason}: {url}" + (f" ({detail})" if detail else ""))
         self.url = url
         self.reason = reason
+        metrics.fetch_failed(reason)  # every failure is raised exactly once, here
 
 
 @dataclass(frozen=True)

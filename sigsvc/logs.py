@@ -20,6 +20,8 @@ import structlog
 from flask import Flask, Response, g, request
 from structlog.typing import Processor
 
+from sigsvc import metrics
+
 log = structlog.get_logger("sigsvc.http")
 
 # Latvian personal code DDMMYY-NNNNN (dash optional), wherever it appears in a value. Over-
@@ -147,13 +149,27 @@ def init_app(app: Flask) -> None:
             structlog.contextvars.bind_contextvars(request_id=request_id)
         response.headers[REQUEST_ID_HEADER] = request_id
         started = g.get("request_started")
+        seconds = time.perf_counter() - started if started else 0.0
+        route = request.url_rule.rule if request.url_rule else None
+        principal = g.get("principal")
         log.info(
             "request",
             method=request.method,
-            route=request.url_rule.rule if request.url_rule else None,
+            route=route,
             status=response.status_code,
             error_code=g.get("error_code"),
-            duration_ms=round((time.perf_counter() - started) * 1000, 2) if started else None,
+            platform=principal.id
+            if principal is not None and principal.kind == "platform"
+            else None,
+            duration_ms=round(seconds * 1000, 2) if started else None,
+        )
+        metrics.request_finished(
+            route,
+            request.method,
+            response.status_code,
+            g.get("error_code"),
+            seconds,
+            replayed=response.headers.get("Idempotent-Replayed") == "true",
         )
         return response
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -97,6 +99,25 @@ class _Server(BaseApplication):  # type: ignore[misc]
         return create_app()
 
 
+def prepare_metrics_dir() -> None:
+    """prometheus_client multiprocess mode: one directory of per-process files shared by the
+    workers, set before any of them starts (README: PROMETHEUS_MULTIPROC_DIR)."""
+    chosen = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not chosen:
+        chosen = tempfile.mkdtemp(prefix="sigsvc-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = chosen
+    folder = Path(chosen)
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):  # counters restart with the service, as Prometheus expects
+        stale.unlink()
+
+
+def _child_exit(_server: Any, worker: Any) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+
+
 def gunicorn_options(settings: ServeSettings) -> dict[str, Any]:
     return {
         "bind": settings.bind,
@@ -110,13 +131,15 @@ def gunicorn_options(settings: ServeSettings) -> dict[str, Any]:
         "keepalive": settings.keepalive,
         "proc_name": "sigsvc",
         "control_socket_disable": True,  # no runtime-management socket in $HOME
+        "child_exit": _child_exit,
     }
 
 
 def run_gunicorn(bind: str, workers: int, settings: ServeSettings | None = None) -> None:
     chosen = (settings or ServeSettings()).override(bind=bind, workers=workers)
-    _Server(gunicorn_options(chosen)).run()
+    run(chosen)
 
 
 def run(settings: ServeSettings) -> None:
+    prepare_metrics_dir()
     _Server(gunicorn_options(settings)).run()

@@ -52,6 +52,7 @@ def json_answer(status: int, doc: dict[str, Any], **kwargs: Any) -> Answer:
 def error_answer(code: str, **kwargs: Any) -> Answer:
     status, meaning = ERROR_CODES[code]
     doc = {"error": {"code": code, "message": meaning, "request_id": g.get("request_id", "")}}
+    g.error_code = code  # for the request log line and metrics, as errors.error_response does
     return json_answer(status, doc, **kwargs)
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 import crypto
 from audit.log import Log
 from crypto.form import FormKind
-from sigsvc import db, idempotency, intake_config, intake_log, registry
+from sigsvc import db, idempotency, intake_config, intake_log, metrics, registry
 from sigsvc.auth import require_platform
 from sigsvc.endpoints import endpoint
 from sigsvc.errors import ApiError
@@ -124,13 +124,14 @@ def _post(initiative_id: uuid.UUID, kind: FormKind) -> Response:
     session.commit()  # verification holds no transaction: it may wait on an OCSP responder
     verdict: crypto.Verdict | None = None
     if not (kind is FormKind.SIGNATURE and is_closed(initiative)):
-        verdict = crypto.verify(
-            container,
-            policy=policy_for(initiative, kind),
-            trust=intake.trust,
-            fetcher=intake.fetcher,
-            at=intake.clock(),
-        )
+        with metrics.verification_timer():
+            verdict = crypto.verify(
+                container,
+                policy=policy_for(initiative, kind),
+                trust=intake.trust,
+                fetcher=intake.fetcher,
+                at=intake.clock(),
+            )
         if verdict.accepted and verdict.signer is not None:
             pseudonym = intake.pseudonyms.signer_pseudonym(
                 initiative.id, verdict.signer.personal_code

@@ -51,12 +51,13 @@ def preflight(env: dict[str, str]) -> None:
 def command(bind: str | None, workers: int | None) -> None:
     """Serve in production: check the configuration, then gunicorn in the foreground."""
     from sigsvc.config import ConfigError
-    from sigsvc.serve import ServeSettings, run
+    from sigsvc.serve import ServeSettings, prepare_metrics_dir, run
 
     env = dict(os.environ)
     try:
         settings = ServeSettings.from_env(env).override(bind=bind, workers=workers)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
+    prepare_metrics_dir()  # before anything imports prometheus_client
     preflight(env)
     run(settings)

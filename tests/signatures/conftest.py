@@ -142,8 +142,8 @@ def initiative(app: Flask) -> dict[str, Any]:
                 ends_on=date(2026, 12, 31),
             ),
         )
-        _, key = registry.create_platform(session, "platform-a", [created.id])
-        return {"id": str(created.id), "key": key}
+        platform, key = registry.create_platform(session, "platform-a", [created.id])
+        return {"id": str(created.id), "key": key, "platform_id": str(platform.id)}
 
 
 _CONTAINERS: dict[tuple[Any, ...], bytes] = {}
