@@ -17,11 +17,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from sigsvc import idempotency as idem
-from sigsvc import protection
-from sigsvc.pseudonym import PseudonymKey
-from sigsvc.ratelimit import METADATA as RL_METADATA
-from sigsvc.ratelimit import Limit, MemoryStore, RateLimitStore, SqlStore
+from sigsvc.intake import idempotency as idem
+from sigsvc.intake import protection
+from sigsvc.intake.pseudonym import PseudonymKey
+from sigsvc.intake.ratelimit import METADATA as RL_METADATA
+from sigsvc.intake.ratelimit import Limit, MemoryStore, RateLimitStore, SqlStore
 
 CONTAINER = os.urandom(40_000)  # a typical .edoc with an XAdES-LT signature is 20–60 kB
 

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sigsvc import idempotency as idem
+from sigsvc.intake import idempotency as idem
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 VISIBLE = "".join(chr(c) for c in range(0x21, 0x7F))

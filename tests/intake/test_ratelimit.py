@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sigsvc.ratelimit import (
+from sigsvc.intake.ratelimit import (
     METADATA,
     Decision,
     Limit,
