@@ -18,7 +18,7 @@ from referencing import Registry, Resource
 
 from sigsvc.web.errors import ApiError
 
-SCHEMAS_DIR = Path(os.environ.get("SIGSVC_SCHEMAS_DIR", Path(__file__).parent.parent / "schemas"))
+SCHEMAS_DIR = Path(os.environ.get("SIGSVC_SCHEMAS_DIR", Path(__file__).parents[2] / "schemas"))
 
 
 @functools.cache
