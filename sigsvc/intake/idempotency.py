@@ -35,27 +35,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from sigsvc.db.models.idempotency import MAX_KEY_LENGTH as MAX_KEY_LENGTH  # the header rule
+from sigsvc.db.models.idempotency import idempotency_keys
+
 HEADER = "Idempotency-Key"
-MAX_KEY_LENGTH = 255
 IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
 IDEMPOTENCY_KEY_MISSING = "IDEMPOTENCY_KEY_MISSING"
 IDEMPOTENCY_KEY_INVALID = "IDEMPOTENCY_KEY_INVALID"
 _FINGERPRINT_TAG = b"sigsvc/idempotency/v1"
 # Not final: the client is told to retry, so the retry must be able to reach the work again.
 _RETRYABLE_4XX = frozenset({408, 425, 429})
-
-METADATA = sa.MetaData()
-idempotency_keys = sa.Table(
-    "idempotency_keys",
-    METADATA,
-    sa.Column("platform_id", sa.String(100), primary_key=True),
-    sa.Column("key", sa.String(MAX_KEY_LENGTH), primary_key=True),
-    sa.Column("fingerprint", sa.LargeBinary(32), nullable=False),
-    sa.Column("status_code", sa.Integer, nullable=False),
-    sa.Column("content_type", sa.String(200), nullable=False),
-    sa.Column("body", sa.LargeBinary, nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
-)
 
 
 class IdempotencyError(Exception):

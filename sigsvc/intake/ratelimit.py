@@ -13,7 +13,7 @@ store computes exactly the same decisions.
 
 Storage: gunicorn runs several worker processes (and possibly several hosts), so a limit held
 in one process's memory would be ``workers`` times too generous. :class:`SqlStore` keeps ``tat``
-in a small table (:data:`METADATA`; attach it to the service's metadata and migration) and
+in a small table (``rate_limit_state``, in sigsvc/db/models/ratelimit.py) and
 decides with one atomic ``INSERT ... ON CONFLICT DO UPDATE ... WHERE ... RETURNING`` statement,
 which PostgreSQL (row lock) and SQLite (database write lock) both serialise, so the limit holds
 across workers. :class:`MemoryStore` is for a single process (tests, the demo).
@@ -32,17 +32,9 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-_US = 1_000_000
+from sigsvc.db.models.ratelimit import rate_limit_state
 
-METADATA = sa.MetaData()
-rate_limit_state = sa.Table(
-    "rate_limit_state",
-    METADATA,
-    sa.Column("key", sa.String(200), primary_key=True),
-    # Theoretical arrival time, POSIX microseconds. A row with tat <= now is equivalent to no
-    # row at all, so such rows can be pruned at any time.
-    sa.Column("tat_us", sa.BigInteger, nullable=False),
-)
+_US = 1_000_000
 
 
 class RateLimitError(Exception):

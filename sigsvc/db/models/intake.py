@@ -16,12 +16,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from sigsvc.db import Base
 from sigsvc.db.models.core import TZDateTime, _enum_column, utcnow
-from sigsvc.intake import idempotency, ratelimit
-
-# The idempotency and rate-limit modules define their tables on their own MetaData (they are
-# usable without the service); the service's schema (Alembic) includes them.
-for _table in (idempotency.idempotency_keys, ratelimit.rate_limit_state):
-    _table.to_metadata(Base.metadata)
 
 
 class SignatureStatus(enum.StrEnum):
