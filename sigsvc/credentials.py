@@ -14,10 +14,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from audit import events
-from sigsvc import intake_config, intake_log
-from sigsvc.auth import ADMIN_PREFIX, PLATFORM_PREFIX, new_token, token_digest
-from sigsvc.errors import ApiError
-from sigsvc.models import AdminToken, Initiative, Platform, utcnow
+from sigsvc.db.models import AdminToken, Initiative, Platform, utcnow
+from sigsvc.intake import config as intake_config
+from sigsvc.log import events as intake_log
+from sigsvc.web.auth import ADMIN_PREFIX, PLATFORM_PREFIX, new_token, token_digest
+from sigsvc.web.errors import ApiError
 
 
 def _log(

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint
 
 from sigsvc import credentials, db
-from sigsvc.endpoints import endpoint
+from sigsvc.web.endpoints import endpoint
 
 bp = Blueprint("admin_tokens", __name__)
 

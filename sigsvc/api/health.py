@@ -8,9 +8,12 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, current_app
 
-from sigsvc import batches, db, intake_config, schemas
-from sigsvc.endpoints import endpoint
-from sigsvc.errors import ApiError
+from sigsvc import db
+from sigsvc.export import batches
+from sigsvc.intake import config as intake_config
+from sigsvc.web import schemas
+from sigsvc.web.endpoints import endpoint
+from sigsvc.web.errors import ApiError
 
 bp = Blueprint("health", __name__)
 

@@ -10,12 +10,13 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask import Blueprint, Response
 
-from sigsvc import db, intake_config
-from sigsvc.endpoints import endpoint
-from sigsvc.logstore import SqlLogStorage
-from sigsvc.models import utcnow
-from sigsvc.models.batches import Batch, BatchStatus
-from sigsvc.models.intake import CheckpointClock
+from sigsvc import db
+from sigsvc.db.models import utcnow
+from sigsvc.db.models.batches import Batch, BatchStatus
+from sigsvc.db.models.intake import CheckpointClock
+from sigsvc.intake import config as intake_config
+from sigsvc.log.storage import SqlLogStorage
+from sigsvc.web.endpoints import endpoint
 
 bp = Blueprint("metrics", __name__)
 

@@ -13,11 +13,13 @@ from flask import Blueprint, Response
 from audit.export import TILE_HEIGHT, encode_bundle
 from audit.merkle import Node
 from audit.tiles import Tile, parse_tile_path
-from sigsvc import db, intake_config, intake_log
-from sigsvc.endpoints import endpoint
-from sigsvc.errors import ApiError
-from sigsvc.logstore import SqlLogStorage
-from sigsvc.models import utcnow
+from sigsvc import db
+from sigsvc.db.models import utcnow
+from sigsvc.intake import config as intake_config
+from sigsvc.log import events as intake_log
+from sigsvc.log.storage import SqlLogStorage
+from sigsvc.web.endpoints import endpoint
+from sigsvc.web.errors import ApiError
 
 bp = Blueprint("tiles", __name__)
 IMMUTABLE = "public, max-age=31536000, immutable"

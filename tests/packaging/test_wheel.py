@@ -83,8 +83,8 @@ def test_wheel_has_runtime_data_and_no_private_keys(wheel: Path) -> None:
     contract = {n for n in names if n.startswith("sigsvc/contract/") and n.endswith(".json")}
     on_disk = {f"sigsvc/contract/{p.name}" for p in (CHECKOUT / "sigsvc" / "contract").glob("*")}
     assert contract == on_disk and "sigsvc/contract/initiative_create.json" in contract
-    assert "sigsvc/migrations/script.py.mako" in names
-    assert any(n.startswith("sigsvc/migrations/versions/0001_") for n in names)
+    assert "sigsvc/db/migrations/script.py.mako" in names
+    assert any(n.startswith("sigsvc/db/migrations/versions/0001_") for n in names)
     assert not [n for n in names if "TEST-ONLY" in n or n.endswith(".key.pem")]
     assert not [n for n in names if n.startswith("tests/")]
     metadata = zipfile.ZipFile(wheel).read("sigsvc-0.1.0.dist-info/METADATA").decode()

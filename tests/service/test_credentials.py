@@ -9,8 +9,8 @@ import sqlalchemy as sa
 
 from audit.events import parse_leaf
 from sigsvc import db
-from sigsvc.commands import platforms as platforms_cli
-from sigsvc.commands import tokens as tokens_cli
+from sigsvc.cli import platforms as platforms_cli
+from sigsvc.cli import tokens as tokens_cli
 from tests.service.conftest import assert_error, assert_schema
 
 

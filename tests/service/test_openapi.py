@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from sigsvc import schemas
-from sigsvc.errors import ERROR_CODES
+from sigsvc.web import schemas
+from sigsvc.web.errors import ERROR_CODES
 
 
 def _rules(app):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from sigsvc.config import ConfigError
-from sigsvc.serve import LONGEST_FETCH_SECONDS, ServeSettings
+from sigsvc.web.serve import LONGEST_FETCH_SECONDS, ServeSettings
 
 SIGSVC = str(Path(sys.executable).parent / "sigsvc")
 

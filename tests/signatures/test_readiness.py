@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sigsvc import schemas
+from sigsvc.web import schemas
 
 
 def _not_ready(client) -> str:

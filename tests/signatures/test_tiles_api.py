@@ -10,7 +10,9 @@ from datetime import UTC, datetime
 from audit import events, merkle
 from audit.cli import main as sigaudit
 from audit.export import decode_bundle
-from sigsvc import db, intake_config, intake_log
+from sigsvc import db
+from sigsvc.intake import config as intake_config
+from sigsvc.log import events as intake_log
 from tests.signatures.conftest import post
 
 AT = datetime(2026, 3, 2, tzinfo=UTC)
