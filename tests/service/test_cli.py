@@ -28,7 +28,9 @@ def run(app):
 def test_every_commands_module_is_registered():
     names = {c.name for c in discover_commands()}
     assert {"db", "tokens", "platforms", "initiatives", "demo-run"} <= names
-    assert all(isinstance(cli.commands[n], click.Command) for n in names)
+    with click.Context(cli) as ctx:
+        assert set(cli.list_commands(ctx)) >= names
+        assert all(isinstance(cli.get_command(ctx, n), click.Command) for n in names)
 
 
 def test_db_upgrade_on_an_empty_database(empty_database_url, tmp_path):
@@ -128,3 +130,28 @@ def test_demo_seed_is_idempotent(run, app, table_counts):
     with db.engine_of(app).connect() as conn:
         stored = conn.execute(sa.text("SELECT token_sha256 FROM admin_tokens")).scalars().all()
     assert all(creds["admin_token"].encode() not in bytes(s) for s in stored)
+
+
+def test_help_imports_no_command_module():
+    """`sigsvc --help` stays fast (timed in bench/bench_cli.py): it reads each command's name
+    and help from the source and imports neither the verifier nor the ORM nor the app."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from sigsvc.cli import cli\n"
+        "try:\n"
+        "    cli.main(['--help'], prog_name='sigsvc')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = {'crypto', 'pyhanko', 'sqlalchemy', 'sigsvc.app', 'sigsvc.cli.demo'}\n"
+        "print(sorted(m for m in sys.modules if m in heavy or m.split('.')[0] in heavy))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)  # fmt: skip
+    *help_lines, imported = result.stdout.strip().splitlines()
+    assert imported == "[]"
+    listed = "\n".join(help_lines)
+    for name in ("batches", "db", "demo-run", "platforms", "serve", "tokens", "verify"):
+        assert f"  {name} " in listed
