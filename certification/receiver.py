@@ -218,3 +218,60 @@ def serve_receiver(config: ReceiverConfig) -> Iterator[str]:
         thread.join(timeout=5)
         server.server_close()
         app.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m certification.receiver` / `sigsvc-receiver`: the reference CVK receiver on
+    127.0.0.1 in the foreground, for demos and integration tests (Ctrl-C stops it)."""
+    import argparse
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    parser = argparse.ArgumentParser(prog="sigsvc-receiver", description=main.__doc__)
+    parser.add_argument("--port", type=int, default=8090)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--name", default="cvk-receiver.demo")
+    parser.add_argument(
+        "--key-file", type=Path, required=True,
+        help="its Ed25519 signed-note key (PRIVATE+KEY+...); made there if missing",
+    )  # fmt: skip
+    parser.add_argument("--log-key", action="append", required=True, help="sigsvc log vkey")
+    parser.add_argument("--seal-anchor", type=Path, action="append", required=True,
+                        help="certificate (PEM or DER) the operator's seal chains to")  # fmt: skip
+    parser.add_argument("--db", type=Path, default=Path("receiver.sqlite"))
+    args = parser.parse_args(argv)
+    if not args.key_file.exists():
+        args.key_file.parent.mkdir(parents=True, exist_ok=True)
+        args.key_file.write_text(Signer.generate(args.name).skey + "\n")
+        args.key_file.chmod(0o600)
+    signer = Signer.from_skey(args.key_file.read_text().strip())
+    anchors = []
+    for path in args.seal_anchor:
+        raw = path.read_bytes()
+        if raw.startswith(b"-----BEGIN"):
+            raw = x509.load_pem_x509_certificate(raw).public_bytes(Encoding.DER)
+        anchors.append(raw)
+    config = ReceiverConfig(
+        name=args.name,
+        signer=signer,
+        log_keys=[Verifier.from_vkey(k) for k in args.log_key],
+        seal_anchors=anchors,
+        db_path=args.db,
+    )
+    app = Receiver(config)
+    server = make_server(args.host, args.port, app, threaded=True)
+    print(f"receiver {args.name} on http://{args.host}:{args.port}/batches", flush=True)
+    print(f"acknowledgement key (SIGSVC_RECEIVER_KEY): {signer.verifier().vkey}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        app.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

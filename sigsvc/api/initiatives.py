@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from crypto.form import FormFieldError, Regime, SignerFields, render_form
+from crypto.form import FormFieldError, FormKind, Regime, SignerFields, render_form
 from sigsvc import db, registry
 from sigsvc.db.models import Initiative, InitiativeStatus
 from sigsvc.web.auth import require_platform
@@ -183,6 +183,13 @@ _FORM_QUERY = [
         "description": "signing date, Europe/Riga calendar",
         "schema": {"type": "string", "format": "date"},
     },
+    {
+        "name": "kind",
+        "in": "query",
+        "required": False,
+        "description": "`signature` (default) or `withdrawal`: the form that withdraws a signature",
+        "schema": {"enum": ["signature", "withdrawal"]},
+    },
 ]
 
 
@@ -202,7 +209,7 @@ def _query(name: str) -> str:
     query=_FORM_QUERY,
     media_type="text/plain; charset=utf-8",
     errors=("INVALID_PARAMETER", "INITIATIVE_CLOSED"),
-    summary="The signature form v1 to sign, byte-exact (text/plain; charset=utf-8).",
+    summary="The signature form v1 (or its withdrawal form) to sign, byte-exact (text/plain).",
 )
 def signature_form(initiative_id: uuid.UUID) -> Response:
     require_platform(initiative_id, allow_admin=True)
@@ -212,6 +219,11 @@ def signature_form(initiative_id: uuid.UUID) -> Response:
         raise ApiError("INVALID_PARAMETER", "unknown query parameter(s)")
     given_name, surname = _query("given_name"), _query("surname")
     personal_code, signing_date = _query("personal_code"), _query("date")
+    kinds = {"signature": FormKind.SIGNATURE, "withdrawal": FormKind.WITHDRAWAL}
+    kind_values = request.args.getlist("kind")
+    if len(kind_values) > 1 or (kind_values and kind_values[0] not in kinds):
+        raise ApiError("INVALID_PARAMETER", "kind: signature or withdrawal, at most once")
+    kind = kinds[kind_values[0] if kind_values else "signature"]
     if len(given_name) > MAX_NAME_LENGTH or len(surname) > MAX_NAME_LENGTH:
         raise ApiError("INVALID_PARAMETER", f"names are limited to {MAX_NAME_LENGTH} characters")
     if not _PERSONAL_CODE.fullmatch(personal_code):
@@ -222,12 +234,13 @@ def signature_form(initiative_id: uuid.UUID) -> Response:
         day = date.fromisoformat(signing_date)
     except ValueError as exc:
         raise ApiError("INVALID_PARAMETER", "date: not a calendar date") from exc
-    if initiative.status is InitiativeStatus.CLOSED:
+    if initiative.status is InitiativeStatus.CLOSED and kind is FormKind.SIGNATURE:
         raise ApiError("INITIATIVE_CLOSED", "the initiative is closed")
     try:
         form = render_form(
             registry.initiative_fields(initiative),
             SignerFields(given_name, surname, personal_code, day),
+            kind,
         )
     except FormFieldError as exc:
         # The renderer's messages name the field, never its value.

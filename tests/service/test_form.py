@@ -111,3 +111,14 @@ def test_form_needs_a_token(client, initiative):
 def test_closed_initiative_has_no_form(client, initiative, key, admin_headers):
     client.post(f"/v1/initiatives/{initiative['id']}/close", headers=admin_headers)
     assert_error(_form(client, initiative["id"], key, SIGNER), 409, "INITIATIVE_CLOSED")
+
+
+def test_withdrawal_form_differs_only_in_its_first_line(client, initiative, key, admin_headers):
+    response = _form(client, initiative["id"], key, {**SIGNER, "kind": "withdrawal"})
+    assert response.status_code == 200
+    assert response.data == EXPECTED.replace(b"Paraksta veidlapa: v1", b"Paraksta atsaukums: v1")
+    for bad in ({**SIGNER, "kind": "other"}, urlencode(SIGNER) + "&kind=signature&kind=withdrawal"):
+        assert_error(_form(client, initiative["id"], key, bad), 400, "INVALID_PARAMETER")
+    client.post(f"/v1/initiatives/{initiative['id']}/close", headers=admin_headers)
+    closed = _form(client, initiative["id"], key, {**SIGNER, "kind": "withdrawal"})
+    assert closed.status_code == 200  # withdrawing stays possible until export
