@@ -59,9 +59,38 @@ def _identity(label: str) -> tuple[str, str, str]:
     )
 
 
+def _keep_for_the_reader(
+    base: str,
+    iid: str,
+    auth: dict[str, str],
+    instance: Path,
+    edoc: bytes,
+    label: str,
+    today: Any,
+    now: datetime,
+) -> None:
+    """README's walk-through posts these: the accepted container (a replay, or a DUPLICATE
+    under a new Idempotency-Key) and the same signer's signed withdrawal form."""
+    given, surname, code = _identity(label)
+    form = requests.get(
+        f"{base}/v1/initiatives/{iid}/form",
+        params={"given_name": given, "surname": surname, "personal_code": code,
+                "date": today.isoformat(), "kind": "withdrawal"},
+        headers=auth,
+        timeout=10,
+    )  # fmt: skip
+    form.raise_for_status()
+    withdrawal = make_edoc(form.content, FORM_FILENAME, label, level="LT", signing_time=now)
+    folder = instance / "demo"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "signed.edoc").write_bytes(edoc)
+    (folder / "withdrawal.edoc").write_bytes(withdrawal)
+    print(f"(kept for you: {folder / 'signed.edoc'} and {folder / 'withdrawal.edoc'}, README)")
+
+
 def run(base: str, instance: Path) -> int:
     lines = (instance / "demo.env").read_text().splitlines()
-    env = dict(shlex.split(line)[0].split("=", 1) for line in lines if line)
+    env = dict(shlex.split(line)[-1].split("=", 1) for line in lines if line)  # export N=V
     auth = {"Authorization": f"Bearer {env['PLATFORM_KEY']}"}
     iid = env["INITIATIVE_ID"]
     ready = _wait_ready(base)
@@ -99,6 +128,7 @@ def run(base: str, instance: Path) -> int:
             )
             print(posted.status_code, posted.text.strip())
             if posted.status_code == 201:
+                _keep_for_the_reader(base, iid, auth, instance, edoc, label, today, now)
                 break
             if posted.status_code != 409:
                 return 1

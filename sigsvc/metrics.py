@@ -12,7 +12,7 @@ imports it lazily (the gunicorn master never records anything).
 
 from __future__ import annotations
 
-import functools
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,8 +26,21 @@ INTAKE_ROUTES = {
 }
 
 
-@functools.cache
+_LOCK = threading.Lock()
+_MADE: dict[str, Any] = {}
+
+
 def _metrics() -> dict[str, Any]:
+    """The metric objects, made once per process on first use (threads race for it: a metric
+    registered twice is an error in prometheus_client)."""
+    if not _MADE:
+        with _LOCK:
+            if not _MADE:
+                _MADE.update(_make())
+    return _MADE
+
+
+def _make() -> dict[str, Any]:
     from prometheus_client import Counter, Histogram
 
     return {

@@ -58,8 +58,8 @@ def command(host: str, port: int, workers: int, seed_only: bool, flow: bool) -> 
     db.upgrade(app.config["DATABASE_URL"])
     creds = ensure_demo_data(app)
     base = f"http://{host}:{port}"
-    write_env_file(app, creds, base)
     configured = ensure_demo_intake(app)
+    write_env_file(app, creds, base)
     print_instructions(app, creds, base)
     for line in configured:
         click.echo(line)
@@ -135,7 +135,51 @@ def ensure_demo_intake(app: Flask) -> list[str]:
         lines.append(f"  SIGSVC_TL_SIGNERS={os.environ['SIGSVC_TL_SIGNERS']}")
     os.environ.setdefault("SIGSVC_LOG_ORIGIN", DEMO_LOG_ORIGIN)
     lines.append(f"  SIGSVC_LOG_ORIGIN={os.environ['SIGSVC_LOG_ORIGIN']}")
+    lines += _demo_batches(keys)
     return lines
+
+
+DEMO_RECEIVER_PORT = 8090
+_EXPORTED = {  # what ensure_demo_intake may have chosen; the CLI needs the same
+    "SIGSVC_KEK_FILE",
+    "SIGSVC_KEK",
+    "SIGSVC_PSEUDONYM_KEY_FILE",
+    "SIGSVC_PSEUDONYM_KEY",
+    "SIGSVC_LOG_KEY_FILE",
+    "SIGSVC_LOG_ORIGIN",
+    "SIGSVC_TRUSTED_LISTS",
+    "SIGSVC_TL_SIGNERS",
+    "SIGSVC_ANCHORS",
+    "SIGSVC_BATCH_SEAL_KEY",
+    "SIGSVC_BATCH_SEAL_CERT",
+    "SIGSVC_HANDOVER_URL",
+    "SIGSVC_RECEIVER_KEY",
+}
+
+
+def _demo_batches(keys: Path) -> list[str]:
+    """A TEST operator seal (so batches can be made) and the reference receiver's key and URL
+    (so `sigsvc batches push` has somewhere to go: `sigsvc-receiver`, README)."""
+    if os.environ.get("SIGSVC_BATCH_SEAL_KEY"):
+        return []
+    from certification.sealpki import make_seal_pki
+
+    key, chain, ca_der = keys / "seal.key.pem", keys / "seal.chain.pem", keys / "seal-ca.der"
+    if not key.exists():
+        make_seal_pki("DEMO").write(keys)
+        key.chmod(0o600)
+    receiver_key = keys / "receiver.key"
+    if not receiver_key.exists():
+        _secret_file(receiver_key, NoteSigner.generate("cvk-receiver.demo").skey + "\n")
+    receiver = NoteSigner.from_skey(receiver_key.read_text().strip())
+    os.environ["SIGSVC_BATCH_SEAL_KEY"] = str(key)
+    os.environ["SIGSVC_BATCH_SEAL_CERT"] = str(chain)
+    os.environ.setdefault("SIGSVC_HANDOVER_URL", f"http://127.0.0.1:{DEMO_RECEIVER_PORT}/batches")
+    os.environ.setdefault("SIGSVC_RECEIVER_KEY", receiver.verifier().vkey)
+    return [
+        f"  SIGSVC_BATCH_SEAL_KEY={key}  (TEST seal; CA {ca_der})",
+        f"  SIGSVC_HANDOVER_URL={os.environ['SIGSVC_HANDOVER_URL']}  (sigsvc-receiver, README)",
+    ]
 
 
 def _credentials_path(app: Flask) -> Path:
@@ -200,14 +244,24 @@ def _env_path(app: Flask) -> Path:
 
 
 def write_env_file(app: Flask, creds: dict[str, str], base: str) -> None:
-    """Shell variables for README's curl examples: `. instance/demo.env`."""
+    """Everything README's later commands use, exported: `. instance/demo.env` in another shell
+    makes curl, `sigsvc` (same database, keys, seal) and `sigaudit` work as in the demo."""
+    keys = Path(app.instance_path) / "demo-keys"
+    log_key = Path(os.environ["SIGSVC_LOG_KEY_FILE"]).read_text().strip()
     values = {
         "SIGSVC_URL": base,
         "ADMIN_TOKEN": creds["admin_token"],
         "PLATFORM_KEY": creds["platform_key"],
         "INITIATIVE_ID": creds["initiative_id"],
+        "LOG_VKEY": NoteSigner.from_skey(log_key).verifier().vkey,
+        "SEAL_CA": str(keys / "seal-ca.der"),
+        "RECEIVER_KEY_FILE": str(keys / "receiver.key"),
+        "DEMO_DIR": str(Path(app.instance_path) / "demo"),
+        "DATABASE_URL": app.config["DATABASE_URL"],
+        "SIGSVC_INSTANCE_PATH": str(Path(app.instance_path).resolve()),
+        **{k: v for k, v in sorted(os.environ.items()) if k in _EXPORTED},
     }
-    text = "".join(f"{name}={shlex.quote(value)}\n" for name, value in values.items())
+    text = "".join(f"export {name}={shlex.quote(value)}\n" for name, value in values.items())
     fd = os.open(_env_path(app), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         out.write(text)

@@ -22,7 +22,7 @@ def _free_port() -> int:
 
 
 def _read_env(path: Path) -> dict[str, str]:
-    pairs = (shlex.split(line)[0].split("=", 1) for line in path.read_text().splitlines())
+    pairs = (shlex.split(line)[-1].split("=", 1) for line in path.read_text().splitlines())
     return dict(pairs)
 
 
