@@ -39,7 +39,7 @@ def one(n: int) -> dict[str, float]:
     from audit.storage import MemoryStorage
     from sigsvc.batch.seal import FileSealer
     from sigsvc.batch.writer import BatchInfo, EntryRecord, InitiativeInfo, LogProofs, write_batch
-    from tests.batch.sealpki import make_seal_pki
+    from certification.sealpki import make_seal_pki
 
     at = datetime(2026, 3, 3, tzinfo=UTC)
     log, signer = Log(MemoryStorage(), "bench.example/log"), Signer.generate("bench-log")

@@ -39,7 +39,7 @@ def one(n: int) -> dict[str, float]:
     from sigsvc.app import create_app
     from sigsvc.logstore import SqlLogStorage
     from sigsvc.models.intake import DataKey, Eligibility, Signature, SignatureStatus
-    from tests.batch.sealpki import make_seal_pki
+    from certification.sealpki import make_seal_pki
     from tests.signatures.conftest import intake_settings
 
     at = datetime(2026, 6, 1, tzinfo=UTC)

@@ -13,7 +13,7 @@ from certification.testpki import Responders, clock, make_form_edoc, serve_respo
 from certification.testpki.sign import identity
 from sigsvc.batch.seal import FileSealer
 from tests.batch.kit import Kit, Person
-from tests.batch.sealpki import make_seal_pki
+from certification.sealpki import make_seal_pki
 
 SIGNERS = ("valid_p384", "valid_rsa", "no_prefix")
 
