@@ -101,7 +101,7 @@ class CitizenOcsp:
             .responder_id(ocsp.OCSPResponderEncoding.HASH, responder)
             .certificates([responder])
         )
-        key = pki.private_key(OCSP_RESPONDER)
+        key = pki.signer(OCSP_RESPONDER).key
         return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)  # type: ignore[arg-type]
 
 
@@ -177,7 +177,7 @@ class Mint:
         self.ocsp_url = ocsp_url
         self.template = x509.load_der_x509_certificate(pki.cert_der(TEMPLATE))
         self.issuer = x509.load_der_x509_certificate(pki.cert_der(ISSUER))
-        self.issuer_key = pki.private_key(ISSUER)
+        self.issuer_key = pki.signer(ISSUER).key
         self.chain = pki.signer(TEMPLATE).chain_der
         self._count = 0
         self.codes: list[str] = []  # every personal code minted (C18 searches for them)

@@ -129,7 +129,7 @@ def deployment_env(workdir: Path, database_url: str, admin_token: str) -> dict[s
         "SIGSVC_LOG_KEY_FILE": _secret(keys / "log.key", Signer.generate("certify-log").skey),
         "SIGSVC_LOG_ORIGIN": "certify.sigsvc.invalid/log",
         "SIGSVC_BATCH_DIR": str(workdir / "batches"),
-        "SIGSVC_RETENTION_DAYS": "0",
+        "SIGSVC_RETENTION_DAYS": "1",
     }
     return env
 
@@ -154,7 +154,9 @@ def main(argv: list[str] | None = None) -> int:
             env = deployment_env(workdir, url, token)
             full = {**os.environ, **env}
             sigsvc = str(Path(sys.executable).parent / "sigsvc")
-            subprocess.run([sigsvc, "db", "upgrade"], env=full, check=True, capture_output=True)
+            upgraded = subprocess.run([sigsvc, "db", "upgrade"], env=full, capture_output=True, text=True)
+            if upgraded.returncode != 0:
+                raise SystemExit(f"sigsvc db upgrade failed: {upgraded.stderr[-2000:]}")
             port = _free_port()
             scheme, extra = "http", []
             if args.tls:
@@ -187,7 +189,8 @@ def main(argv: list[str] | None = None) -> int:
             env_file.chmod(0o600)
             run_args = [
                 "run", "--target", base, "--admin-token", token, "--kit", str(workdir / "kit"),
-                "--database-url", url, "--retention-command", f"{sigsvc} retention purge",
+                "--database-url", url, "--retention-command",
+                f"{sigsvc} retention purge --now \"$(date -u -d '+2 days' +%FT%TZ)\"",
                 "--env-file", str(env_file), "--app-log", str(app_log), "--out", args.out,
             ]
             if args.tls:
