@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import logging
 import secrets
 import sys
 import tempfile
@@ -119,7 +120,7 @@ def _check_test_pki(world: World, env_hint: str) -> None:
             f"({answer.brief()} {answer.message}): configure it with the test trusted list:\n"
             + env_hint
         )
-    flow = export_and_receive(ctx, world, initiative, acknowledge=True)
+    flow = export_and_receive(ctx, world, initiative)
     if flow.problem:
         raise RunnerInputError(f"{flow.problem}; configure the target with:\n{env_hint}")
 
@@ -146,6 +147,7 @@ def command_run(args: argparse.Namespace) -> int:
     target = Target(args.target, args.admin_token, verify_tls=args.ca_file or True)
     readyz = _readyz(target)
     _check_admin(target)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the receiver's request lines
     started = datetime.now(UTC)
     t0 = time.monotonic()
     run_id = started.strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)

@@ -25,6 +25,7 @@ GENERATED = testpki.HERE / "generated"
 TRUSTED_LIST = GENERATED / "trusted-list.xml"
 TL_SIGNER = GENERATED / "certs" / "tl_operator.pem"
 RECEIVER_NAME = "cvk.certify-receiver"
+PLATFORM_RATE = "5/25"  # per platform key: 5 a second, bursts of 25
 
 
 class KitError(Exception):
@@ -62,6 +63,8 @@ class Kit:
             "SIGSVC_BATCH_SEAL_KEY": str(self.seal_key),
             "SIGSVC_BATCH_SEAL_CERT": str(self.seal_chain),
             "SIGSVC_RECEIVER_KEY": self.receiver_signer().verifier().vkey,
+            # low enough that a burst from one client shows throttling (C27) on any machine
+            "SIGSVC_RATE_PLATFORM": PLATFORM_RATE,
         }
 
     def shell(self) -> str:

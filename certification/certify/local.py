@@ -129,7 +129,7 @@ def deployment_env(workdir: Path, database_url: str, admin_token: str) -> dict[s
         "SIGSVC_LOG_KEY_FILE": _secret(keys / "log.key", Signer.generate("certify-log").skey),
         "SIGSVC_LOG_ORIGIN": "certify.sigsvc.invalid/log",
         "SIGSVC_BATCH_DIR": str(workdir / "batches"),
-        "SIGSVC_RETENTION_DAYS": "1",
+        "SIGSVC_RETENTION_DAYS": "30",  # the retention run (C26) uses 0: purge once acknowledged
     }
     return env
 
@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
             run_args = [
                 "run", "--target", base, "--admin-token", token, "--kit", str(workdir / "kit"),
                 "--database-url", url, "--retention-command",
-                f"{sigsvc} retention purge --now \"$(date -u -d '+2 days' +%FT%TZ)\"",
+                f"SIGSVC_RETENTION_DAYS=0 {sigsvc} retention purge",
                 "--env-file", str(env_file), "--app-log", str(app_log), "--out", args.out,
             ]
             if args.tls:

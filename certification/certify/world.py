@@ -15,13 +15,13 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from crypto.form import FormKind, InitiativeFields, Regime, SignerFields, render_form
+from crypto.form import FormFieldError, FormKind, InitiativeFields, Regime, SignerFields, render_form
 from certification.certify.citizens import (
     Citizen,
     CitizenOcsp,
@@ -185,7 +185,12 @@ class World:
     ) -> bytes:
         """Form v1 as DESIGN.md specifies it (for inputs the form endpoint would refuse)."""
         fields = SignerFields(who.given_name, who.surname, who.personal_code, day)
-        return render_form(initiative.fields, fields, kind)
+        try:
+            return render_form(initiative.fields, fields, kind)
+        except FormFieldError:  # a code the renderer refuses: the same layout, byte for byte
+            shown = replace(fields, personal_code="000000-00000")
+            text = render_form(initiative.fields, shown, kind).decode()
+            return text.replace("000000-00000", who.personal_code).encode()
 
     def http_form(self, initiative: Initiative, who: Citizen, day: date) -> Answer:
         return self.target.request(
@@ -218,12 +223,15 @@ class World:
         **options: Any,
     ) -> bytes:
         signer = who.signer if isinstance(who, Citizen) else who
+        for name in ("timestamp_at", "ocsp_at"):  # the test PKI's responders want UTC
+            if options.get(name) is not None:
+                options[name] = options[name].astimezone(UTC)
         return make_edoc(
             form,
             FORM_FILENAME,
             signer,
             level=level,  # type: ignore[arg-type]
-            signing_time=at or self.default_instant(),
+            signing_time=(at or self.default_instant()).astimezone(UTC),
             **options,
         )
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 import io
 import socket
 import ssl
+import threading
 import time
 import uuid
 import zipfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import requests
 import sqlalchemy as sa
 
 from certification.certify.model import CheckSpec, Context, Skip
@@ -206,18 +208,23 @@ def c25(ctx: Context, world: World) -> None:
                 for row in conn.execute(sa.text(f'SELECT * FROM "{table}"')):
                     rows += 1
                     blob = b"\x00".join(
-                        v if isinstance(v, bytes | bytearray | memoryview) and not isinstance(v, memoryview)
-                        else bytes(v) if isinstance(v, memoryview)
-                        else str(v).encode() for v in row)
+                        bytes(v) if isinstance(v, bytes | memoryview) else str(v).encode()
+                        for v in row
+                    )
                     for name, needle in needles.items():
                         if needle in blob:
                             hits.setdefault(name, []).append(table)
-            tables = inspector.get_table_names()
-            if "data_keys" in tables:
-                sizes = {len(bytes(r[0])) for r in conn.execute(sa.text(
-                    "SELECT wrapped_key FROM data_keys")) if r[0] is not None}
-                ctx.note(f"data_keys.wrapped_key sizes: {sorted(sizes)} (raw AES-256 keys are 32)")
-                ctx.expect(32 not in sizes, "no data key is stored unwrapped (32 bytes)")
+            for table in inspector.get_table_names():
+                if "data_key" not in table:  # the wrapped data keys (DESIGN: envelope)
+                    continue
+                sizes = {
+                    len(bytes(v))
+                    for row in conn.execute(sa.text(f'SELECT * FROM "{table}"'))
+                    for v in row
+                    if isinstance(v, bytes | memoryview)
+                }
+                ctx.note(f"{table}: binary value sizes {sorted(sizes)} (a bare AES-256 key is 32)")
+                ctx.expect(32 not in sizes, f"{table}: no 32-byte key stored unwrapped")
     finally:
         engine.dispose()
     ctx.note(f"read {rows} rows in every table")
@@ -241,21 +248,30 @@ def c27(ctx: Context, world: World) -> None:
         ctx.expect(limited[0].headers.get("Retry-After", "").isdigit(),
                    f"Retry-After: {limited[0].headers.get('Retry-After')!r}")
     _, key = world.platform(ctx, [initiative.id])
-    statuses = []
-    session = world.target.http
+    url = f"{world.target.base}/v1/initiatives/{initiative.id}/signatures"
+    limited_platform: list[str] = []
+    sent = [0]
     t0 = time.monotonic()
-    for _ in range(400):
-        reply = session.post(f"{world.target.base}/v1/initiatives/{initiative.id}/signatures",
-                             headers={"Authorization": f"Bearer {key}", "Content-Type": "text/plain",
-                                      "Idempotency-Key": str(uuid.uuid4())}, data=b"x", timeout=30)
-        statuses.append(reply.status_code)
-        if reply.status_code == 429:
-            retry = reply.headers.get("Retry-After", "")
-            break
-    else:
-        retry = ""
-    ctx.expect(429 in statuses, f"burst for one platform: 429 after {len(statuses)} requests "
-               f"in {time.monotonic() - t0:.1f} s, Retry-After {retry!r}")
+
+    def hammer() -> None:
+        with requests.Session() as session:
+            session.verify = world.target.http.verify
+            while not limited_platform and sent[0] < 1000:
+                sent[0] += 1
+                reply = session.post(url, data=b"x", timeout=30, headers={
+                    "Authorization": f"Bearer {key}", "Content-Type": "text/plain",
+                    "Idempotency-Key": str(uuid.uuid4())})
+                if reply.status_code == 429:
+                    limited_platform.append(reply.headers.get("Retry-After", ""))
+
+    workers = [threading.Thread(target=hammer) for _ in range(12)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    ctx.expect(bool(limited_platform) and limited_platform[0].isdigit(),
+               f"burst for one platform: 429 after {sent[0]} requests in "
+               f"{time.monotonic() - t0:.1f} s, Retry-After {limited_platform[:1]}")
     if world.options.app_log:
         text = Path(world.options.app_log).read_text(errors="replace")
         ctx.expect("rate_limited" in text or "429" in text, "throttling is logged")
