@@ -10,7 +10,7 @@ import structlog
 from flask import Flask, request
 
 from sigsvc import config as config_module
-from sigsvc import db, errors, logs
+from sigsvc import db, errors, logs, transport
 from sigsvc.errors import ApiError
 
 
@@ -30,6 +30,7 @@ def create_app(
     logs.init_app(app)  # first: every later hook and handler sees the request id
     errors.init_app(app)
     db.init_app(app)
+    transport.init_app(app)
 
     @app.before_request
     def _size_gate() -> None:

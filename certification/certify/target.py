@@ -63,7 +63,8 @@ class Target:
         self.base = base_url.rstrip("/")
         self.admin_token = admin_token
         self.http = requests.Session()
-        self.http.verify = verify_tls
+        self.verify = verify_tls  # passed per request: REQUESTS_CA_BUNDLE would override a
+        # session-level setting
 
     def request(
         self,
@@ -79,7 +80,7 @@ class Target:
         if token is not None:
             sent["Authorization"] = f"Bearer {token}"
         reply = self.http.request(
-            method, self.base + path, headers=sent, timeout=timeout, **kwargs
+            method, self.base + path, headers=sent, timeout=timeout, verify=self.verify, **kwargs
         )
         return Answer(reply.status_code, reply.content, dict(reply.headers))
 

@@ -288,7 +288,8 @@ def c13(ctx: Context, world: World) -> None:
 def c28(ctx: Context, world: World) -> None:
     initiative = world.initiative(ctx)
     before = time.time()
-    reply = world.target.http.get(world.target.base + "/healthz", timeout=10)
+    reply = world.target.http.get(world.target.base + "/healthz", timeout=10,
+                                  verify=world.target.verify)
     after = time.time()
     from email.utils import parsedate_to_datetime
 
