@@ -33,13 +33,13 @@ def one(n: int) -> dict[str, float]:
 
     from audit import events
     from audit.log import Log
+    from certification.sealpki import make_seal_pki
     from certification.testpki.sign import TEST_INITIATIVE_TEXT
     from crypto.form import Regime
     from sigsvc import batches, db, intake_config, intake_log, protection, registry
     from sigsvc.app import create_app
     from sigsvc.logstore import SqlLogStorage
     from sigsvc.models.intake import DataKey, Eligibility, Signature, SignatureStatus
-    from certification.sealpki import make_seal_pki
     from tests.signatures.conftest import intake_settings
 
     at = datetime(2026, 6, 1, tzinfo=UTC)

@@ -29,8 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID, NameOID
 
-from certification.testpki import pki
-from certification.testpki import personal_code
+from certification.testpki import personal_code, pki
 
 TEMPLATE = "valid_p384"
 ISSUER = "ica"
@@ -128,7 +127,7 @@ def serve_citizen_ocsp() -> Iterator[CitizenOcsp]:
             self.end_headers()
             self.wfile.write(answer)
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

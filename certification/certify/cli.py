@@ -21,17 +21,24 @@ from typing import Any
 
 import requests
 
+from audit.note import Verifier
 from certification.certify import SUITE_VERSION, report
 from certification.certify.checks import ALL, select
 from certification.certify.citizens import Mint, serve_citizen_ocsp
-from certification.certify.kit import RESPONDERS_NOTE, TL_SIGNER, TRUSTED_LIST, ensure_kit, load_kit
-from certification.certify.kit import RECEIVER_NAME, KitError
-from certification.receiver import ReceiverConfig, serve_receiver
-from audit.note import Verifier
+from certification.certify.kit import (
+    RECEIVER_NAME,
+    RESPONDERS_NOTE,
+    TL_SIGNER,
+    TRUSTED_LIST,
+    KitError,
+    ensure_kit,
+    load_kit,
+)
 from certification.certify.model import Context, Result, Skip, Verdict
 from certification.certify.options import Options
 from certification.certify.target import RunnerInputError, Target
 from certification.certify.world import World
+from certification.receiver import ReceiverConfig, serve_receiver
 from certification.testpki import serve_responders
 
 
@@ -167,9 +174,7 @@ def command_run(args: argparse.Namespace) -> int:
                 )
             )
         )
-        world = World(
-            target, kit, Mint(ocsp.url), ocsp, run_id, workdir, readyz, options, receiver
-        )
+        world = World(target, kit, Mint(ocsp.url), ocsp, run_id, workdir, readyz, options, receiver)
         _check_test_pki(world, kit.shell())
         for spec in selected:
             print(f"{spec.id:>4} {spec.title} ...", end=" ", flush=True)

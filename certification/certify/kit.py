@@ -68,7 +68,9 @@ class Kit:
         }
 
     def shell(self) -> str:
-        lines = [f"export {name}={shlex.quote(value)}" for name, value in self.environment().items()]
+        lines = [
+            f"export {name}={shlex.quote(value)}" for name, value in self.environment().items()
+        ]
         return "\n".join(lines) + "\n"
 
 

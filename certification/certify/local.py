@@ -58,8 +58,9 @@ def postgres(workdir: Path) -> Iterator[str]:
     """A throwaway cluster (durability off), database `sigsvc`; yields its URL."""
     bindir = _pg_bindir()
     if bindir is None:
-        raise SystemExit("make certify DB=postgres: no /usr/lib/postgresql/*/bin (apt-get "
-                         "install postgresql)")
+        raise SystemExit(
+            "make certify DB=postgres: no /usr/lib/postgresql/*/bin (apt-get install postgresql)"
+        )
     pgdir = workdir / "pg"
     pgdir.mkdir()
     prefix: list[str] = []
@@ -73,13 +74,43 @@ def postgres(workdir: Path) -> Iterator[str]:
     def run(*args: str) -> None:
         subprocess.run([*prefix, *args], check=True, capture_output=True, timeout=120)
 
-    run(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "--no-sync",
-        "-E", "UTF8", "--locale=C")
-    run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(pgdir / "log"), "-w", "-t", "60",
-        "-o", f"-c listen_addresses=127.0.0.1 -p {port} -k {pgdir} -c fsync=off", "start")
+    run(
+        str(bindir / "initdb"),
+        "-D",
+        str(data),
+        "-U",
+        "postgres",
+        "--auth=trust",
+        "--no-sync",
+        "-E",
+        "UTF8",
+        "--locale=C",
+    )
+    run(
+        str(bindir / "pg_ctl"),
+        "-D",
+        str(data),
+        "-l",
+        str(pgdir / "log"),
+        "-w",
+        "-t",
+        "60",
+        "-o",
+        f"-c listen_addresses=127.0.0.1 -p {port} -k {pgdir} -c fsync=off",
+        "start",
+    )
     try:
-        run(str(bindir / "psql"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-c",
-            "CREATE DATABASE sigsvc")
+        run(
+            str(bindir / "psql"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-U",
+            "postgres",
+            "-c",
+            "CREATE DATABASE sigsvc",
+        )
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/sigsvc"
     finally:
         with contextlib.suppress(subprocess.SubprocessError):
@@ -92,19 +123,29 @@ def tls_files(directory: Path) -> tuple[Path, Path]:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1 (TEST certify)")])
     now = dt.datetime.now(dt.UTC)
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(hours=1)).not_valid_after(now + dt.timedelta(days=2))
-        .add_extension(x509.SubjectAlternativeName(
-            [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(hours=1))
+        .not_valid_after(now + dt.timedelta(days=2))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
     cert_path, key_path = directory / "tls.crt", directory / "tls.key"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     return cert_path, key_path
 
 
@@ -124,8 +165,9 @@ def deployment_env(workdir: Path, database_url: str, admin_token: str) -> dict[s
         "SIGSVC_INSTANCE_PATH": str(workdir / "instance"),
         "SIGSVC_ADMIN_TOKEN": admin_token,
         "SIGSVC_KEK_FILE": _secret(keys / "kek.b64", base64.b64encode(os.urandom(32)).decode()),
-        "SIGSVC_PSEUDONYM_KEY_FILE": _secret(keys / "pseudonym.b64",
-                                             base64.b64encode(os.urandom(32)).decode()),
+        "SIGSVC_PSEUDONYM_KEY_FILE": _secret(
+            keys / "pseudonym.b64", base64.b64encode(os.urandom(32)).decode()
+        ),
         "SIGSVC_LOG_KEY_FILE": _secret(keys / "log.key", Signer.generate("certify-log").skey),
         "SIGSVC_LOG_ORIGIN": "certify.sigsvc.invalid/log",
         "SIGSVC_BATCH_DIR": str(workdir / "batches"),
@@ -154,7 +196,9 @@ def main(argv: list[str] | None = None) -> int:
             env = deployment_env(workdir, url, token)
             full = {**os.environ, **env}
             sigsvc = str(Path(sys.executable).parent / "sigsvc")
-            upgraded = subprocess.run([sigsvc, "db", "upgrade"], env=full, capture_output=True, text=True)
+            upgraded = subprocess.run(
+                [sigsvc, "db", "upgrade"], env=full, capture_output=True, text=True
+            )
             if upgraded.returncode != 0:
                 raise SystemExit(f"sigsvc db upgrade failed: {upgraded.stderr[-2000:]}")
             port = _free_port()
@@ -169,9 +213,18 @@ def main(argv: list[str] | None = None) -> int:
             app_log = workdir / "app.log"
             with app_log.open("wb") as log_out:
                 server = subprocess.Popen(
-                    [sys.executable, "-m", "certification.certify.serve_local",
-                     f"127.0.0.1:{port}", str(args.workers), *extra],
-                    env=full, stdout=log_out, stderr=subprocess.STDOUT, start_new_session=True,
+                    [
+                        sys.executable,
+                        "-m",
+                        "certification.certify.serve_local",
+                        f"127.0.0.1:{port}",
+                        str(args.workers),
+                        *extra,
+                    ],
+                    env=full,
+                    stdout=log_out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
                 )
             base = f"{scheme}://127.0.0.1:{port}"
             verify: str | bool = str(workdir / "tls.crt") if args.tls else True
@@ -188,10 +241,23 @@ def main(argv: list[str] | None = None) -> int:
             env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()), encoding="utf-8")
             env_file.chmod(0o600)
             run_args = [
-                "run", "--target", base, "--admin-token", token, "--kit", str(workdir / "kit"),
-                "--database-url", url, "--retention-command",
+                "run",
+                "--target",
+                base,
+                "--admin-token",
+                token,
+                "--kit",
+                str(workdir / "kit"),
+                "--database-url",
+                url,
+                "--retention-command",
                 f"SIGSVC_RETENTION_DAYS=0 {sigsvc} retention purge",
-                "--env-file", str(env_file), "--app-log", str(app_log), "--out", args.out,
+                "--env-file",
+                str(env_file),
+                "--app-log",
+                str(app_log),
+                "--out",
+                args.out,
             ]
             if args.tls:
                 run_args += ["--ca-file", str(workdir / "tls.crt")]

@@ -31,7 +31,9 @@ def summary_table(results: list[Result]) -> str:
     lines = ["| check | title | verdict | ms | note |", "|---|---|---|---|---|"]
     for r in results:
         note = r.reason.replace("|", "/")[:120]
-        lines.append(f"| {r.spec.id} | {r.spec.title} | {r.verdict.value} | {r.duration_ms} | {note} |")
+        lines.append(
+            f"| {r.spec.id} | {r.spec.title} | {r.verdict.value} | {r.duration_ms} | {note} |"
+        )
     return "\n".join(lines)
 
 
@@ -104,7 +106,9 @@ def render_html(doc: dict[str, Any]) -> str:
         ("summary", ", ".join(f"{k} {v}" for k, v in doc["summary"].items())),
     ]
     out += [f"<tr><th>{_e(k)}<td>{_e(v)}" for k, v in rows]
-    out.append("</table><h2>Summary</h2><table><tr><th>check<th>title<th>basis<th>verdict<th>s<th>note")
+    out.append(
+        "</table><h2>Summary</h2><table><tr><th>check<th>title<th>basis<th>verdict<th>s<th>note"
+    )
     for c in doc["checks"]:
         out.append(
             f"<tr class={c['verdict']}><td><a href=#{c['id']}>{c['id']}</a><td>{_e(c['title'])}"

@@ -1,6 +1,6 @@
 """Serve sigsvc with gunicorn for `make certify` (optionally terminating TLS itself).
 
-    python -m certification.certify.serve_local HOST:PORT WORKERS [--certfile F --keyfile F]
+python -m certification.certify.serve_local HOST:PORT WORKERS [--certfile F --keyfile F]
 """
 
 from __future__ import annotations

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from crypto.form import FormFieldError, FormKind, InitiativeFields, Regime, SignerFields, render_form
 from certification.certify.citizens import (
     Citizen,
     CitizenOcsp,
@@ -34,6 +33,14 @@ from certification.certify.model import Context
 from certification.certify.options import Options
 from certification.certify.target import Answer, Target
 from certification.testpki.sign import FORM_FILENAME, make_edoc
+from crypto.form import (
+    FormFieldError,
+    FormKind,
+    InitiativeFields,
+    Regime,
+    SignerFields,
+    render_form,
+)
 
 RIGA = ZoneInfo("Europe/Riga")
 GIVEN = ("JĀNIS", "LĪGA", "ĒRIKS", "ANNA", "KĀRLIS", "ZANE", "MĀRIS", "ILZE", "ROBERTS", "DACE")
@@ -128,11 +135,11 @@ class World:
                 "ends_on": ends.isoformat(),
             },
         )
-        fields = InitiativeFields(
-            regime, number, title, hashlib.sha256(text.encode()).hexdigest()
-        )
+        fields = InitiativeFields(regime, number, title, hashlib.sha256(text.encode()).hexdigest())
         pid, key = self.platform(ctx, [doc["id"]]) if platform else ("", "")
-        ctx.note(f"registered initiative {number} ({regime.value}, {starts}..{ends}) id {doc['id']}")
+        ctx.note(
+            f"registered initiative {number} ({regime.value}, {starts}..{ends}) id {doc['id']}"
+        )
         return Initiative(doc["id"], regime, fields, text, starts, ends, pid, key)
 
     def platform(self, ctx: Context, initiative_ids: list[str]) -> tuple[str, str]:

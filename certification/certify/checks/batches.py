@@ -11,6 +11,7 @@ import subprocess
 import uuid
 import zipfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -70,8 +71,10 @@ def export_and_receive(ctx: Context, world: World, initiative: Initiative) -> Fl
     flow.artefact = answer.body
     ctx.input(f"batch {doc['sequence']} of {initiative.fields.registration_number}", answer.body)
     flow.received_status, flow.received = receive(world, answer.body)
-    ctx.note(f"reference receiver: {flow.received_status} {flow.received.get('status')} "
-             f"{flow.received.get('reason')}")
+    ctx.note(
+        f"reference receiver: {flow.received_status} {flow.received.get('status')} "
+        f"{flow.received.get('reason')}"
+    )
     if flow.received_status not in (200, 201):
         flow.problem = (
             f"the reference receiver refused the target's batch ({flow.received.get('reason')}: "
@@ -107,8 +110,12 @@ def _signers(ctx: Context, world: World, initiative: Initiative, n: int) -> list
 def sigaudit_batch(world: World, artefact: bytes, name: str) -> tuple[int, Any, str]:
     path = world.save(name, artefact)
     return world.sigaudit(
-        "verify-batch", str(path), "--key", world.log_key,
-        "--seal-anchor", str(world.kit.seal_anchor),
+        "verify-batch",
+        str(path),
+        "--key",
+        world.log_key,
+        "--seal-anchor",
+        str(world.kit.seal_anchor),
     )
 
 
@@ -151,14 +158,18 @@ def c19(ctx: Context, world: World) -> None:
         ctx.note(f"batch entries: {names}")
         ctx.expect(names[0] == "mimetype", "ASiC-E: mimetype first")
         ctx.expect(any(n.endswith("manifest.json") for n in names), "manifest.json present")
-        ctx.expect(any("signatures" in n and n.startswith("META-INF/") for n in names),
-                   "operator seal (META-INF/*signatures*) present")
+        ctx.expect(
+            any("signatures" in n and n.startswith("META-INF/") for n in names),
+            "operator seal (META-INF/*signatures*) present",
+        )
         import hashlib
 
         inner = {hashlib.sha256(z.read(n)).hexdigest() for n in names if n.endswith(".edoc")}
-    ctx.expect(inner == posted and len(ids) == 3,
-               f"every signer's container unchanged (by SHA-256): {len(inner & posted)}/3")
-    code, doc, text = sigaudit_batch(world, flow.artefact, "c19.edoc")
+    ctx.expect(
+        inner == posted and len(ids) == 3,
+        f"every signer's container unchanged (by SHA-256): {len(inner & posted)}/3",
+    )
+    code, _, text = sigaudit_batch(world, flow.artefact, "c19.edoc")
     ctx.expect(code == 0, f"sigaudit verify-batch: exit {code} {text[:300]}")
     ctx.expect(flow.received_status == 201, f"reference receiver: {flow.received_status}")
 
@@ -175,8 +186,13 @@ def c20(ctx: Context, world: World) -> None:
     world.expect_refused(ctx, dup, "DUPLICATE", "second signature of D")
     gone = world.citizen()
     world.post(ctx, initiative, world.signed(initiative, gone), "W signs")
-    world.post(ctx, initiative, world.signed(initiative, gone, kind=FormKind.WITHDRAWAL),
-               "W withdraws", kind="withdrawals")
+    world.post(
+        ctx,
+        initiative,
+        world.signed(initiative, gone, kind=FormKind.WITHDRAWAL),
+        "W withdraws",
+        kind="withdrawals",
+    )
     counts = world.target.request("GET", f"/v1/public/initiatives/{initiative.id}").json
     ctx.note(f"public counts: {counts.get('counts')}")
     flow = export_and_receive(ctx, world, initiative)
@@ -186,15 +202,20 @@ def c20(ctx: Context, world: World) -> None:
         broken = _mutate(flow.artefact, mutate)
         status, doc = receive(world, broken)
         ctx.input(f"batch with {what}", broken)
-        ctx.expect(status == 422 and doc.get("status") == "REFUSED",
-                   f"{what}: receiver {status} {doc.get('reason')}")
+        ctx.expect(
+            status == 422 and doc.get("status") == "REFUSED",
+            f"{what}: receiver {status} {doc.get('reason')}",
+        )
         code, _, text = sigaudit_batch(world, broken, f"c20-{mutate}.edoc")
-        ctx.expect(code != 0, f"{what}: sigaudit verify-batch exit {code}")
+        ctx.expect(code != 0, f"{what}: sigaudit verify-batch exit {code} {text[-160:]}")
     again = world.target.admin("POST", f"/v1/initiatives/{initiative.id}/batches")
     ctx.expect(again.code == "NOTHING_TO_EXPORT", f"re-export: {again.brief()}")
     stored = world.target.admin_ok("GET", f"/v1/batches/{flow.batch['id']}")
-    digests = {flow.batch["manifest_sha256"], stored["manifest_sha256"],
-               (flow.received or {}).get("manifest_sha256")}
+    digests = {
+        flow.batch["manifest_sha256"],
+        stored["manifest_sha256"],
+        (flow.received or {}).get("manifest_sha256"),
+    }
     ctx.expect(len(digests) == 1, f"manifest digest: export, stored and received agree: {digests}")
 
 
@@ -220,29 +241,36 @@ def c21(ctx: Context, world: World) -> None:
     if status != 201:
         raise RuntimeError(f"export: {status}")
     bid = batch["id"]
-    for what, token in (("no credential", None), ("a wrong token", "x" * 43),
-                        ("the admin token", world.target.admin_token),
-                        ("a platform key", initiative.platform_key)):
+    for what, token in (
+        ("no credential", None),
+        ("a wrong token", "x" * 43),
+        ("the admin token", world.target.admin_token),
+        ("a platform key", initiative.platform_key),
+    ):
         answer = download(world, bid, token)
-        ctx.expect(answer.status in (401, 403, 404, 410),
-                   f"download with {what}: {answer.brief()}")
+        ctx.expect(answer.status in (401, 403, 404, 410), f"download with {what}: {answer.brief()}")
     token = new_token(world, bid)
     first = download(world, bid, token)
     ctx.expect(first.status == 200, f"download with a fresh one-time token: {first.brief()}")
     used = download(world, bid, token)
     ctx.expect(used.status in (401, 403, 410), f"the same token again: {used.brief()}")
     _, received = receive(world, first.body)
-    world.target.admin("POST", f"/v1/batches/{bid}/acknowledgement",
-                       data=received["acknowledgement"].encode(),
-                       headers={"Content-Type": "text/plain"})
+    world.target.admin(
+        "POST",
+        f"/v1/batches/{bid}/acknowledgement",
+        data=received["acknowledgement"].encode(),
+        headers={"Content-Type": "text/plain"},
+    )
     after = world.target.admin("POST", f"/v1/batches/{bid}/download-token")
     if after.status == 201:
         late = download(world, bid, after.json["token"])
-        ctx.expect(late.status in (401, 403, 409, 410),
-                   f"download after acknowledgement: {late.brief()}")
+        ctx.expect(
+            late.status in (401, 403, 409, 410), f"download after acknowledgement: {late.brief()}"
+        )
     else:
-        ctx.expect(after.status in (403, 409, 410),
-                   f"token after acknowledgement refused: {after.brief()}")
+        ctx.expect(
+            after.status in (403, 409, 410), f"token after acknowledgement refused: {after.brief()}"
+        )
     downloads = world.target.admin_ok("GET", f"/v1/batches/{bid}")["downloads"]
     ctx.expect(downloads == 1, f"downloads counted: {downloads} (one successful)")
 
@@ -250,8 +278,10 @@ def c21(ctx: Context, world: World) -> None:
 def c26(ctx: Context, world: World) -> None:
     command = world.options.retention_command
     if not command:
-        raise Skip("needs --retention-command (the target's retention run, e.g. "
-                   "'sigsvc retention purge' in its environment)")
+        raise Skip(
+            "needs --retention-command (the target's retention run, e.g. "
+            "'sigsvc retention purge' in its environment)"
+        )
     initiative = world.initiative(ctx)
     _signers(ctx, world, initiative, 2)
     flow = export_and_receive(ctx, world, initiative)
@@ -259,15 +289,18 @@ def c26(ctx: Context, world: World) -> None:
     ctx.note(f"close: {closed.brief()}")
     env = dict(os.environ)
     if world.options.env_file:
-        for line in open(world.options.env_file, encoding="utf-8"):
-            line = line.strip().removeprefix("export ")
+        for raw in Path(world.options.env_file).read_text(encoding="utf-8").splitlines():
+            line = raw.strip().removeprefix("export ")
             if "=" in line and not line.startswith("#"):
                 name, value = line.split("=", 1)
                 env[name] = shlex.split(value)[0] if value else ""
-    done = subprocess.run(command, shell=True, capture_output=True, text=True, env=env,
-                          timeout=300, check=False)
-    ctx.note(f"$ {command} -> exit {done.returncode}: {done.stdout.strip()[:300]}"
-             f" {done.stderr.strip()[-300:]}")
+    done = subprocess.run(
+        command, shell=True, capture_output=True, text=True, env=env, timeout=300, check=False
+    )
+    ctx.note(
+        f"$ {command} -> exit {done.returncode}: {done.stdout.strip()[:300]}"
+        f" {done.stderr.strip()[-300:]}"
+    )
     ctx.expect(done.returncode == 0, f"retention command exit {done.returncode}")
     batch = world.target.admin_ok("GET", f"/v1/batches/{flow.batch['id']}")
     ctx.expect(batch.get("purged_at") is not None, f"batch purged_at {batch.get('purged_at')}")
@@ -284,22 +317,53 @@ def c26(ctx: Context, world: World) -> None:
 
 
 CHECKS = [
-    CheckSpec("C14", "withdrawal", "before export: excluded from later batches, event logged; "
-              "after: refused, batch unchanged", "withdraw before export; try again after export",
-              "A, P", "Law Art. 23 (signature may be withdrawn until submission); analogue: "
-              "Regulation (EU) 2019/788", c14),
-    CheckSpec("C19", "batch format", "one sealed container: manifest, every signer's container "
-              "unchanged, operator seal; validates with an independent validator",
-              "export a batch", "L*, A", "MK 471 Ch. III (handover to CVK); Law Art. 24", c19),
-    CheckSpec("C20", "batch tamper evidence and completeness", "refused by the receiver; count = "
-              "valid, not withdrawn, not duplicate; re-export gives the same manifest digest",
-              "remove or change one signer file; compare the count with the database", "P",
-              "MK 471 Ch. II (integrity); good practice", c20),
-    CheckSpec("C21", "export access control", "401/403/410-class answers; every download logged",
-              "download without credential, with a wrong or used token, after acknowledgement",
-              "A", "MK 471 Ch. II (access control); analogue: Reg. 2019/1799", c21),
-    CheckSpec("C26", "retention and purge", "personal data deleted; the log still verifies; the "
-              "purge is logged", "initiative closed, batch acknowledged, retention elapsed",
-              "A, P", "GDPR Art. 5(1)(e); Law Art. 24; analogue: Reg. 2019/788 Art. 19", c26,
-              needs="--retention-command"),
+    CheckSpec(
+        "C14",
+        "withdrawal",
+        "before export: excluded from later batches, event logged; after: refused, batch unchanged",
+        "withdraw before export; try again after export",
+        "A, P",
+        "Law Art. 23 (signature may be withdrawn until submission); analogue: "
+        "Regulation (EU) 2019/788",
+        c14,
+    ),
+    CheckSpec(
+        "C19",
+        "batch format",
+        "one sealed container: manifest, every signer's container "
+        "unchanged, operator seal; validates with an independent validator",
+        "export a batch",
+        "L*, A",
+        "MK 471 Ch. III (handover to CVK); Law Art. 24",
+        c19,
+    ),
+    CheckSpec(
+        "C20",
+        "batch tamper evidence and completeness",
+        "refused by the receiver; count = "
+        "valid, not withdrawn, not duplicate; re-export gives the same manifest digest",
+        "remove or change one signer file; compare the count with the database",
+        "P",
+        "MK 471 Ch. II (integrity); good practice",
+        c20,
+    ),
+    CheckSpec(
+        "C21",
+        "export access control",
+        "401/403/410-class answers; every download logged",
+        "download without credential, with a wrong or used token, after acknowledgement",
+        "A",
+        "MK 471 Ch. II (access control); analogue: Reg. 2019/1799",
+        c21,
+    ),
+    CheckSpec(
+        "C26",
+        "retention and purge",
+        "personal data deleted; the log still verifies; the purge is logged",
+        "initiative closed, batch acknowledged, retention elapsed",
+        "A, P",
+        "GDPR Art. 5(1)(e); Law Art. 24; analogue: Reg. 2019/788 Art. 19",
+        c26,
+        needs="--retention-command",
+    ),
 ]

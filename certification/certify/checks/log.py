@@ -23,8 +23,9 @@ def c11(ctx: Context, world: World) -> None:
     who = world.citizen()
     first = world.post(ctx, initiative, world.signed(initiative, who), "via platform 1")
     world.expect_accepted(ctx, first, "first signature (platform 1)")
-    again = world.post(ctx, initiative, world.signed(initiative, who), "via platform 2",
-                       platform_key=second_key)
+    again = world.post(
+        ctx, initiative, world.signed(initiative, who), "via platform 2", platform_key=second_key
+    )
     world.expect_refused(ctx, again, "DUPLICATE", "second signature (platform 2)")
     counts = world.target.request("GET", f"/v1/public/initiatives/{initiative.id}").json["counts"]
     ctx.expect(counts.get("accepted") == 1, f"public count accepted = 1: {counts}")
@@ -50,9 +51,11 @@ def c12(ctx: Context, world: World) -> None:
     ea, eb = leaves.get(a.json.get("id")), leaves.get(b.json.get("id"))
     ctx.expect(ea is not None and eb is not None, "both acceptances are in the log")
     if ea and eb:
-        ctx.expect(ea["signer"] != eb["signer"],
-                   f"keyed pseudonyms differ across initiatives: {ea['signer'][:12]}… vs "
-                   f"{eb['signer'][:12]}…")
+        ctx.expect(
+            ea["signer"] != eb["signer"],
+            f"keyed pseudonyms differ across initiatives: {ea['signer'][:12]}… vs "
+            f"{eb['signer'][:12]}…",
+        )
 
 
 def _export(world: World) -> bytes:
@@ -124,12 +127,15 @@ def c15(ctx: Context, world: World) -> None:
     for how in ("flip", "delete", "reorder"):
         bad = _tamper(tar, k, how)
         ctx.input(f"export, entry {k} {how}", bad)
-        code, doc, text = world.sigaudit("verify", str(world.save(f"c15-{how}.tar", bad)),
-                                         "--key", world.log_key)
+        code, doc, text = world.sigaudit(
+            "verify", str(world.save(f"c15-{how}.tar", bad)), "--key", world.log_key
+        )
         error = (doc or {}).get("error") or {}
-        ctx.expect(code != 0 and error.get("index") == k,
-                   f"{how} entry {k}: sigaudit exit {code}, first bad index "
-                   f"{error.get('index')} ({error.get('kind')})")
+        ctx.expect(
+            code != 0 and error.get("index") == k,
+            f"{how} entry {k}: sigaudit exit {code}, first bad index "
+            f"{error.get('index')} ({error.get('kind')})",
+        )
 
 
 def c16(ctx: Context, world: World) -> None:
@@ -146,15 +152,19 @@ def c16(ctx: Context, world: World) -> None:
         ("PUT", "/v1/log/checkpoint", world.target.admin_token),
     ):
         reply = world.target.request(method, path, token=token, json={})
-        ctx.expect(reply.status in (403, 404, 405), f"API {method} {path.split('?')[0]}: "
-                   f"{reply.brief()}")
+        ctx.expect(
+            reply.status in (403, 404, 405), f"API {method} {path.split('?')[0]}: {reply.brief()}"
+        )
     still = world.target.request("GET", f"/v1/signatures/{sid}", token=initiative.platform_key)
-    ctx.expect(still.status == 200 and still.json.get("status") == "accepted",
-               "the signature is unchanged")
+    ctx.expect(
+        still.status == 200 and still.json.get("status") == "accepted", "the signature is unchanged"
+    )
     url = world.options.database_url
     if not url:
-        ctx.note("database part not run: give --database-url (a role of the target's "
-                 "database) to also try UPDATE/DELETE on the log tables")
+        ctx.note(
+            "database part not run: give --database-url (a role of the target's "
+            "database) to also try UPDATE/DELETE on the log tables"
+        )
         if ctx.failed:
             return
         raise Skip("API part passed; the database part needs --database-url")
@@ -175,8 +185,9 @@ def c16(ctx: Context, world: World) -> None:
                     refused = str(exc.orig).splitlines()[0][:160]
                 finally:
                     trans.rollback()  # never change the target, whatever the role may do
-            ctx.expect(refused is not None,
-                       f"database refuses `{statement.split(' WHERE')[0]}`: {refused}")
+            ctx.expect(
+                refused is not None, f"database refuses `{statement.split(' WHERE')[0]}`: {refused}"
+            )
     finally:
         engine.dispose()
 
@@ -188,8 +199,13 @@ def c17(ctx: Context, world: World) -> None:
     world.post(ctx, initiative, world.signed(initiative, b, level="B"), "reject B")
     world.post(ctx, initiative, world.signed(initiative, a), "duplicate A")
     world.post(ctx, initiative, world.signed(initiative, c), "receive C")
-    world.post(ctx, initiative, world.signed(initiative, c, kind=FormKind.WITHDRAWAL),
-               "withdraw C", kind="withdrawals")
+    world.post(
+        ctx,
+        initiative,
+        world.signed(initiative, c, kind=FormKind.WITHDRAWAL),
+        "withdraw C",
+        kind="withdrawals",
+    )
     from certification.certify.checks.batches import export
 
     status, batch = export(ctx, world, initiative)
@@ -198,23 +214,36 @@ def c17(ctx: Context, world: World) -> None:
     evs = events_of(world, initiative, size)
     types = count_types(evs)
     ctx.note(f"events of the initiative: {types}")
-    want = {"initiative.registered": 1, "signature.accepted": 2, "signature.rejected": 2,
-            "signature.withdrawn": 1, "batch.exported": 1}
+    want = {
+        "initiative.registered": 1,
+        "signature.accepted": 2,
+        "signature.rejected": 2,
+        "signature.withdrawn": 1,
+        "batch.exported": 1,
+    }
     for kind, n in want.items():
         ctx.expect(types.get(kind, 0) == n, f"{kind}: {types.get(kind, 0)} (expected {n})")
     counts = world.target.request("GET", f"/v1/public/initiatives/{initiative.id}").json["counts"]
     replay_accepted = types.get("signature.accepted", 0) - types.get("signature.withdrawn", 0)
     ctx.note(f"public counts {counts}")
-    ctx.expect(counts.get("accepted") == replay_accepted,
-               f"replayed accepted-not-withdrawn {replay_accepted} = service's {counts.get('accepted')}")
-    ctx.expect(counts.get("withdrawn") == types.get("signature.withdrawn", 0),
-               f"replayed withdrawn = service's {counts.get('withdrawn')}")
+    ctx.expect(
+        counts.get("accepted") == replay_accepted,
+        f"replayed accepted-not-withdrawn {replay_accepted} = service's {counts.get('accepted')}",
+    )
+    ctx.expect(
+        counts.get("withdrawn") == types.get("signature.withdrawn", 0),
+        f"replayed withdrawn = service's {counts.get('withdrawn')}",
+    )
     rejected = counts.get("rejected")
     total = sum(rejected.values()) if isinstance(rejected, dict) else rejected
-    ctx.expect(total == types.get("signature.rejected", 0),
-               f"replayed rejected {types.get('signature.rejected', 0)} = service's {total}")
-    ctx.expect(batch.get("count") == replay_accepted,
-               f"batch count {batch.get('count')} = replayed {replay_accepted}")
+    ctx.expect(
+        total == types.get("signature.rejected", 0),
+        f"replayed rejected {types.get('signature.rejected', 0)} = service's {total}",
+    )
+    ctx.expect(
+        batch.get("count") == replay_accepted,
+        f"batch count {batch.get('count')} = replayed {replay_accepted}",
+    )
 
 
 def _patterns(world: World) -> list[re.Pattern[bytes]]:
@@ -231,14 +260,29 @@ def c18(ctx: Context, world: World) -> None:
     initiative = world.initiative(ctx)
     for i in range(3):
         who = world.citizen(new_format=i == 1)
-        world.post(ctx, initiative, world.signed(initiative, who, level="B" if i == 2 else "LT"),
-                   f"signature {i}")
-    world.target.request("GET", f"/v1/initiatives/{initiative.id}/form", token=initiative.platform_key,
-                         params={"given_name": "X", "surname": "Y", "personal_code": "010101-10101",
-                                 "date": "2026-01-01"}, headers={"X-Request-Id": "010101-10101"})
+        world.post(
+            ctx,
+            initiative,
+            world.signed(initiative, who, level="B" if i == 2 else "LT"),
+            f"signature {i}",
+        )
+    world.target.request(
+        "GET",
+        f"/v1/initiatives/{initiative.id}/form",
+        token=initiative.platform_key,
+        params={
+            "given_name": "X",
+            "surname": "Y",
+            "personal_code": "010101-10101",
+            "date": "2026-01-01",
+        },
+        headers={"X-Request-Id": "010101-10101"},
+    )
     fence(ctx, world, initiative)
     patterns = _patterns(world)
-    ctx.note(f"searching for {len(patterns)} personal codes used in this run (with and without hyphen)")
+    ctx.note(
+        f"searching for {len(patterns)} personal codes used in this run (with and without hyphen)"
+    )
     sources: list[tuple[str, bytes]] = [("log export", _export(world))]
     metrics = world.target.request("GET", "/metrics")
     if metrics.status == 200:
@@ -252,29 +296,70 @@ def c18(ctx: Context, world: World) -> None:
         ctx.note("application log not searched: give --app-log FILE (the target's log output)")
     for name, data in sources:
         found = sorted({m.group().decode() for p in patterns for m in p.finditer(data)})
-        ctx.expect(not found, f"{name} ({len(data)} bytes): {len(found)} clear personal codes"
-                   + (f" e.g. {found[0][:6]}…" if found else ""))
+        ctx.expect(
+            not found,
+            f"{name} ({len(data)} bytes): {len(found)} clear personal codes"
+            + (f" e.g. {found[0][:6]}…" if found else ""),
+        )
     if not app_log and not ctx.failed:
         raise Skip("log export and metrics clean; the application log needs --app-log")
 
 
 CHECKS = [
-    CheckSpec("C11", "one signature per person per initiative", "exactly one counted, second "
-              "refused, both attempts logged", "same person twice, through two platforms",
-              "L*, A", "Law Art. 22 (one signature per voter); MK 471 pt 8", c11),
-    CheckSpec("C12", "independence across initiatives", "both accepted; stored keys do not link "
-              "X and Y", "same person signs X and Y", "A", "GDPR Art. 25; analogue: Reg. "
-              "2019/1799", c12),
-    CheckSpec("C15", "log integrity, offline", "original verifies; each tamper fails at entry k",
-              "export the log; flip a byte in entry k; delete k; reorder two entries", "P",
-              "MK 471 Ch. II (event logging, integrity)", c15),
-    CheckSpec("C16", "append-only", "refused by the application and by the database",
-              "update or delete a log entry or signature record through the API or the database "
-              "role", "P", "MK 471 Ch. II (integrity of records)", c16, needs="--database-url"),
-    CheckSpec("C17", "completeness and replay", "exactly one log event per state change; "
-              "replaying the log gives the database's counts", "receive → reject → duplicate → "
-              "withdraw → export (purge: C26)", "P", "MK 471 Ch. II (event logging)", c17),
-    CheckSpec("C18", "no clear personal codes", "none found", "grep application logs, log "
-              "leaves, exports, metrics", "A, P", "GDPR Art. 5(1)(c), 32; MK 471 Ch. II", c18,
-              needs="--app-log"),
+    CheckSpec(
+        "C11",
+        "one signature per person per initiative",
+        "exactly one counted, second refused, both attempts logged",
+        "same person twice, through two platforms",
+        "L*, A",
+        "Law Art. 22 (one signature per voter); MK 471 pt 8",
+        c11,
+    ),
+    CheckSpec(
+        "C12",
+        "independence across initiatives",
+        "both accepted; stored keys do not link X and Y",
+        "same person signs X and Y",
+        "A",
+        "GDPR Art. 25; analogue: Reg. 2019/1799",
+        c12,
+    ),
+    CheckSpec(
+        "C15",
+        "log integrity, offline",
+        "original verifies; each tamper fails at entry k",
+        "export the log; flip a byte in entry k; delete k; reorder two entries",
+        "P",
+        "MK 471 Ch. II (event logging, integrity)",
+        c15,
+    ),
+    CheckSpec(
+        "C16",
+        "append-only",
+        "refused by the application and by the database",
+        "update or delete a log entry or signature record through the API or the database role",
+        "P",
+        "MK 471 Ch. II (integrity of records)",
+        c16,
+        needs="--database-url",
+    ),
+    CheckSpec(
+        "C17",
+        "completeness and replay",
+        "exactly one log event per state change; replaying the log gives the database's counts",
+        "receive → reject → duplicate → withdraw → export (purge: C26)",
+        "P",
+        "MK 471 Ch. II (event logging)",
+        c17,
+    ),
+    CheckSpec(
+        "C18",
+        "no clear personal codes",
+        "none found",
+        "grep application logs, log leaves, exports, metrics",
+        "A, P",
+        "GDPR Art. 5(1)(c), 32; MK 471 Ch. II",
+        c18,
+        needs="--app-log",
+    ),
 ]

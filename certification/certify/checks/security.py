@@ -29,8 +29,12 @@ def c22(ctx: Context, world: World) -> None:
     container = world.signed(x, world.citizen())
     other = world.post(ctx, x, container, "platform of Y posts for X", platform_key=y.platform_key)
     ctx.expect(other.status in (403, 404), f"platform not allowed for X: {other.brief()}")
-    anonymous = world.target.request("POST", f"/v1/initiatives/{x.id}/signatures", data=container,
-                                     headers={"Content-Type": ASICE, "Idempotency-Key": "anon-1"})
+    anonymous = world.target.request(
+        "POST",
+        f"/v1/initiatives/{x.id}/signatures",
+        data=container,
+        headers={"Content-Type": ASICE, "Idempotency-Key": "anon-1"},
+    )
     ctx.expect(anonymous.status == 401, f"no credential: {anonymous.brief()}")
     wrong = world.post(ctx, x, container, "wrong key", platform_key="sgsv_" + "A" * 40)
     ctx.expect(wrong.status == 401, f"unknown platform key: {wrong.brief()}")
@@ -38,14 +42,23 @@ def c22(ctx: Context, world: World) -> None:
     first = world.post(ctx, x, container, "original", idempotency_key=key)
     world.expect_accepted(ctx, first, "original post")
     replay = world.post(ctx, x, container, "replay", idempotency_key=key)
-    ctx.expect(replay.status == first.status and replay.body == first.body
-               and replay.headers.get("Idempotent-Replayed") == "true",
-               f"replay: same answer, Idempotent-Replayed {replay.headers.get('Idempotent-Replayed')}")
-    changed = world.post(ctx, x, world.signed(x, world.citizen()), "same key, other body",
-                         idempotency_key=key)
+    ctx.expect(
+        replay.status == first.status
+        and replay.body == first.body
+        and replay.headers.get("Idempotent-Replayed") == "true",
+        f"replay: same answer, Idempotent-Replayed {replay.headers.get('Idempotent-Replayed')}",
+    )
+    changed = world.post(
+        ctx, x, world.signed(x, world.citizen()), "same key, other body", idempotency_key=key
+    )
     ctx.expect(changed.status == 409, f"same key, other body: {changed.brief()}")
-    missing = world.target.request("POST", f"/v1/initiatives/{x.id}/signatures", data=container,
-                                   token=x.platform_key, headers={"Content-Type": ASICE})
+    missing = world.target.request(
+        "POST",
+        f"/v1/initiatives/{x.id}/signatures",
+        data=container,
+        token=x.platform_key,
+        headers={"Content-Type": ASICE},
+    )
     ctx.expect(400 <= missing.status < 500, f"no Idempotency-Key: {missing.brief()}")
     counts = world.target.request("GET", f"/v1/public/initiatives/{x.id}").json["counts"]
     ctx.expect(counts.get("accepted") == 1, f"exactly one counted: {counts}")
@@ -69,33 +82,57 @@ def c23(ctx: Context, world: World) -> None:
         signature = z.read(SIGNATURE_FILE)
     body = signature.split(b"?>", 1)[1] if signature.startswith(b"<?xml") else signature
     xxe = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>' + body
-    laughs = (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa">'
-              + b"".join(f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">'.encode()
-                         for i in range(8))
-              + b"]>" + body.replace(b"</ds:SignatureValue>", b"&i;</ds:SignatureValue>", 1))
+    laughs = (
+        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa">'
+        + b"".join(
+            f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">'.encode() for i in range(8)
+        )
+        + b"]>"
+        + body.replace(b"</ds:SignatureValue>", b"&i;</ds:SignatureValue>", 1)
+    )
     # wrapping: a second, altered copy of the signed properties under the same Id
     start = body.find(b"<xades:SignedProperties")
     end = body.find(b"</xades:SignedProperties>") + len(b"</xades:SignedProperties>")
     wrapped = body
     if start > 0:
         fake = body[start:end].replace(b"<xades:SigningTime>", b"<xades:SigningTime>1", 1)
-        wrapped = body.replace(b"</ds:Signature>", b"<ds:Object>" + fake + b"</ds:Object></ds:Signature>", 1)
-    bomb = _zip([("mimetype", ASICE.encode(), zipfile.ZIP_STORED),
-                 ("paraksta-veidlapa.txt", b"\0" * (512 * 1024 * 1024), zipfile.ZIP_DEFLATED)])
+        wrapped = body.replace(
+            b"</ds:Signature>", b"<ds:Object>" + fake + b"</ds:Object></ds:Signature>", 1
+        )
+    bomb = _zip(
+        [
+            ("mimetype", ASICE.encode(), zipfile.ZIP_STORED),
+            ("paraksta-veidlapa.txt", b"\0" * (512 * 1024 * 1024), zipfile.ZIP_DEFLATED),
+        ]
+    )
     traversal = world.signed(initiative, who, extra_entries=[Entry("../../etc/cron.d/x", b"x")])
     limit = 10 * 1024 * 1024
     cases = [
-        ("DTD with external entity (XXE)", replace_entry(good, SIGNATURE_FILE, xxe),
-         ("UNSAFE_INPUT", "MALFORMED_CONTAINER")),
-        ("entity expansion (billion laughs)", replace_entry(good, SIGNATURE_FILE, laughs),
-         ("UNSAFE_INPUT", "MALFORMED_CONTAINER")),
-        ("signature wrapping (duplicate SignedProperties)",
-         replace_entry(good, SIGNATURE_FILE, wrapped),
-         ("UNSAFE_INPUT", "MALFORMED_CONTAINER", "SIGNATURE_INVALID")),
-        ("zip bomb (512 MiB of zeros deflated)", bomb,
-         ("UNSAFE_INPUT", "MALFORMED_CONTAINER", "TOO_LARGE")),
-        ("path traversal entry ../../etc/cron.d/x", traversal,
-         ("UNSAFE_INPUT", "MALFORMED_CONTAINER")),
+        (
+            "DTD with external entity (XXE)",
+            replace_entry(good, SIGNATURE_FILE, xxe),
+            ("UNSAFE_INPUT", "MALFORMED_CONTAINER"),
+        ),
+        (
+            "entity expansion (billion laughs)",
+            replace_entry(good, SIGNATURE_FILE, laughs),
+            ("UNSAFE_INPUT", "MALFORMED_CONTAINER"),
+        ),
+        (
+            "signature wrapping (duplicate SignedProperties)",
+            replace_entry(good, SIGNATURE_FILE, wrapped),
+            ("UNSAFE_INPUT", "MALFORMED_CONTAINER", "SIGNATURE_INVALID"),
+        ),
+        (
+            "zip bomb (512 MiB of zeros deflated)",
+            bomb,
+            ("UNSAFE_INPUT", "MALFORMED_CONTAINER", "TOO_LARGE"),
+        ),
+        (
+            "path traversal entry ../../etc/cron.d/x",
+            traversal,
+            ("UNSAFE_INPUT", "MALFORMED_CONTAINER"),
+        ),
         ("not a ZIP", b"<html>" + b"A" * 1000, ("MALFORMED_CONTAINER", "UNSUPPORTED_FORMAT")),
     ]
     for what, data, reasons in cases:
@@ -107,11 +144,16 @@ def c23(ctx: Context, world: World) -> None:
     t0 = time.monotonic()
     try:
         big = world.target.request(
-            "POST", f"/v1/initiatives/{initiative.id}/signatures", token=initiative.platform_key,
+            "POST",
+            f"/v1/initiatives/{initiative.id}/signatures",
+            token=initiative.platform_key,
             headers={"Content-Type": ASICE, "Idempotency-Key": f"big-{uuid.uuid4()}"},
-            data=b"0" * (limit + 1))
-        ctx.expect(big.status == 413, f"oversized body ({limit + 1} bytes): {big.brief()} in "
-                   f"{time.monotonic() - t0:.2f} s")
+            data=b"0" * (limit + 1),
+        )
+        ctx.expect(
+            big.status == 413,
+            f"oversized body ({limit + 1} bytes): {big.brief()} in {time.monotonic() - t0:.2f} s",
+        )
     except Exception as exc:  # a server may close the connection early: still refused
         ctx.note(f"oversized body: connection closed by the server ({type(exc).__name__})")
     counts = world.target.request("GET", f"/v1/public/initiatives/{initiative.id}").json["counts"]
@@ -132,9 +174,12 @@ def _handshake(host: str, port: int, version: ssl.TLSVersion, ciphers: str | Non
     except (ValueError, ssl.SSLError) as exc:
         return f"client cannot offer it ({exc})"
     try:
-        with socket.create_connection((host, port), timeout=10) as raw:
-            with context.wrap_socket(raw, server_hostname=host) as tls:
-                return f"accepted {tls.version()} {tls.cipher()[0]}"
+        with (
+            socket.create_connection((host, port), timeout=10) as raw,
+            context.wrap_socket(raw, server_hostname=host) as tls,
+        ):
+            cipher = tls.cipher()
+            return f"accepted {tls.version()} {cipher[0] if cipher else '?'}"
     except ssl.SSLError as exc:
         if "NO_PROTOCOLS_AVAILABLE" in str(exc) or "NO_CIPHERS" in str(exc).upper():
             return f"client cannot offer it ({exc.reason})"
@@ -146,8 +191,10 @@ def _handshake(host: str, port: int, version: ssl.TLSVersion, ciphers: str | Non
 def c24(ctx: Context, world: World) -> None:
     url = urlsplit(world.target.base)
     if url.scheme != "https":
-        raise Skip(f"target is {url.scheme}:// ({url.netloc}): transport security needs an "
-                   "https:// target (TLS terminated by the deployment or its proxy)")
+        raise Skip(
+            f"target is {url.scheme}:// ({url.netloc}): transport security needs an "
+            "https:// target (TLS terminated by the deployment or its proxy)"
+        )
     host, port = url.hostname or "", url.port or 443
     for version in (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1):
         result = _handshake(host, port, version)
@@ -169,8 +216,9 @@ def c24(ctx: Context, world: World) -> None:
         ctx.expect(not result.startswith("accepted"), f"weak cipher {cipher}: {result}")
     reply = world.target.request("GET", "/healthz")
     hsts = reply.headers.get("Strict-Transport-Security", "")
-    ctx.expect("max-age=" in hsts and _max_age(hsts) >= 15552000,
-               f"HSTS (max-age ≥ 180 days): {hsts!r}")
+    ctx.expect(
+        "max-age=" in hsts and _max_age(hsts) >= 15552000, f"HSTS (max-age ≥ 180 days): {hsts!r}"
+    )
     try:
         with socket.create_connection((host, port), timeout=10) as raw:
             raw.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
@@ -199,10 +247,12 @@ def c25(ctx: Context, world: World) -> None:
     needles: dict[str, bytes] = {}
     for who in people:
         needles[f"personal code {who.personal_code[:6]}…"] = who.personal_code.encode()
-        needles[f"code without hyphen {who.personal_code[:6]}…"] = who.personal_code.replace("-", "").encode()
+        needles[f"code without hyphen {who.personal_code[:6]}…"] = who.personal_code.replace(
+            "-", ""
+        ).encode()
         needles[f"surname {who.surname}"] = who.surname.encode()
         needles[f"certificate of {who.surname}"] = who.signer.cert_der[-64:]
-    needles["form v1 text"] = "Paraksta veidlapa: v1".encode()
+    needles["form v1 text"] = b"Paraksta veidlapa: v1"
     needles["container member name"] = b"paraksta-veidlapa.txt"
     engine = sa.create_engine(url)
     hits: dict[str, list[str]] = {}
@@ -251,8 +301,10 @@ def c27(ctx: Context, world: World) -> None:
     limited = [a for a in signer_answers if a.status == 429]
     ctx.expect(bool(limited), f"burst for one person: {statuses}")
     if limited:
-        ctx.expect(limited[0].headers.get("Retry-After", "").isdigit(),
-                   f"Retry-After: {limited[0].headers.get('Retry-After')!r}")
+        ctx.expect(
+            limited[0].headers.get("Retry-After", "").isdigit(),
+            f"Retry-After: {limited[0].headers.get('Retry-After')!r}",
+        )
     _, key = world.platform(ctx, [initiative.id])
     url = f"{world.target.base}/v1/initiatives/{initiative.id}/signatures"
     limited_platform: list[str] = []
@@ -263,9 +315,17 @@ def c27(ctx: Context, world: World) -> None:
         with requests.Session() as session:
             while not limited_platform and sent[0] < 1000:
                 sent[0] += 1
-                reply = session.post(url, data=b"x", timeout=30, verify=world.target.verify, headers={
-                    "Authorization": f"Bearer {key}", "Content-Type": "text/plain",
-                    "Idempotency-Key": str(uuid.uuid4())})
+                reply = session.post(
+                    url,
+                    data=b"x",
+                    timeout=30,
+                    verify=world.target.verify,
+                    headers={
+                        "Authorization": f"Bearer {key}",
+                        "Content-Type": "text/plain",
+                        "Idempotency-Key": str(uuid.uuid4()),
+                    },
+                )
                 if reply.status_code == 429:
                     limited_platform.append(reply.headers.get("Retry-After", ""))
 
@@ -274,9 +334,11 @@ def c27(ctx: Context, world: World) -> None:
         w.start()
     for w in workers:
         w.join()
-    ctx.expect(bool(limited_platform) and limited_platform[0].isdigit(),
-               f"burst for one platform: 429 after {sent[0]} requests in "
-               f"{time.monotonic() - t0:.1f} s, Retry-After {limited_platform[:1]}")
+    ctx.expect(
+        bool(limited_platform) and limited_platform[0].isdigit(),
+        f"burst for one platform: 429 after {sent[0]} requests in "
+        f"{time.monotonic() - t0:.1f} s, Retry-After {limited_platform[:1]}",
+    )
     if world.options.app_log:
         text = Path(world.options.app_log).read_text(errors="replace")
         ctx.expect("rate_limited" in text or "429" in text, "throttling is logged")
@@ -285,20 +347,51 @@ def c27(ctx: Context, world: World) -> None:
 
 
 CHECKS = [
-    CheckSpec("C22", "platform authorisation", "refused; idempotency keys stop replays",
-              "a platform posts for an initiative it may not; no credential; a replay", "L*, P",
-              "MK 471 Ch. II (authentication of systems); Law Art. 22", c22),
-    CheckSpec("C23", "hostile input", "refused safely, bounded memory and time", "DTD/XXE, "
-              "signature wrapping, zip bomb, path traversal, oversized body", "A",
-              "MK 471 Ch. II (protection against attacks); OWASP ASVS V12–V13", c23),
-    CheckSpec("C24", "transport security", "refused; TLS ≥ 1.2; HSTS", "TLS 1.0/1.1, plain HTTP, "
-              "weak ciphers", "A, P", "MK 471 Ch. II (encrypted transfer); ENISA/NIST SP 800-52r2",
-              c24, needs="https:// target"),
-    CheckSpec("C25", "encryption at rest", "names, personal codes and containers encrypted; keys "
-              "outside the database", "inspect a database dump or backup", "A",
-              "GDPR Art. 32; MK 471 Ch. II (protection of stored data)", c25,
-              needs="--database-url"),
-    CheckSpec("C27", "anti-automation", "throttled with 429 + Retry-After, logged",
-              "burst of attempts for one person or one platform", "A",
-              "MK 471 Ch. II; analogue: Reg. 2019/1799 (anti-bot)", c27),
+    CheckSpec(
+        "C22",
+        "platform authorisation",
+        "refused; idempotency keys stop replays",
+        "a platform posts for an initiative it may not; no credential; a replay",
+        "L*, P",
+        "MK 471 Ch. II (authentication of systems); Law Art. 22",
+        c22,
+    ),
+    CheckSpec(
+        "C23",
+        "hostile input",
+        "refused safely, bounded memory and time",
+        "DTD/XXE, signature wrapping, zip bomb, path traversal, oversized body",
+        "A",
+        "MK 471 Ch. II (protection against attacks); OWASP ASVS V12–V13",
+        c23,
+    ),
+    CheckSpec(
+        "C24",
+        "transport security",
+        "refused; TLS ≥ 1.2; HSTS",
+        "TLS 1.0/1.1, plain HTTP, weak ciphers",
+        "A, P",
+        "MK 471 Ch. II (encrypted transfer); ENISA/NIST SP 800-52r2",
+        c24,
+        needs="https:// target",
+    ),
+    CheckSpec(
+        "C25",
+        "encryption at rest",
+        "names, personal codes and containers encrypted; keys outside the database",
+        "inspect a database dump or backup",
+        "A",
+        "GDPR Art. 32; MK 471 Ch. II (protection of stored data)",
+        c25,
+        needs="--database-url",
+    ),
+    CheckSpec(
+        "C27",
+        "anti-automation",
+        "throttled with 429 + Retry-After, logged",
+        "burst of attempts for one person or one platform",
+        "A",
+        "MK 471 Ch. II; analogue: Reg. 2019/1799 (anti-bot)",
+        c27,
+    ),
 ]
