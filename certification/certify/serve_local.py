@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from sigsvc.serve import run_gunicorn
+from sigsvc.web.serve import run_gunicorn
 
 if __name__ == "__main__":
     bind, workers, *rest = sys.argv[1:]

@@ -20,9 +20,10 @@ from werkzeug.serving import make_server
 from certification.certify import cli
 from certification.certify.kit import ensure_kit
 from crypto._internal import pipeline
-from sigsvc import db, intake_config
+from sigsvc import db
 from sigsvc.app import create_app
-from sigsvc.auth import create_admin_token
+from sigsvc.intake import config as intake_config
+from sigsvc.web.auth import create_admin_token
 from tests.signatures.conftest import intake_settings
 
 pytestmark = pytest.mark.usefixtures("responders")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib.metadata
 
-from sigsvc.transport import HSTS
+from sigsvc.web.transport import HSTS
 from tests.service.conftest import assert_schema
 
 
