@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from flask import Flask
 from werkzeug.serving import make_server
@@ -111,8 +112,13 @@ def _run(served: tuple[str, str], kit_dir: Path, out: Path, *extra: str) -> int:
     )
 
 
+SCHEMA = Path(__file__).parents[2] / "schemas" / "certify-report.schema.json"
+
+
 def _verdicts(out: Path) -> dict[str, str]:
     doc = json.loads((out / "report.json").read_text())
+    jsonschema.validate(doc, json.loads(SCHEMA.read_text()))
+    assert doc["target"]["version"] and doc["trust"] and doc["run_id"]
     return {c["id"]: c["verdict"] for c in doc["checks"]}
 
 

@@ -323,8 +323,8 @@ CHECKS = [
         "before export: excluded from later batches, event logged; after: refused, batch unchanged",
         "withdraw before export; try again after export",
         "A, P",
-        "Law Art. 23 (signature may be withdrawn until submission); analogue: "
-        "Regulation (EU) 2019/788",
+        "no Latvian text found; good practice and analogues (Rahvaalgatus, "
+        "kansalaisaloite.fi): a signer may withdraw until the signatures are handed over",
         c14,
     ),
     CheckSpec(
@@ -362,7 +362,7 @@ CHECKS = [
         "personal data deleted; the log still verifies; the purge is logged",
         "initiative closed, batch acknowledged, retention elapsed",
         "A, P",
-        "GDPR Art. 5(1)(e); Law Art. 24; analogue: Reg. 2019/788 Art. 19",
+        "GDPR Art. 5(1)(e) (storage limitation); Law Art. 24 (CVK has the data)",
         c26,
         needs="--retention-command",
     ),

@@ -312,7 +312,7 @@ CHECKS = [
         "exactly one counted, second refused, both attempts logged",
         "same person twice, through two platforms",
         "L*, A",
-        "Law Art. 22 (one signature per voter); MK 471 pt 8",
+        "Law Art. 22; MK 471 Ch. II; analogue: Reg. (EU) 2019/1799",
         c11,
     ),
     CheckSpec(

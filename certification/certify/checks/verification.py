@@ -427,7 +427,7 @@ CHECKS = [
         "wrong length or letters; hyphen missing",
         "L",
         "Law Art. 22(1) (personal code on "
-        "each signature); Law on the Population Register (code format)",
+        "each signature); code format: Natural Persons Register (inferred)",
         c1,
     ),
     CheckSpec(
@@ -436,7 +436,7 @@ CHECKS = [
         "3[2-9] accepted whatever the check digit; 30/31 refused; no birth date derived",
         "32…–39… codes (no birth date), 30…/31…",
         "L",
-        "Law on the Population Register (codes since 2017-07-01); Law Art. 22(1)",
+        "new codes since 2017-07-01 (inferred); Law Art. 22(1)",
         c2,
     ),
     CheckSpec(
