@@ -266,17 +266,19 @@ def c18(ctx: Context, world: World) -> None:
             world.signed(initiative, who, level="B" if i == 2 else "LT"),
             f"signature {i}",
         )
+    # a form request for a person who never signs, the code also as the request id
+    probe = world.citizen()
     world.target.request(
         "GET",
         f"/v1/initiatives/{initiative.id}/form",
         token=initiative.platform_key,
         params={
-            "given_name": "X",
-            "surname": "Y",
-            "personal_code": "010101-10101",
-            "date": "2026-01-01",
+            "given_name": probe.given_name,
+            "surname": probe.surname,
+            "personal_code": probe.personal_code,
+            "date": world.today().isoformat(),
         },
-        headers={"X-Request-Id": "010101-10101"},
+        headers={"X-Request-Id": probe.personal_code},
     )
     fence(ctx, world, initiative)
     patterns = _patterns(world)
