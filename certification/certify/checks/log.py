@@ -195,7 +195,7 @@ def c16(ctx: Context, world: World) -> None:
 def c17(ctx: Context, world: World) -> None:
     initiative = world.initiative(ctx)
     a, b, c = world.citizen(), world.citizen(), world.citizen(new_format=True)
-    world.post(ctx, initiative, world.signed(initiative, a), "receive A")
+    received = world.post(ctx, initiative, world.signed(initiative, a), "receive A")
     world.post(ctx, initiative, world.signed(initiative, b, level="B"), "reject B")
     world.post(ctx, initiative, world.signed(initiative, a), "duplicate A")
     world.post(ctx, initiative, world.signed(initiative, c), "receive C")
@@ -240,6 +240,20 @@ def c17(ctx: Context, world: World) -> None:
         total == types.get("signature.rejected", 0),
         f"replayed rejected {types.get('signature.rejected', 0)} = service's {total}",
     )
+    receipt = world.target.request(
+        "GET", f"/v1/signatures/{received.json['id']}", token=initiative.platform_key
+    ).json.get("receipt")
+    if receipt:
+        path = world.save("c17-receipt.tlog", receipt.encode())
+        code, _, text = world.sigaudit(
+            "verify-receipt", str(path), "--key", world.log_key, "--origin", world.log_origin
+        )
+        ctx.expect(
+            code == 0,
+            f"A's receipt verifies offline (sigaudit verify-receipt): {code} {text[:160]}",
+        )
+    else:
+        ctx.expect(False, "A's receipt is there once a checkpoint covers it")
     ctx.expect(
         batch.get("count") == replay_accepted,
         f"batch count {batch.get('count')} = replayed {replay_accepted}",
