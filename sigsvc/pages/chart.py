@@ -29,6 +29,7 @@ class Bar:
 class Tick:
     position: float
     label: str
+    anchor: str = "middle"  # SVG text-anchor: the outermost labels stay inside the picture
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,12 @@ def days_between(first: date, last: date) -> list[date]:
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
+def _anchor(n: int, count: int) -> str:
+    if count > 6 and n == count - 1:
+        return "end"
+    return "middle"
+
+
 def per_day_chart(counts: Mapping[date, int], days: list[date]) -> Chart:
     """Bars for `days` (consecutive, oldest first); a day without signatures has height 0."""
     plot_width = WIDTH - LEFT - RIGHT
@@ -91,9 +98,9 @@ def per_day_chart(counts: Mapping[date, int], days: list[date]) -> Chart:
     )
     label_every = max(1, len(days) // 6)
     x_ticks = tuple(
-        Tick(round(LEFT + n * slot + slot / 2, 2), day.strftime("%d.%m."))
+        Tick(round(LEFT + n * slot + slot / 2, 2), day.strftime("%d.%m."), _anchor(n, len(days)))
         for n, day in enumerate(days)
-        if n % label_every == 0
+        if n == len(days) - 1 or (n % label_every == 0 and len(days) - 1 - n > label_every // 2)
     )
     return Chart(
         width=WIDTH,

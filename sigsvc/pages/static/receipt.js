@@ -130,9 +130,12 @@
 
   // --- keys and notes (c2sp.org/signed-note) -----------------------------------------
   async function parseKey(vkey) {
-    const parts = vkey.trim().split("+");
-    if (parts.length !== 3) throw new Refusal("MALFORMED_KEY", "expected name+id+key");
-    const [name, hexId, material] = parts;
+    // name+hexid+base64: the base64 may itself contain "+", so split at the first two only.
+    const text = vkey.trim();
+    const first = text.indexOf("+");
+    const second = first < 0 ? -1 : text.indexOf("+", first + 1);
+    if (second < 0) throw new Refusal("MALFORMED_KEY", "expected name+id+key");
+    const [name, hexId, material] = [text.slice(0, first), text.slice(first + 1, second), text.slice(second + 1)];
     if (!name || /[\s+]/.test(name) || !/^[0-9a-f]{8}$/.test(hexId)) {
       throw new Refusal("MALFORMED_KEY", "bad name or key id");
     }
