@@ -38,4 +38,3 @@ def init_app(app: Flask) -> None:
         if request.blueprint not in ("pages_public", "pages_console"):
             return {}
         return {"_": i18n.translate, "lang": i18n.language()}
-

@@ -209,11 +209,13 @@ def revoke_platform(platform_id: uuid.UUID) -> Response:
 def _batches_page(status: int = 200, **context: Any) -> Response:
     session = db.session()
     days = int(current_app.config.get("RETENTION_DAYS") or 90)
+    initiatives = operator.initiatives(session)
     return _page(
         "console/batches.html",
         status,
         batches=operator.batch_rows(session, days),
-        initiatives=operator.initiatives(session),
+        initiatives=initiatives,
+        numbers={str(i.id): i.registration_number for i in initiatives},
         **context,
     )
 

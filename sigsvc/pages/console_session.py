@@ -18,6 +18,7 @@ when the browser sends one, must be this host's.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
@@ -63,10 +64,8 @@ def _instance_key(app: Flask) -> bytes:
     path = Path(app.instance_path) / "console.key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        try:
+        with contextlib.suppress(FileExistsError):  # another worker made it first: use theirs
             write_key_file(path, secrets.token_bytes(KEY_BYTES))
-        except FileExistsError:  # another worker made it first: use theirs
-            pass
     return read_key_file(path, KEY_BYTES, "console key")
 
 
@@ -156,7 +155,9 @@ def set_cookie(response: Response, value: str, *, secure: bool) -> None:
 
 
 def clear_cookie(response: Response, *, secure: bool) -> None:
-    response.delete_cookie(COOKIE, path=COOKIE_PATH, secure=secure, httponly=True, samesite="Strict")
+    response.delete_cookie(
+        COOKIE, path=COOKIE_PATH, secure=secure, httponly=True, samesite="Strict"
+    )
 
 
 __all__ = [

@@ -29,7 +29,8 @@ HSTS = "max-age=31536000; includeSubDomains"
 HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # Never cross-origin; same-origin keeps the Origin header the console checks (CSRF).
+    "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",  # for browsers that predate frame-ancestors
     "Cross-Origin-Opener-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",

@@ -37,6 +37,7 @@ class TrustedList:
 @dataclass(frozen=True, slots=True)
 class Figures:
     now: datetime
+    verification_time: datetime  # trust is judged at this time (a TEST clock if configured)
     intake_error: str | None
     test_anchors: bool
     test_clock: bool
@@ -73,7 +74,10 @@ def findings(f: Figures) -> list[Finding]:
         out.append(
             Finding(
                 "error",
-                (f"Parakstu pieņemšana izslēgta: {f.intake_error}", f"Signature intake is off: {f.intake_error}"),
+                (
+                    f"Parakstu pieņemšana izslēgta: {f.intake_error}",
+                    f"Signature intake is off: {f.intake_error}",
+                ),
                 (
                     "Iestatiet minēto mainīgo (README, Configuration) un pārstartējiet servisu.",
                     "Set the variable it names (README, Configuration) and restart the service.",
@@ -84,7 +88,10 @@ def findings(f: Figures) -> list[Finding]:
         out.append(
             Finding(
                 "warning",
-                ("Lieto TESTA uzticamību vai testa pulksteni.", "TEST trust anchors or a test clock are in use."),
+                (
+                    "Lieto TESTA uzticamību vai testa pulksteni.",
+                    "TEST trust anchors or a test clock are in use.",
+                ),
                 (
                     "Ražošanā noņemiet SIGSVC_ANCHORS un SIGSVC_TEST_CLOCK.",
                     "In production, remove SIGSVC_ANCHORS and SIGSVC_TEST_CLOCK.",
@@ -93,21 +100,25 @@ def findings(f: Figures) -> list[Finding]:
         )
     for tl in f.trusted_lists:
         name = tl.territory or "?"
-        if tl.stale or (tl.next_update is not None and tl.next_update <= f.now):
+        if tl.stale or (tl.next_update is not None and tl.next_update <= f.verification_time):
             out.append(
                 Finding(
                     "error",
                     (
-                        f"Uzticamo sarakstu {name} (nr. {tl.sequence}) vajadzēja atjaunot līdz {_fmt(tl.next_update)}.",
-                        f"Trusted list {name} (no. {tl.sequence}) was due for renewal by {_fmt(tl.next_update)}.",
+                        f"Uzticamo sarakstu {name} (nr. {tl.sequence}) vajadzēja atjaunot līdz "
+                        f"{_fmt(tl.next_update)}.",
+                        f"Trusted list {name} (no. {tl.sequence}) was due for renewal by "
+                        f"{_fmt(tl.next_update)}.",
                     ),
                     (
-                        "Lejupielādējiet jaunāko sarakstu, pārbaudiet tā parakstu un pārstartējiet; līdz tam jauni sertifikāti var tikt noraidīti.",
-                        "Fetch the current list, check its signature and restart; until then new certificates may be refused.",
+                        "Lejupielādējiet jaunāko sarakstu, pārbaudiet tā parakstu un "
+                        "pārstartējiet; līdz tam jauni sertifikāti var tikt noraidīti.",
+                        "Fetch the current list, check its signature and restart; until then new "
+                        "certificates may be refused.",
                     ),
                 )
             )
-        elif tl.next_update is not None and tl.next_update - f.now < TL_WARN_BEFORE:
+        elif tl.next_update is not None and tl.next_update - f.verification_time < TL_WARN_BEFORE:
             out.append(
                 Finding(
                     "warning",
@@ -126,12 +137,16 @@ def findings(f: Figures) -> list[Finding]:
                 Finding(
                     "error",
                     (
-                        f"{uncovered} žurnāla ieraksti nav parakstīti kontrolpunktā jau {int(late.total_seconds())} s.",
-                        f"{uncovered} log entries have not been covered by a checkpoint for {int(late.total_seconds())} s.",
+                        f"{uncovered} žurnāla ieraksti nav parakstīti kontrolpunktā jau "
+                        f"{int(late.total_seconds())} s.",
+                        f"{uncovered} log entries have not been covered by a checkpoint for "
+                        f"{int(late.total_seconds())} s.",
                     ),
                     (
-                        "Pārbaudiet žurnāla atslēgu (SIGSVC_LOG_KEY_FILE) un datubāzes slēdzenes; GET /v1/log/checkpoint mēģina to parakstīt.",
-                        "Check the log key (SIGSVC_LOG_KEY_FILE) and database locks; GET /v1/log/checkpoint tries to cut one.",
+                        "Pārbaudiet žurnāla atslēgu (SIGSVC_LOG_KEY_FILE) un datubāzes "
+                        "slēdzenes; GET /v1/log/checkpoint mēģina to parakstīt.",
+                        "Check the log key (SIGSVC_LOG_KEY_FILE) and database locks; GET "
+                        "/v1/log/checkpoint tries to cut one.",
                     ),
                 )
             )
@@ -142,10 +157,12 @@ def findings(f: Figures) -> list[Finding]:
                 "error",
                 (
                     f"{outages} paraksti pēdējā stundā atteikti, jo nebija pieejams OCSP/CRL.",
-                    f"{outages} signatures in the last hour were turned away because OCSP/CRL was unreachable.",
+                    f"{outages} signatures in the last hour were turned away because OCSP/CRL was "
+                    "unreachable.",
                 ),
                 (
-                    "Pārbaudiet izejošo savienojumu uz sertifikātu izdevēja OCSP; platformas var mēģināt vēlreiz.",
+                    "Pārbaudiet izejošo savienojumu uz sertifikātu izdevēja OCSP; platformas var "
+                    "mēģināt vēlreiz.",
                     "Check outbound access to the issuers' OCSP responders; platforms may retry.",
                 ),
             )
@@ -154,7 +171,12 @@ def findings(f: Figures) -> list[Finding]:
         out.append(
             Finding(
                 "warning",
-                (f"{f.batches_waiting} partijas izveidotas, bet nav nodotas CVK ilgāk par dienu.", f"{f.batches_waiting} batches were created but not handed to CVK for over a day."),
+                (
+                    f"{f.batches_waiting} partijas izveidotas, bet nav nodotas CVK ilgāk par "
+                    "dienu.",
+                    f"{f.batches_waiting} batches were created but not handed to CVK for over a "
+                    "day.",
+                ),
                 ("Nosūtiet tās (Partijas → Nosūtīt CVK).", "Push them (Batches → Push to CVK)."),
             )
         )
@@ -162,32 +184,60 @@ def findings(f: Figures) -> list[Finding]:
         out.append(
             Finding(
                 "warning",
-                (f"{f.batches_unacknowledged} nodotām partijām nav CVK apliecinājuma ilgāk par dienu.", f"{f.batches_unacknowledged} handed-over batches have no acknowledgement from CVK for over a day."),
-                ("Sazinieties ar CVK un reģistrējiet apliecinājumu.", "Contact CVK and record their acknowledgement."),
+                (
+                    f"{f.batches_unacknowledged} nodotām partijām nav CVK apliecinājuma ilgāk par "
+                    "dienu.",
+                    f"{f.batches_unacknowledged} handed-over batches have no acknowledgement from "
+                    "CVK for over a day.",
+                ),
+                (
+                    "Sazinieties ar CVK un reģistrējiet apliecinājumu.",
+                    "Contact CVK and record their acknowledgement.",
+                ),
             )
         )
     if f.batches_due_for_purge:
         out.append(
             Finding(
                 "warning",
-                (f"{f.batches_due_for_purge} partiju personas dati jādzēš (glabāšanas termiņš beidzies).", f"{f.batches_due_for_purge} batches hold personal data past the retention period."),
-                ("Glabāšana → Dzēst tagad (vai `sigsvc retention purge` cron).", "Retention → Purge now (or `sigsvc retention purge` from cron)."),
+                (
+                    f"{f.batches_due_for_purge} partiju personas dati jādzēš (glabāšanas termiņš "
+                    "beidzies).",
+                    f"{f.batches_due_for_purge} batches hold personal data past the retention "
+                    "period.",
+                ),
+                (
+                    "Glabāšana → Dzēst tagad (vai `sigsvc retention purge` cron).",
+                    "Retention → Purge now (or `sigsvc retention purge` from cron).",
+                ),
             )
         )
     if not f.batch_seal_configured:
         out.append(
             Finding(
                 "warning",
-                ("Partiju zīmogs nav konfigurēts: partijas nevar izveidot.", "No batch seal is configured: batches cannot be created."),
-                ("Iestatiet SIGSVC_BATCH_SEAL_KEY un SIGSVC_BATCH_SEAL_CERT.", "Set SIGSVC_BATCH_SEAL_KEY and SIGSVC_BATCH_SEAL_CERT."),
+                (
+                    "Partiju zīmogs nav konfigurēts: partijas nevar izveidot.",
+                    "No batch seal is configured: batches cannot be created.",
+                ),
+                (
+                    "Iestatiet SIGSVC_BATCH_SEAL_KEY un SIGSVC_BATCH_SEAL_CERT.",
+                    "Set SIGSVC_BATCH_SEAL_KEY and SIGSVC_BATCH_SEAL_CERT.",
+                ),
             )
         )
     if not f.handover_configured:
         out.append(
             Finding(
                 "warning",
-                ("CVK adrese vai atslēga nav konfigurēta: partijas nevar nosūtīt.", "CVK's address or key is not configured: batches cannot be pushed."),
-                ("Iestatiet SIGSVC_HANDOVER_URL un SIGSVC_RECEIVER_KEY.", "Set SIGSVC_HANDOVER_URL and SIGSVC_RECEIVER_KEY."),
+                (
+                    "CVK adrese vai atslēga nav konfigurēta: partijas nevar nosūtīt.",
+                    "CVK's address or key is not configured: batches cannot be pushed.",
+                ),
+                (
+                    "Iestatiet SIGSVC_HANDOVER_URL un SIGSVC_RECEIVER_KEY.",
+                    "Set SIGSVC_HANDOVER_URL and SIGSVC_RECEIVER_KEY.",
+                ),
             )
         )
     return out
@@ -198,6 +248,7 @@ def gather(app: Flask, session: Session, now: datetime) -> Figures:
     trusted: tuple[TrustedList, ...] = ()
     test_anchors = test_clock = False
     interval = float(app.config.get("CHECKPOINT_INTERVAL") or 2)
+    verification_time = now
     try:
         intake = intake_config.get(app)
     except intake_config.IntakeConfigError as exc:
@@ -205,6 +256,7 @@ def gather(app: Flask, session: Session, now: datetime) -> Figures:
     else:
         test_anchors, test_clock = intake.test_anchors, intake.test_clock
         interval = intake.checkpoint_interval
+        verification_time = intake.clock()
         trusted = tuple(
             TrustedList(i.territory or "?", i.sequence, i.next_update, i.stale)
             for i in intake.trust.lists
@@ -224,11 +276,14 @@ def gather(app: Flask, session: Session, now: datetime) -> Figures:
     retention_days = int(app.config.get("RETENTION_DAYS") or 90)
 
     def count(*conditions: sa.ColumnElement[bool]) -> int:
-        return int(session.scalar(sa.select(sa.func.count()).select_from(Batch).where(*conditions)) or 0)
+        return int(
+            session.scalar(sa.select(sa.func.count()).select_from(Batch).where(*conditions)) or 0
+        )
 
     seal = app.config.get("BATCH_SEAL") or {}
     return Figures(
         now=now,
+        verification_time=verification_time,
         intake_error=intake_error,
         test_anchors=test_anchors,
         test_clock=test_clock,
@@ -246,7 +301,9 @@ def gather(app: Flask, session: Session, now: datetime) -> Figures:
             Batch.status == BatchStatus.ACKNOWLEDGED,
             Batch.acknowledged_at <= now - timedelta(days=retention_days),
         ),
-        batch_seal_configured=bool(seal.get("SIGSVC_BATCH_SEAL_KEY") and seal.get("SIGSVC_BATCH_SEAL_CERT")),
+        batch_seal_configured=bool(
+            seal.get("SIGSVC_BATCH_SEAL_KEY") and seal.get("SIGSVC_BATCH_SEAL_CERT")
+        ),
         handover_configured=bool(app.config.get("HANDOVER_URL") and app.config.get("RECEIVER_KEY")),
     )
 

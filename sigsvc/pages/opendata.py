@@ -92,7 +92,10 @@ def data_initiative_json(initiative_id: uuid.UUID) -> Response:
     view = _one(initiative_id)
     per_day = readmodel.signatures_per_day(db.session(), initiative_id)
     return _json(
-        {**view.as_json(), "per_day": [{"day": d.isoformat(), "accepted": n} for d, n in per_day.items()]}
+        {
+            **view.as_json(),
+            "per_day": [{"day": d.isoformat(), "accepted": n} for d, n in per_day.items()],
+        }
     )
 
 

@@ -130,9 +130,7 @@ def push_batch(app: Flask, batch_id: str) -> dict[str, Any]:
     return handover.push(app, intake_config.get(app), batch_id, policy=CONSOLE_PUSH)
 
 
-def acknowledge(
-    app: Flask, session: Session, batch_id: str, note: bytes, now: datetime
-) -> Batch:
+def acknowledge(app: Flask, session: Session, batch_id: str, note: bytes, now: datetime) -> Batch:
     key = handover.receiver_key(app)
     return handover.acknowledge(session, intake_config.get(app), key, batch_id, note, now)
 

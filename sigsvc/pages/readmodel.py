@@ -91,9 +91,7 @@ def initiative(session: Session, initiative_id: uuid.UUID) -> InitiativeView | N
 def _utc_hour(dialect: str) -> Any:
     column = Signature.created_at
     if dialect == "postgresql":
-        return sa.func.to_char(
-            sa.func.timezone("UTC", column), sa.literal("YYYY-MM-DD HH24")
-        )
+        return sa.func.to_char(sa.func.timezone("UTC", column), sa.literal("YYYY-MM-DD HH24"))
     return sa.func.strftime("%Y-%m-%d %H", column)  # SQLite stores UTC text
 
 

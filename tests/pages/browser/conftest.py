@@ -47,7 +47,7 @@ from tests.signatures.conftest import (  # noqa: F401 (fixtures)
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 SCREENSHOTS = Path(
-    os.environ.get("SIGSVC_SCREENSHOTS") or Path(__file__).parents[2] / "build" / "screenshots"
+    os.environ.get("SIGSVC_SCREENSHOTS") or Path(__file__).parents[3] / "build" / "screenshots"
 )
 # Accepted by the test PKI: two different people; rejected: each for its own reason.
 ACCEPTED = ("valid_p384", "valid_rsa")
@@ -107,6 +107,16 @@ class Browser:
         self.driver.save_screenshot(str(path))
         self.driver.set_window_size(1280, 900)
         return path
+
+    def click(self, element: Any, shot: str | None = None) -> None:
+        """Click something that loads a new page; wait for the new page, then check it."""
+        from selenium.webdriver.support import expected_conditions
+
+        old = self.css("html")
+        element.click()
+        self.wait_for(expected_conditions.staleness_of(old))
+        self.wait_for(lambda d: d.execute_script("return document.readyState") == "complete")
+        self.check(shot)
 
     def css(self, selector: str) -> Any:
         from selenium.webdriver.common.by import By

@@ -20,7 +20,7 @@ from certification.testpki.sign import TEST_INITIATIVE_TEXT
 from crypto.form import Regime
 from sigsvc import db, intake_config, registry
 from sigsvc.app import create_app
-from tests.pages.conftest import Browser, Site, serve
+from tests.pages.browser.conftest import Browser, Site, serve
 
 TEST_INITIATIVE = registry.NewInitiative(
     regime=Regime.ART22_BILL,
@@ -72,7 +72,11 @@ def resign_with_other_key(text: str) -> str:
     receipt = Receipt.parse(text.encode())
     note = parse_note(receipt.checkpoint_note)
     other = Signer.generate(note.signatures[0].name)  # same name, another key
-    return Receipt(receipt.index, receipt.proof, sign(note.text, [other]), receipt.extra).encode().decode()
+    return (
+        Receipt(receipt.index, receipt.proof, sign(note.text, [other]), receipt.extra)
+        .encode()
+        .decode()
+    )
 
 
 def check(
@@ -101,7 +105,9 @@ def check(
 def grown(site: Site, container: Any) -> tuple[str, int, int]:
     """A receipt, then more entries and a newer checkpoint: (receipt, its size, current size)."""
     receipt = site.receipt("valid_p384")
-    size = Checkpoint.from_text(parse_note(Receipt.parse(receipt.encode()).checkpoint_note).text).size
+    size = Checkpoint.from_text(
+        parse_note(Receipt.parse(receipt.encode()).checkpoint_note).text
+    ).size
     answer = site.post_signature(container("not_yet_valid"))
     assert answer.status_code == 422
     current = Checkpoint.from_text(parse_note(site.get("/v1/log/checkpoint").content).text).size
