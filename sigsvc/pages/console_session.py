@@ -32,9 +32,9 @@ import sqlalchemy as sa
 from flask import Flask, Response, current_app, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from sigsvc.auth import authenticate
-from sigsvc.keyfiles import KeyMaterialError, load_key, read_key_file, write_key_file
-from sigsvc.models import AdminToken
+from sigsvc.db.models import AdminToken
+from sigsvc.intake.keyfiles import KeyMaterialError, load_key, read_key_file, write_key_file
+from sigsvc.web.auth import authenticate
 
 COOKIE = "sigsvc_console"
 COOKIE_PATH = "/console"

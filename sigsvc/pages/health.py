@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from sigsvc import intake_config
-from sigsvc.models.batches import Batch, BatchStatus
-from sigsvc.models.intake import Rejection
+from sigsvc.db.models.batches import Batch, BatchStatus
+from sigsvc.db.models.intake import Rejection
+from sigsvc.intake import config as intake_config
 from sigsvc.pages import readmodel
 
 Level = Literal["error", "warning"]

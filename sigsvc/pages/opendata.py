@@ -13,7 +13,7 @@ from xml.sax.saxutils import escape
 from flask import Response, abort, request, url_for
 
 from sigsvc import db
-from sigsvc.models import Initiative
+from sigsvc.db.models import Initiative
 from sigsvc.pages import readmodel
 from sigsvc.pages.public import bp
 

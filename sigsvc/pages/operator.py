@@ -14,10 +14,12 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from crypto.form import Regime
-from sigsvc import batches, handover, intake_config, registry, retention
-from sigsvc.errors import ApiError
-from sigsvc.models import Initiative, Platform
-from sigsvc.models.batches import Batch, BatchStatus
+from sigsvc import registry
+from sigsvc.db.models import Initiative, Platform
+from sigsvc.db.models.batches import Batch, BatchStatus
+from sigsvc.export import batches, handover, retention
+from sigsvc.intake import config as intake_config
+from sigsvc.web.errors import ApiError
 
 REFUSALS: tuple[type[Exception], ...] = (
     ApiError,
@@ -81,10 +83,6 @@ def create_platform(session: Session, name: str, initiative_ids: list[str]) -> t
     if not ids:
         raise ApiError("INVALID_FIELD", "/initiative_ids: choose at least one initiative")
     return registry.create_platform(session, name.strip(), ids)
-
-
-def revoke_platform(session: Session, platform_id: uuid.UUID) -> Platform:
-    return registry.revoke_platform(session, platform_id)  # type: ignore[attr-defined,no-any-return]
 
 
 @dataclass(frozen=True, slots=True)

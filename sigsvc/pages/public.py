@@ -9,7 +9,7 @@ from datetime import date, datetime
 from flask import Blueprint, abort, render_template, request
 
 from sigsvc import db
-from sigsvc.models import Initiative
+from sigsvc.db.models import Initiative
 from sigsvc.pages import chart, i18n, readmodel, status
 from sigsvc.pages.formatting import age_text
 

@@ -19,10 +19,10 @@ from audit.errors import AuditError
 from audit.note import parse as parse_note
 from audit.strict import b64encode
 from sigsvc import registry
-from sigsvc.logstore import SqlLogStorage
-from sigsvc.models import Initiative
-from sigsvc.models.intake import CheckpointClock, Signature
-from sigsvc.models.log import log_checkpoints
+from sigsvc.db.models import Initiative
+from sigsvc.db.models.intake import CheckpointClock, Signature
+from sigsvc.db.models.log import log_checkpoints
+from sigsvc.log.storage import SqlLogStorage
 
 RIGA = ZoneInfo("Europe/Riga")  # collection periods and "per day" are Riga calendar days
 HISTORY_LENGTH = 20

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sigsvc import intake_config
+from sigsvc.intake import config as intake_config
 
 
 @dataclass(frozen=True, slots=True)

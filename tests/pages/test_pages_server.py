@@ -14,11 +14,11 @@ from flask.testing import FlaskClient
 
 from crypto.form import Regime
 from sigsvc import db, registry
-from sigsvc.auth import create_admin_token
-from sigsvc.models import AdminToken
-from sigsvc.models.intake import Eligibility, Signature
+from sigsvc.db.models import AdminToken
+from sigsvc.db.models.intake import Eligibility, Signature
 from sigsvc.pages import chart, console_session, health, readmodel
 from sigsvc.pages.headers import CSP
+from sigsvc.web.auth import create_admin_token
 
 PAGES = ["/", "/log", "/receipt", "/console/", "/data/initiatives.json", "/feed.atom"]
 

@@ -29,7 +29,7 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from sigsvc import db
-from sigsvc.auth import create_admin_token
+from sigsvc.web.auth import create_admin_token
 from tests.batches.conftest import (  # noqa: F401 (fixtures)
     intake_overrides,
     receiver,

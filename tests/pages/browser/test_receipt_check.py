@@ -18,8 +18,9 @@ from audit.note import parse as parse_note
 from audit.receipt import Receipt
 from certification.testpki.sign import TEST_INITIATIVE_TEXT
 from crypto.form import Regime
-from sigsvc import db, intake_config, registry
+from sigsvc import db, registry
 from sigsvc.app import create_app
+from sigsvc.intake import config as intake_config
 from tests.pages.browser.conftest import Browser, Site, serve
 
 TEST_INITIATIVE = registry.NewInitiative(
