@@ -1,7 +1,8 @@
-"""A TEST-ONLY operator seal PKI made at run time: seal CA -> seal certificate (P-256).
+"""A TEST-ONLY operator seal PKI made at test time: seal CA -> seal certificate (P-256).
 
 The operator's seal is not part of the citizens' test PKI (certification/testpki), so the batch
-tests and the demo (`sigsvc demo-run`) make their own, valid 2025-2030.
+tests, the certification kit (certification/certify/kit.py) and the demo (`sigsvc demo-run`)
+make their own, valid 2025-2030.
 """
 
 from __future__ import annotations

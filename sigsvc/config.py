@@ -56,8 +56,13 @@ KNOWN_VARIABLES = frozenset(
         "SIGSVC_GRACEFUL_TIMEOUT",
         "SIGSVC_KEEPALIVE",
         "SIGSVC_METRICS_BIND",
+        # operator console (sigsvc/pages), fetcher test switch (issue 9)
+        "SIGSVC_CONSOLE_KEY",
+        "SIGSVC_CONSOLE_KEY_FILE",
+        "SIGSVC_TEST_FETCH_PRIVATE_ADDRESSES",
         # clients and tools, not the service: README's shell variable, test and bench knobs
         "SIGSVC_URL",
+        "SIGSVC_SCREENSHOTS",
         "SIGSVC_TEST_POSTGRES_URL",
         "SIGSVC_BENCH_LOG_ENTRIES",
     }
@@ -109,7 +114,8 @@ def from_env(env: Mapping[str, str], instance_path: str | Path) -> dict[str, Any
         "BATCH_SEAL": {name: env.get(name, "") for name in _SEAL_VARIABLES},
         "HANDOVER_URL": env.get("SIGSVC_HANDOVER_URL", ""),
         "RECEIVER_KEY": env.get("SIGSVC_RECEIVER_KEY", ""),
-        "RETENTION_DAYS": _int(env, "SIGSVC_RETENTION_DAYS", 90),
+        # 0: purge as soon as CVK has acknowledged (a certification run uses it: C26)
+        "RETENTION_DAYS": _int(env, "SIGSVC_RETENTION_DAYS", 90, minimum=0),
     }
     admin_token = env.get("SIGSVC_ADMIN_TOKEN")
     if admin_token:
@@ -122,10 +128,11 @@ def from_env(env: Mapping[str, str], instance_path: str | Path) -> dict[str, Any
     return config
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
     raw = env.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or int(raw) <= 0:
-        raise ConfigError(f"{name}: {raw!r} is not a positive integer")
+    if not raw.isdigit() or int(raw) < minimum:
+        what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ConfigError(f"{name}: {raw!r} is not {what}")
     return int(raw)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 from typing import Any
 
@@ -61,6 +62,7 @@ def readyz() -> dict[str, Any]:
         raise ApiError("NOT_READY", "; ".join(problems))
     return {
         "status": "ready",
+        "version": _version(),
         "schema_revision": ",".join(sorted(current)),
         "intake": intake_status(),
     }
@@ -95,6 +97,13 @@ def unusable_parts() -> list[str]:
         if not os.access(folder, os.W_OK):
             problems.append(f"batches: {settings.directory} is not writable")
     return problems
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("sigsvc")
+    except importlib.metadata.PackageNotFoundError:  # running from a bare source tree
+        return "unknown"
 
 
 def intake_status() -> dict[str, Any]:

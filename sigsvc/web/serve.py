@@ -135,11 +135,21 @@ def gunicorn_options(settings: ServeSettings) -> dict[str, Any]:
     }
 
 
-def run_gunicorn(bind: str, workers: int, settings: ServeSettings | None = None) -> None:
+def run_gunicorn(
+    bind: str,
+    workers: int,
+    settings: ServeSettings | None = None,
+    *,
+    certfile: str | None = None,
+    keyfile: str | None = None,
+) -> None:
+    """Serve in the foreground; with ``certfile``/``keyfile`` gunicorn terminates TLS itself
+    (Python's default server context: TLS 1.2 or newer)."""
     chosen = (settings or ServeSettings()).override(bind=bind, workers=workers)
-    run(chosen)
+    tls = {"certfile": certfile, "keyfile": keyfile} if certfile and keyfile else {}
+    run(chosen, tls)
 
 
-def run(settings: ServeSettings) -> None:
+def run(settings: ServeSettings, tls: dict[str, str] | None = None) -> None:
     prepare_metrics_dir()
-    _Server(gunicorn_options(settings)).run()
+    _Server({**(tls or {}), **gunicorn_options(settings)}).run()

@@ -58,3 +58,9 @@ def test_every_sigsvc_variable_in_the_sources_is_known():
                 found |= set(re.findall(r"\bSIGSVC_[A-Z0-9_]*[A-Z0-9]\b", path.read_text()))
     found |= set(re.findall(r"\bSIGSVC_[A-Z0-9_]*[A-Z0-9]\b", (root / "README.md").read_text()))
     assert found - KNOWN_VARIABLES == set()
+
+
+def test_retention_days_may_be_zero_but_not_negative(tmp_path):
+    assert from_env({"SIGSVC_RETENTION_DAYS": "0"}, tmp_path)["RETENTION_DAYS"] == 0
+    with pytest.raises(ConfigError):
+        from_env({"SIGSVC_RETENTION_DAYS": "-1"}, tmp_path)
