@@ -15,7 +15,7 @@ Everything is written in one pass in O(log n) memory.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -106,8 +106,11 @@ class ExportSummary:
     checkpoints: int
 
 
-def write_export(storage: LogStorage, out: BinaryIO) -> ExportSummary:
-    """Stream the log up to its latest checkpoint into ``out``."""
+def write_export(
+    storage: LogStorage, out: BinaryIO, progress: Callable[[int, int], None] | None = None
+) -> ExportSummary:
+    """Stream the log up to its latest checkpoint into ``out``; ``progress(done, size)`` is
+    called after each group of 256 entries."""
     history = storage.checkpoints()
     if not history:
         raise ExportError("the log has no checkpoint to export", kind="checkpoint")
@@ -126,6 +129,8 @@ def write_export(storage: LogStorage, out: BinaryIO) -> ExportSummary:
         if width == TILE_WIDTH:
             for level, n in completed_upper_tiles(group):
                 tar.add(tile_path(level, n), _tile(storage, level, n, TILE_WIDTH))
+        if progress is not None:
+            progress(start + width, size)
     for level, n, width in expected_layout(size):
         tar.add(tile_path(level, n, width), _tile(storage, level, n, width))
     tar.close()

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask.cli import with_appcontext
 
+from sigsvc import progress
 from sigsvc.cli._common import echo_json, transaction
 from sigsvc.db.models import utcnow
 from sigsvc.db.models.batches import Batch
@@ -47,7 +48,9 @@ def command() -> None:
 def create(initiative_id: uuid.UUID) -> None:
     """Export every accepted, not yet exported signature of INITIATIVE_ID into a new batch."""
     try:
-        echo_json(batches.export(current_app, configured_intake(), initiative_id, utcnow()))
+        with progress.on_terminal():
+            made = batches.export(current_app, configured_intake(), initiative_id, utcnow())
+        echo_json(made)
     except ApiError as exc:
         raise click.ClickException(f"{exc.code}: {exc.message}") from exc
 

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from audit import events
 from audit.log import Log
-from sigsvc import db
+from sigsvc import db, progress
 from sigsvc.db.models import Initiative
 from sigsvc.db.models.batches import Batch
 from sigsvc.db.models.intake import CheckpointClock, DataKey, Signature, SignatureStatus
@@ -141,6 +141,7 @@ def _entries(
                 )
             ).all()
         )
+        progress.report("batch export", start + len(chunk), len(picked))
         for sid, index in chunk:
             sig = rows[sid]
 

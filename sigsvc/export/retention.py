@@ -21,6 +21,7 @@ import structlog
 from sqlalchemy.orm import Session
 
 from audit import events
+from sigsvc import progress
 from sigsvc.db.models.batches import Batch, BatchStatus
 from sigsvc.db.models.intake import DataKey, Signature, SignatureStatus
 from sigsvc.intake.config import Intake
@@ -53,7 +54,8 @@ def purge(
     logged: list[events.Event] = []
     files: list[Path] = []
     initiatives: dict[uuid.UUID, None] = {}
-    for batch in due:
+    for number, batch in enumerate(due, 1):
+        progress.report("retention purge", number, len(due))
         erased = session.execute(
             sa.update(Signature)
             .where(Signature.batch_id == batch.id)
