@@ -55,7 +55,6 @@ KNOWN_VARIABLES = frozenset(
         "SIGSVC_TIMEOUT",
         "SIGSVC_GRACEFUL_TIMEOUT",
         "SIGSVC_KEEPALIVE",
-        "SIGSVC_METRICS_BIND",
         # operator console (sigsvc/pages), fetcher test switch (issue 9)
         "SIGSVC_CONSOLE_KEY",
         "SIGSVC_CONSOLE_KEY_FILE",
