@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import os
 import shlex
+import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from audit.note import Signer
 from certification.sealpki import make_seal_pki
 from certification.testpki import pki as testpki
+from certification.testpki.tl import build_trusted_list
 
 GENERATED = testpki.HERE / "generated"
 TRUSTED_LIST = GENERATED / "trusted-list.xml"
@@ -49,6 +52,13 @@ class Kit:
         return self.directory / "seal-ca.der"
 
     @property
+    def trusted_list(self) -> Path:
+        """The TEST list re-issued when the kit is made: the checked-in one's NextUpdate is a
+        fixed test date, and a deployment's /readyz refuses a list past its NextUpdate."""
+        fresh = self.directory / "trusted-list.xml"
+        return fresh if fresh.exists() else TRUSTED_LIST
+
+    @property
     def receiver_key_file(self) -> Path:
         return self.directory / "receiver.skey"
 
@@ -58,7 +68,7 @@ class Kit:
     def environment(self) -> dict[str, str]:
         """The variables a deployment under test needs (README "Configuration")."""
         return {
-            "SIGSVC_TRUSTED_LISTS": str(TRUSTED_LIST),
+            "SIGSVC_TRUSTED_LISTS": str(self.trusted_list),
             "SIGSVC_TL_SIGNERS": str(TL_SIGNER),
             "SIGSVC_BATCH_SEAL_KEY": str(self.seal_key),
             "SIGSVC_BATCH_SEAL_CERT": str(self.seal_chain),
@@ -84,6 +94,14 @@ def ensure_kit(directory: Path) -> Kit:
     if not (kit.seal_key.exists() and kit.seal_chain.exists() and kit.seal_anchor.exists()):
         make_seal_pki("TEST certify").write(directory)
         os.chmod(kit.seal_key, 0o600)
+    fresh = directory / "trusted-list.xml"
+    if not fresh.exists() or time.time() - fresh.stat().st_mtime > 30 * 86400:  # valid 90 days
+        now = datetime.now(UTC).replace(microsecond=0)
+        fresh.write_bytes(
+            build_trusted_list(
+                issued=now - timedelta(hours=1), next_update=now + timedelta(days=90)
+            )
+        )
     if not kit.receiver_key_file.exists():
         fd = os.open(kit.receiver_key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as out:

@@ -93,7 +93,9 @@ def unusable_parts() -> list[str]:
             settings.sealer()
         except ApiError as exc:
             problems.append(f"batches: {exc.message}")
-        folder = settings.directory if settings.directory.exists() else settings.directory.parent
+        folder = settings.directory  # the writer creates it (and missing parents) on first use
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
         if not os.access(folder, os.W_OK):
             problems.append(f"batches: {settings.directory} is not writable")
     return problems

@@ -52,6 +52,8 @@ def _app(tmp_path: Path, kit_dir: Path, **overrides: Any) -> Flask:
             "CHECKPOINT_INTERVAL": 1,
         }
     )
+    if "TRUSTED_LISTS" not in overrides:  # real time: the kit's re-issued TEST list
+        settings["TRUSTED_LISTS"] = str(kit.trusted_list)
     return create_app(
         {"TESTING": True, "DATABASE_URL": url, "ADMIN_TOKEN_SHA256": None, **settings},
         instance_path=str(tmp_path / "instance"),

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+
 import pytest
 
 from sigsvc.web import schemas
+from tests.service.conftest import assert_schema
 
 
 def _not_ready(client) -> str:
@@ -19,6 +22,12 @@ def test_ready_when_everything_is_usable(client):
     answer = client.get("/readyz")
     assert answer.status_code == 200, answer.get_data(as_text=True)
     assert answer.get_json()["intake"]["configured"] is True
+
+
+def test_readyz_names_the_release(client):  # the certification report reads it
+    doc = client.get("/readyz").get_json()
+    assert doc["version"] == importlib.metadata.version("sigsvc")
+    assert_schema("health", doc)
 
 
 @pytest.mark.parametrize("intake_overrides", [{"LOG_KEY_FILE": ""}])
