@@ -43,7 +43,8 @@ def create_app(
     for module in (health, initiatives, platforms, signatures, batches, log, openapi):
         app.register_blueprint(module.bp)
 
-    if app.config.get("LOG_KEY_FILE"):  # build trust and keys now, not in the first request
+    token_log_key = app.config.get("TOKEN_KEYS", {}).get("SIGSVC_LOG_KEY_LABEL")
+    if app.config.get("LOG_KEY_FILE") or token_log_key:  # build trust and keys now
         from sigsvc import intake_config
 
         try:

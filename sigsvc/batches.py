@@ -26,10 +26,11 @@ from sqlalchemy.orm import Session
 from audit import events
 from audit.log import Log
 from sigsvc import db, intake_log, protection
-from sigsvc.batch.seal import ENV_CERT, ENV_KEY, ENV_KEY_PASSWORD, FileSealer, Sealer, SealError
+from sigsvc.batch.seal import ENV_CERT, ENV_KEY, ENV_KEY_PASSWORD, Sealer
 from sigsvc.batch.writer import BatchInfo, EntryRecord, InitiativeInfo, LogProofs, write_batch
 from sigsvc.errors import ApiError
 from sigsvc.intake_config import Intake
+from sigsvc.keys import config as keyconfig
 from sigsvc.logstore import SqlLogStorage
 from sigsvc.models import Initiative
 from sigsvc.models.batches import Batch
@@ -49,8 +50,8 @@ class BatchSettings:
 
     def sealer(self) -> Sealer:
         try:
-            return FileSealer.from_env(self.seal_env)
-        except SealError as exc:
+            return keyconfig.batch_sealer(self.seal_env)[0]
+        except keyconfig.KeyConfigError as exc:
             raise ApiError("BATCH_NOT_CONFIGURED", f"batch seal: {exc}") from exc
 
 
@@ -59,7 +60,9 @@ def settings(app: Flask) -> BatchSettings:
     return BatchSettings(
         directory=Path(app.config.get("BATCH_DIR") or Path(app.instance_path) / "batches"),
         seal_env={
-            k: v for k, v in seal.items() if v and k in (ENV_KEY, ENV_CERT, ENV_KEY_PASSWORD)
+            k: v
+            for k, v in {**seal, **app.config.get("TOKEN_KEYS", {})}.items()
+            if v and (k in (ENV_KEY, ENV_CERT, ENV_KEY_PASSWORD) or k in keyconfig.TOKEN_SEAL_ENV)
         },
     )
 

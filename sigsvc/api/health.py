@@ -10,6 +10,7 @@ from flask import Blueprint, current_app
 from sigsvc import db, intake_config
 from sigsvc.endpoints import endpoint
 from sigsvc.errors import ApiError
+from sigsvc.keys.config import seal_source
 
 bp = Blueprint("health", __name__)
 
@@ -69,6 +70,8 @@ def intake_status() -> dict[str, Any]:
         "trusted_lists": len(intake.trust.lists),
         "log_origin": intake.log_origin,
         "log_key": intake.log_signer.verifier().vkey,
+        "log_key_source": intake.log_key_source.describe() if intake.log_key_source else None,
+        "batch_seal_source": seal_source(current_app.config),
     }
     if intake.test_clock:
         status["test_clock"] = intake.clock().isoformat()
