@@ -137,7 +137,7 @@ def test_key_configuration_is_refused_when_ambiguous_or_absent(hsm, tmp_path):
         keyconfig.log_signer({"SIGSVC_PKCS11_MODULE": hsm.module, "SIGSVC_LOG_KEY_LABEL": "x"})
     with pytest.raises(keyconfig.KeyConfigError, match="not an Edwards"):
         keyconfig.log_signer({**hsm.env(), "SIGSVC_LOG_KEY_LABEL": SEAL_LABEL})
-    signer, source = keyconfig.log_signer({"SIGSVC_LOG_KEY_FILE": str(key_file)}) or (None, None)
+    _signer, source = keyconfig.log_signer({"SIGSVC_LOG_KEY_FILE": str(key_file)}) or (None, None)
     assert source is not None and source.describe() == {"source": "file", "path": str(key_file)}
 
 
