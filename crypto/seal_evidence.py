@@ -315,10 +315,9 @@ def verify_seal_lt(
         if newest:
             renew_before = min(c.not_valid_after_utc for c in path)
     # 2. The seal certificate at the signature time stamp: chain valid, not revoked.
+    # SigningTime stays the operator's claim: the proof of time is the time stamp's genTime.
     sealed = stamps[0].gen_time
     claimed = sig.claimed_signing_time
-    if claimed is not None and claimed > sealed + _TOLERANCE:
-        raise SealInvalid(f"SigningTime {claimed} is after the signature time stamp {sealed}")
     seal_cert = _load(sig.signer_der)
     path = _path(seal_cert, carried, [_load(der) for der in anchors], "seal certificate")
     bad = _invalid_at(path, sealed)

@@ -18,6 +18,7 @@ _SEAL_VARIABLES = (
     "SIGSVC_BATCH_SEAL_KEY",
     "SIGSVC_BATCH_SEAL_CERT",
     "SIGSVC_BATCH_SEAL_KEY_PASSWORD",
+    "SIGSVC_BATCH_TSA_URL",
 )
 # Keys in a PKCS#11 token (sigsvc.keys.config): token, log key label/name, seal key label.
 _TOKEN_KEY_VARIABLES = (

@@ -18,6 +18,7 @@ from audit.log import Log
 from audit.note import Signer
 from audit.storage import MemoryStorage
 from certification.testpki import clock
+from sigsvc.batch.evidence import Tsa, extend_to_lt
 from sigsvc.batch.seal import FileSealer, seal_document
 from sigsvc.batch.writer import (
     BatchInfo,
@@ -60,6 +61,7 @@ class Kit:
     log: Log = field(default_factory=lambda: Log(MemoryStorage(), ORIGIN))
     sequence: int = 0
     last_checkpoint: bytes | None = None
+    tsa: Tsa | None = None  # set: seals (and reseals) are XAdES-BASELINE-LT
 
     @property
     def vkey(self) -> str:
@@ -160,12 +162,13 @@ def reseal(kit: Kit, src: Path, dst: Path, edit: Callable[[dict[str, Any]], None
         edit(manifest)
         data = json.dumps(manifest, ensure_ascii=False).encode()
         files["manifest.json"] = data
-        files["META-INF/signatures0.xml"] = seal_document(
+        seal = seal_document(
             kit.sealer,
             data_name="manifest.json",
             data_sha256=hashlib.sha256(data).digest(),
             signing_time=CREATED,
         )
+        files["META-INF/signatures0.xml"] = seal if kit.tsa is None else extend_to_lt(seal, kit.tsa)
         if "log/checkpoint" in files:
             files["log/checkpoint"] = manifest["log"]["checkpoint"].encode()
         return files
