@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from audit.note import NoteSigner, Signer
-from sigsvc.batch.seal import ENV_CERT, ENV_KEY, FileSealer, Sealer, SealError
+from sigsvc.export.seal import ENV_CERT, ENV_KEY, FileSealer, Sealer, SealError
 from sigsvc.keys.signers import TokenNoteSigner, TokenSealer
 from sigsvc.keys.token import VARIABLES, TokenConfig, TokenError, token_for
 

@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 
 from audit.log import Log
 from audit.note import NoteSigner, Signer
-from sigsvc import intake_log
+from sigsvc.db.models.intake import CheckpointClock
 from sigsvc.keys.signers import TokenNoteSigner, generate_ed25519
 from sigsvc.keys.token import Token
-from sigsvc.models.intake import CheckpointClock
+from sigsvc.log import events as intake_log
 
 
 class RotationError(Exception):

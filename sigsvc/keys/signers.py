@@ -1,6 +1,6 @@
 """The log's note signer (Ed25519, CKM_EDDSA) and the batch sealer (ECDSA or RSA) in a token.
 
-Both expose what the in-memory versions do (``audit.note.NoteSigner``, ``sigsvc.batch.seal.
+Both expose what the in-memory versions do (``audit.note.NoteSigner``, ``sigsvc.export.seal.
 Sealer``), so checkpoints and seals are byte-for-byte what key files produce and verify offline
 the same way. The private key never leaves the token; only its public part is read.
 """

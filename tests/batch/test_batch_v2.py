@@ -18,9 +18,9 @@ import pytest
 from audit import events
 from certification.testpki import Responders
 from certification.testpki.responders import time_header
-from sigsvc.batch.archive import timestamp_batch_file
-from sigsvc.batch.evidence import Tsa
-from sigsvc.batch.seal import FileSealer
+from sigsvc.export.archive import timestamp_batch_file
+from sigsvc.export.evidence import Tsa
+from sigsvc.export.seal import FileSealer
 from tests.batch.kit import ACCEPTED_AT, INITIATIVE, Kit, members, reseal, rewrite
 from tests.batch.sealpki import operator_seal_files
 

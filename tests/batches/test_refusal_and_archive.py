@@ -14,7 +14,9 @@ from audit import cli as sigaudit
 from audit.events import parse_leaf
 from audit.note import Signer
 from certification.receiver import ReceiverConfig, serve_receiver
-from sigsvc import handover, intake_config
+from sigsvc.cli import cli
+from sigsvc.export import handover
+from sigsvc.intake import config as intake_config
 from tests.batches.conftest import TSA_URL, log_vkey, verify_batch
 from tests.batches.test_export_handover import FAST, _artefact, _create
 from tests.signatures.conftest import post
@@ -82,13 +84,13 @@ def test_timestamp_archive_command(app, client, initiative, container, admin_hea
     code, report = verify_batch(app, seal_files[2], path)
     assert code == 0 and report["seal_evidence"]["level"] == "XAdES-BASELINE-LT", report
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["batches", "timestamp-archive", "--all", "--tsa-url", TSA_URL])
+    result = runner.invoke(cli, ["batches", "timestamp-archive", "--all", "--tsa-url", TSA_URL])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == [{"batch": batch["id"], "archive_timestamps": 1}]
     code, report = verify_batch(app, seal_files[2], path)
     assert code == 0 and report["seal_evidence"]["level"] == "XAdES-BASELINE-LTA", report
     assert report["manifest_sha256"] == batch["manifest_sha256"]
-    shown = runner.invoke(args=["batches", "show", batch["id"]])
+    shown = runner.invoke(cli, ["batches", "show", batch["id"]])
     assert json.loads(shown.stdout)["artefact_bytes"] == Path(path).stat().st_size
-    unknown = runner.invoke(args=["batches", "timestamp-archive", "nope"])
+    unknown = runner.invoke(cli, ["batches", "timestamp-archive", "nope"])
     assert unknown.exit_code == 1 and "no stored artefact" in unknown.output

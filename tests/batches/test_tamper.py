@@ -13,8 +13,8 @@ import requests
 from flask import Flask
 
 from audit.note import Signer
-from sigsvc.batch.evidence import Tsa
-from sigsvc.batch.seal import FileSealer
+from sigsvc.export.evidence import Tsa
+from sigsvc.export.seal import FileSealer
 from tests.batch.kit import Kit
 from tests.batch.tampers import TAMPERS
 from tests.batches.conftest import TSA_URL, verify_batch

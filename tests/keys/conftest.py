@@ -13,6 +13,7 @@ import pytest
 
 from certification.testpki import softhsm
 from certification.testpki.pki import HERE
+from tests.batches.conftest import TSA_URL, VALIDATION_TIME
 from tests.signatures.conftest import (  # noqa: F401 (fixtures)
     _close_verifier_event_loop,
     admin_headers,
@@ -25,6 +26,7 @@ from tests.signatures.conftest import (  # noqa: F401 (fixtures)
 
 CERTS = HERE / "generated" / "certs"
 SEAL_LABEL = "operator-seal-2025"
+__all__ = ["VALIDATION_TIME"]
 
 
 @pytest.fixture(scope="session")
@@ -77,5 +79,5 @@ def intake_overrides(
             "SIGSVC_BATCH_SEAL_KEY_LABEL": SEAL_LABEL,
         },
         "BATCH_DIR": str(tmp_path / "batches"),
-        "BATCH_SEAL": {"SIGSVC_BATCH_SEAL_CERT": str(seal_chain)},
+        "BATCH_SEAL": {"SIGSVC_BATCH_SEAL_CERT": str(seal_chain), "SIGSVC_BATCH_TSA_URL": TSA_URL},
     }

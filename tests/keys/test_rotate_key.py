@@ -9,7 +9,8 @@ from pathlib import Path
 from audit import cli as sigaudit
 from audit.events import parse_leaf
 from audit.note import Verifier, open_note
-from sigsvc import intake_config
+from sigsvc.cli import cli
+from sigsvc.intake import config as intake_config
 from tests.signatures.conftest import post
 
 
@@ -22,7 +23,7 @@ def _export(client, path: Path) -> Path:
 
 def _rotate(app, *args: str) -> dict:
     result = app.test_cli_runner().invoke(
-        args=["log", "rotate-key", *args, "--now", "2026-03-02T10:05:00Z"]
+        cli, ["log", "rotate-key", *args, "--now", "2026-03-02T10:05:00Z"]
     )
     assert result.exit_code == 0, result.output
     return json.loads(result.output)
@@ -65,11 +66,11 @@ def test_rotation_through_the_token(app, client, initiative, container, log_labe
 
 def test_rotation_refuses_an_existing_label_and_the_same_key(app, log_label):
     runner = app.test_cli_runner()
-    again = runner.invoke(args=["log", "rotate-key", "--new-label", log_label])
+    again = runner.invoke(cli, ["log", "rotate-key", "--new-label", log_label])
     assert again.exit_code == 1 and "already holds" in again.output
-    same = runner.invoke(args=["log", "rotate-key", "--new-label", log_label, "--existing"])
+    same = runner.invoke(cli, ["log", "rotate-key", "--new-label", log_label, "--existing"])
     assert same.exit_code == 1 and "is the current key" in same.output
-    both = runner.invoke(args=["log", "rotate-key"])
+    both = runner.invoke(cli, ["log", "rotate-key"])
     assert both.exit_code == 2
 
 

@@ -19,12 +19,12 @@ from audit import cli as sigaudit
 from audit.note import Signer, open_note
 from certification.testpki import softhsm
 from crypto.seal import verify_seal
-from sigsvc import intake_config
-from sigsvc.batch.seal import seal_document
+from sigsvc.export.seal import seal_document
+from sigsvc.intake import config as intake_config
 from sigsvc.keys import config as keyconfig
 from sigsvc.keys.signers import TokenNoteSigner, TokenSealer, generate_ed25519
 from sigsvc.keys.token import TokenConfig, TokenError, token_for
-from tests.keys.conftest import CERTS, SEAL_LABEL
+from tests.keys.conftest import CERTS, SEAL_LABEL, VALIDATION_TIME
 from tests.signatures.conftest import post
 
 
@@ -78,7 +78,7 @@ def test_batch_sealed_in_the_token_verifies_offline(
     response = client.post(f"/v1/initiatives/{initiative['id']}/batches", headers=admin_headers)
     assert response.status_code == 201, response.get_data(as_text=True)
     from sigsvc import db
-    from sigsvc.models.batches import Batch
+    from sigsvc.db.models.batches import Batch
 
     with db.session_scope(app) as session:
         path = Path(session.get(Batch, response.get_json()["id"]).artefact_path)
@@ -92,12 +92,16 @@ def test_batch_sealed_in_the_token_verifies_offline(
                 _vkey(app),
                 "--seal-anchor",
                 str(CERTS / "root.pem"),
+                "--at",
+                VALIDATION_TIME,
                 "--json",
             ]
         )
     report = json.loads(out.getvalue())
     assert code == 0, report
     assert report["seal"].startswith("CN=TEST sigsvc batch seal")
+    assert report["seal_evidence"]["level"] == "XAdES-BASELINE-LT"
+    assert report["range"]["complete"] and report["count"] == 2
 
 
 def test_token_seal_equals_what_crypto_verifies(hsm, seal_chain):
