@@ -225,3 +225,22 @@ def test_range_leaves_cannot_be_edited(v2kit: Kit, edocs: list[Any], tmp_path: P
         bad = rewrite(path, tmp_path / f"{change.__name__}.asice", change)
         code, report = v2kit.verify(bad, "--at", SOON)
         assert (code, report["error"]["reason"]) == (1, reason), (change.__name__, report)
+
+
+def test_v2_manifest_matches_the_schema_and_v1_rules_stay(v2kit: Kit, edocs: list[Any]) -> None:
+    import jsonschema
+    from referencing import Registry, Resource
+
+    schemas = Path(__file__).parents[2] / "schemas"
+    path = v2kit.batch(_accept(v2kit, edocs, 2), range_start=0)
+    manifest = json.loads(members(path)["manifest.json"])
+    schema = json.loads((schemas / "batch-manifest.schema.json").read_text())
+    leaf = json.loads((schemas / "log-leaf.schema.json").read_text())
+    registry: Registry = Registry().with_resource(leaf["$id"], Resource.from_contents(leaf))
+    validator = jsonschema.Draft202012Validator(schema, registry=registry)
+    validator.validate(manifest)
+    assert manifest["version"] == 2 and manifest["log"]["range"]["start"] == 0
+    del manifest["log"]["range"]  # version 2 without its range
+    assert not validator.is_valid(manifest)
+    manifest["version"] = 1  # a version 1 manifest has none
+    validator.validate(manifest)
