@@ -33,6 +33,7 @@ def one(n: int) -> dict[str, float]:
 
     from audit import events
     from audit.log import Log
+    from certification.testpki import pki, serve_responders
     from certification.testpki.sign import TEST_INITIATIVE_TEXT
     from crypto.form import Regime
     from sigsvc import db, registry
@@ -43,7 +44,6 @@ def one(n: int) -> dict[str, float]:
     from sigsvc.intake import protection
     from sigsvc.log import events as intake_log
     from sigsvc.log.storage import SqlLogStorage
-    from certification.testpki import pki, serve_responders
     from tests.batch.sealpki import operator_seal_files
     from tests.signatures.conftest import intake_settings
 
