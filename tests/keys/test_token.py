@@ -25,6 +25,7 @@ from sigsvc.keys import config as keyconfig
 from sigsvc.keys.signers import TokenNoteSigner, TokenSealer, generate_ed25519
 from sigsvc.keys.token import TokenConfig, TokenError, token_for
 from tests.keys.conftest import CERTS, SEAL_LABEL, VALIDATION_TIME
+from tests.service.conftest import assert_schema
 from tests.signatures.conftest import post
 
 
@@ -48,6 +49,7 @@ def test_checkpoints_signed_in_the_token_verify_offline(
     app, client, initiative, container, log_label, hsm, tmp_path
 ):
     ready = client.get("/readyz").get_json()
+    assert_schema("health", ready)
     source = ready["intake"]["log_key_source"]
     assert source == {
         "source": "pkcs11",
