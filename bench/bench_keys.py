@@ -56,12 +56,12 @@ def tokens(tmp: Path) -> None:
 def ranges(tmp: Path, entries: int, foreign: int) -> None:
     from audit import events
     from audit.cli import main as sigaudit
+    from certification.sealpki import operator_seal_files
     from certification.testpki import make_form_edoc, serve_responders
     from certification.testpki.sign import identity
     from sigsvc.export.evidence import Tsa
     from sigsvc.export.seal import FileSealer
     from tests.batch.kit import ACCEPTED_AT, Kit, Person
-    from tests.batch.sealpki import operator_seal_files
 
     with serve_responders() as responders:
         key, chain, anchor = operator_seal_files(tmp)

@@ -16,13 +16,13 @@ from typing import Any
 import pytest
 
 from audit import events
+from certification.sealpki import operator_seal_files
 from certification.testpki import Responders
 from certification.testpki.responders import time_header
 from sigsvc.export.archive import timestamp_batch_file
 from sigsvc.export.evidence import Tsa
 from sigsvc.export.seal import FileSealer
 from tests.batch.kit import ACCEPTED_AT, INITIATIVE, Kit, members, reseal, rewrite
-from tests.batch.sealpki import operator_seal_files
 
 # Certificates: operator seal 2025-01-01..2030-01-01; TSA "2025" ..2031-01-01;
 # archive TSA "2029" 2029-01-01..2036-01-01; their CAs ..2036, root ..2045.

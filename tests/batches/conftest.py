@@ -18,8 +18,8 @@ from flask import Flask
 from audit.cli import main as sigaudit
 from audit.note import Signer
 from certification.receiver import ReceiverConfig, serve_receiver
+from certification.sealpki import operator_seal_files
 from certification.testpki import pki
-from tests.batch.sealpki import operator_seal_files
 from tests.signatures.conftest import (  # noqa: F401 (fixtures)
     _close_verifier_event_loop,
     admin_headers,
