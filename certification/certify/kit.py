@@ -71,6 +71,9 @@ class Kit:
             "SIGSVC_RECEIVER_KEY": self.receiver_signer().verifier().vkey,
             # low enough that a burst from one client shows throttling (C27) on any machine
             "SIGSVC_RATE_PLATFORM": PLATFORM_RATE,
+            # the test PKI's responders live on 127.0.0.1 (the runner serves them): revocation
+            # fetches must reach them (TEST ONLY; production fetches public addresses only)
+            "SIGSVC_TEST_FETCH_PRIVATE_ADDRESSES": "1",
         }
 
     def shell(self) -> str:
