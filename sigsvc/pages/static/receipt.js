@@ -375,6 +375,7 @@
     if (!form) return;
     const result = document.getElementById("result");
     const lang = form.dataset.lang;
+    document.getElementById("check").disabled = false;
     const file = document.getElementById("receipt-file");
     const area = document.getElementById("receipt-text");
     file.addEventListener("change", () => {
