@@ -402,6 +402,9 @@
     });
   }
 
+  // The proof checks, for the browser tests that run them against audit/merkle.py's proofs.
+  window.sigsvcProofs = Object.freeze({ leafHash, verifyInclusion, verifyConsistency });
+
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
   else init();
 })();
