@@ -294,3 +294,16 @@ def test_health_says_what_is_wrong_and_what_to_do(
     assert finding.level == level
     assert words in finding.what[1] + finding.todo[1]
     assert finding.todo[0] and finding.todo[1]  # a fix, in both languages
+
+
+def test_public_numbers_are_cached_briefly_and_the_cache_can_be_off(
+    client: FlaskClient, app: Flask
+) -> None:
+    _initiative(app, "T-1")
+    app.config["PAGES_CACHE_SECONDS"] = 60
+    assert len(client.get("/data/initiatives.json").json["initiatives"]) == 1
+    _initiative(app, "T-2")
+    assert len(client.get("/data/initiatives.json").json["initiatives"]) == 1  # within 60 s
+    assert "T-2" in client.get("/feed.atom").get_data(as_text=True)  # the feed reads rows
+    app.config["PAGES_CACHE_SECONDS"] = 0
+    assert len(client.get("/data/initiatives.json").json["initiatives"]) == 2
