@@ -12,6 +12,7 @@ from flask import Blueprint, current_app
 from sigsvc import db
 from sigsvc.export import batches
 from sigsvc.intake import config as intake_config
+from sigsvc.keys.config import seal_source
 from sigsvc.web import schemas
 from sigsvc.web.endpoints import endpoint
 from sigsvc.web.errors import ApiError
@@ -88,7 +89,7 @@ def unusable_parts() -> list[str]:
                     f"{info.next_update.isoformat()}: fetch the current list"
                 )
     settings = batches.settings(current_app)
-    if settings.seal_env:  # batches are optional; when configured they must work
+    if seal_source(current_app.config) is not None:  # batches are optional; configured must work
         try:
             settings.sealer()
         except ApiError as exc:
@@ -120,6 +121,8 @@ def intake_status() -> dict[str, Any]:
         "trusted_lists": len(intake.trust.lists),
         "log_origin": intake.log_origin,
         "log_key": intake.log_signer.verifier().vkey,
+        "log_key_source": intake.log_key_source.describe() if intake.log_key_source else None,
+        "batch_seal_source": seal_source(current_app.config),
     }
     if intake.test_clock:
         status["test_clock"] = intake.clock().isoformat()

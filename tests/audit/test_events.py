@@ -45,6 +45,9 @@ SAMPLES: dict[str, Callable[[], events.Event]] = {
     "batch.acknowledged": lambda: events.batch_acknowledged(
         at=AT, batch="b-1", status="ACCEPTED", acknowledgement_sha256=H
     ),
+    "batch.refused": lambda: events.batch_refused(
+        at=AT, batch="b-1", reason="BATCH_INCOMPLETE", acknowledgement_sha256=H
+    ),
     "data.purged": lambda: events.data_purged(
         at=AT, initiative="init-1", scope="PERSONAL_DATA", count=10
     ),
