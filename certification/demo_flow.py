@@ -15,6 +15,7 @@ import hashlib
 import json
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -173,5 +174,15 @@ def run(base: str, instance: Path) -> int:
     return result.returncode
 
 
+def main(base: str, instance: Path) -> int:
+    code = run(base, instance)
+    # Batches are sealed XAdES-LT with the test PKI's TSA and OCSP: keep the responders up
+    # for the reader's `sigsvc batches create` until `sigsvc demo-run` stops (it ends us).
+    with serve_responders():
+        print("(TEST PKI responders stay up on 127.0.0.1 for batches until Ctrl-C)", flush=True)
+        signal.pause()
+    return code
+
+
 if __name__ == "__main__":
-    sys.exit(run(sys.argv[1], Path(sys.argv[2])))
+    sys.exit(main(sys.argv[1], Path(sys.argv[2])))

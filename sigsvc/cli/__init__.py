@@ -56,15 +56,22 @@ class _LazyGroup(FlaskGroup):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.lazy: dict[str, tuple[str, str]] = {}  # name -> (module, one-line help)
+        self.extensions: list[str] = []  # modules adding subcommands to another's group
         for info in sorted(pkgutil.iter_modules([str(HERE)]), key=lambda m: m.name):
-            declared = None if info.name.startswith("_") else _declared(info.name)
+            if info.name.startswith("_"):
+                continue
+            declared = _declared(info.name)
             if declared is not None:
                 self.lazy[declared[0]] = (info.name, declared[1])
+            else:
+                self.extensions.append(info.name)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.lazy and cmd_name not in self.commands:
             module = importlib.import_module(f"{__name__}.{self.lazy[cmd_name][0]}")
             self.add_command(module.command)
+            for name in self.extensions:  # e.g. cli/archive.py: `batches timestamp-archive`
+                importlib.import_module(f"{__name__}.{name}")
         return super().get_command(ctx, cmd_name)
 
     def list_commands(self, ctx: click.Context) -> list[str]:

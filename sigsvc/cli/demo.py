@@ -152,6 +152,7 @@ _EXPORTED = {  # what ensure_demo_intake may have chosen; the CLI needs the same
     "SIGSVC_ANCHORS",
     "SIGSVC_BATCH_SEAL_KEY",
     "SIGSVC_BATCH_SEAL_CERT",
+    "SIGSVC_BATCH_TSA_URL",
     "SIGSVC_HANDOVER_URL",
     "SIGSVC_RECEIVER_KEY",
 }
@@ -162,11 +163,19 @@ def _demo_batches(keys: Path) -> list[str]:
     (so `sigsvc batches push` has somewhere to go: `sigsvc-receiver`, README)."""
     if os.environ.get("SIGSVC_BATCH_SEAL_KEY"):
         return []
-    from certification.sealpki import make_seal_pki
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from certification.sealpki import operator_seal_files
+    from certification.testpki.pki import ARCH, BASE_URL
 
     key, chain, ca_der = keys / "seal.key.pem", keys / "seal.chain.pem", keys / "seal-ca.der"
-    if not key.exists():
-        make_seal_pki("DEMO").write(keys)
+    if not key.exists():  # the test PKI's operator seal: its OCSP is the demo's responders'
+        made_key, made_chain, anchor = operator_seal_files(keys)
+        made_key.replace(key)
+        made_chain.replace(chain)
+        root = x509.load_pem_x509_certificate(anchor.read_bytes())
+        ca_der.write_bytes(root.public_bytes(Encoding.DER))
         key.chmod(0o600)
     receiver_key = keys / "receiver.key"
     if not receiver_key.exists():
@@ -174,6 +183,8 @@ def _demo_batches(keys: Path) -> list[str]:
     receiver = NoteSigner.from_skey(receiver_key.read_text().strip())
     os.environ["SIGSVC_BATCH_SEAL_KEY"] = str(key)
     os.environ["SIGSVC_BATCH_SEAL_CERT"] = str(chain)
+    # XAdES-LT seals need a time stamp: the test PKI's TSA, served by the demo flow's responders
+    os.environ.setdefault("SIGSVC_BATCH_TSA_URL", f"{BASE_URL}/{ARCH.value}/tsa/tsa")
     os.environ.setdefault("SIGSVC_HANDOVER_URL", f"http://127.0.0.1:{DEMO_RECEIVER_PORT}/batches")
     os.environ.setdefault("SIGSVC_RECEIVER_KEY", receiver.verifier().vkey)
     return [

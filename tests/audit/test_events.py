@@ -78,7 +78,7 @@ def test_schema_file_is_generated_from_the_tables() -> None:
 
 def test_every_event_type_has_a_sample() -> None:
     assert set(SAMPLES) == set(events.EVENT_TYPES)
-    assert len(events.EVENT_TYPES) == 11
+    assert len(events.EVENT_TYPES) == 12
 
 
 @pytest.mark.parametrize("event_type", events.EVENT_TYPES)

@@ -231,7 +231,7 @@ def test_v2_manifest_matches_the_schema_and_v1_rules_stay(v2kit: Kit, edocs: lis
     import jsonschema
     from referencing import Registry, Resource
 
-    schemas = Path(__file__).parents[2] / "schemas"
+    schemas = Path(__file__).parents[2] / "sigsvc" / "contract"
     path = v2kit.batch(_accept(v2kit, edocs, 2), range_start=0)
     manifest = json.loads(members(path)["manifest.json"])
     schema = json.loads((schemas / "batch-manifest.schema.json").read_text())
