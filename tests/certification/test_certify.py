@@ -49,6 +49,7 @@ def _app(tmp_path: Path, kit_dir: Path, **overrides: Any) -> Flask:
             "BATCH_SEAL": {
                 "SIGSVC_BATCH_SEAL_KEY": str(kit.seal_key),
                 "SIGSVC_BATCH_SEAL_CERT": str(kit.seal_chain),
+                "SIGSVC_BATCH_TSA_URL": kit.environment()["SIGSVC_BATCH_TSA_URL"],
             },
             "RECEIVER_KEY": kit.receiver_signer().verifier().vkey,
             "CHECKPOINT_INTERVAL": 1,
