@@ -4,7 +4,7 @@ Public API: `verify`, `Verdict`, `Policy`, `TrustStore`, `Fetcher`; everything u
 `crypto._internal` may change without notice.
 """
 
-from crypto.errors import FetchError, VerificationError
+from crypto.errors import FetcherFailure, FetchError, VerificationError
 from crypto.fetcher import Fetcher
 from crypto.policy import AlgorithmPolicy, Policy, PolicyError, SizeLimits
 from crypto.reasons import Indication, Reason, SubIndication
@@ -17,6 +17,7 @@ __all__ = [
     "DataFile",
     "Evidence",
     "FetchError",
+    "FetcherFailure",
     "Fetcher",
     "Indication",
     "Policy",

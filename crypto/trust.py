@@ -139,8 +139,6 @@ class TrustStore:
         # a missing issuer -> UNTRUSTED). Under the GIL CPU-bound verifications cannot overlap
         # anyway; processes, not threads, give parallel verification.
         self.verification_lock = threading.Lock()
-        self._revinfo_cache: dict[str, tuple[datetime | None, bytes]] = {}
-        self._cert_cache: dict[str, bytes] = {}
         # Parsed certificates by DER (CA, TSA, OCSP responder certificates recur in every
         # container; asn1crypto caches name preparation and parsing on the object).
         self._parsed: dict[bytes, x509.Certificate] = {
@@ -229,31 +227,6 @@ class TrustStore:
             with self._lock:
                 self._anchor_managers[key] = hit
         return hit
-
-    # -- revocation cache (fetched CRLs stay usable until their nextUpdate) ---------------
-
-    def cached(self, url: str, moment: datetime) -> bytes | None:
-        with self._lock:
-            hit = self._revinfo_cache.get(url)
-        if hit is None or hit[0] is None or moment >= hit[0]:
-            return None
-        return hit[1]
-
-    def cached_certificate(self, url: str) -> bytes | None:
-        with self._lock:
-            return self._cert_cache.get(url)
-
-    def remember_certificate(self, url: str, blob: bytes) -> None:
-        with self._lock:
-            if len(self._cert_cache) > 256:
-                self._cert_cache.clear()
-            self._cert_cache[url] = blob
-
-    def remember(self, url: str, until: datetime | None, der: bytes) -> None:
-        with self._lock:
-            if len(self._revinfo_cache) > 1024:
-                self._revinfo_cache.clear()
-            self._revinfo_cache[url] = (until, der)
 
 
 __all__ = [

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from crypto._internal.fetching import FetchBoundary
 from crypto._internal.pipeline import Progress, verify_asic
 from crypto.errors import (
+    FetcherFailure,
     MalformedContainer,
     TooLarge,
     UnsafeInput,
@@ -32,12 +34,15 @@ def verify(
     """Verify one signed container as a qualified e-signature at validation time `at`.
 
     Accept, or reject with exactly one reason (the most fundamental failure). `fetcher` is
-    used only when the container lacks revocation data; None means offline.
+    used when the container's own evidence is missing or insufficient; None means offline. A
+    fetcher failure that is not an outage raises `FetcherFailure` (a caller bug, not a verdict).
     """
     if at.utcoffset() is None:
         raise PolicyError("`at` must be timezone-aware")  # a caller bug, not bad input
-    with trust.verification_lock:  # one verification at a time per store (see TrustStore)
-        return _verify(container, policy, trust, fetcher, at)
+    lock = trust.verification_lock
+    with lock:  # CPU work one at a time per store (see TrustStore); released around fetches
+        boundary = FetchBoundary(fetcher, lock) if fetcher is not None else None
+        return _verify(container, policy, trust, boundary, at)
 
 
 def _verify(
@@ -57,6 +62,8 @@ def _verify(
             raise UnsupportedFormat("neither an ASiC-E/edoc container nor a PDF")
     except VerificationError as exc:
         return progress.verdict(exc)
+    except FetcherFailure:
+        raise
     except RecursionError as exc:
         return progress.verdict(UnsafeInput(f"input nests too deeply: {type(exc).__name__}"))
     except Exception as exc:  # a parser bug must not become a crash or an accept

@@ -45,12 +45,21 @@ class Answer:
     content_type: str = "application/json"
 
 
+# crypto's REVOCATION_UNAVAILABLE with a sub-indication other than TRY_LATER: not an outage.
+PERMANENT_REVOCATION_MESSAGE = (
+    "no revocation evidence can prove the certificate's status at the signing time "
+    "(not an outage: retrying will not help)"
+)
+
+
 def json_answer(status: int, doc: dict[str, Any], **kwargs: Any) -> Answer:
     return Answer(status, json.dumps(doc, ensure_ascii=False).encode("utf-8") + b"\n", **kwargs)
 
 
-def error_answer(code: str, **kwargs: Any) -> Answer:
+def error_answer(code: str, *, permanent: bool = False, **kwargs: Any) -> Answer:
     status, meaning = ERROR_CODES[code]
+    if permanent and code == "REVOCATION_UNAVAILABLE":  # evidence exists but proves nothing
+        status, meaning = 422, PERMANENT_REVOCATION_MESSAGE
     doc = {"error": {"code": code, "message": meaning, "request_id": g.get("request_id", "")}}
     return json_answer(status, doc, **kwargs)
 

@@ -16,6 +16,8 @@ from crypto._internal.timestamp import VerifiedTimestamp, verify_token
 from crypto._internal.xades import TimestampRef, parse_and_verify
 from crypto.errors import (
     CertExpired,
+    DocumentMismatch,
+    RevocationUnavailable,
     CertNotYetValid,
     InvalidPersonalCode,
     NoTimestamp,
@@ -149,7 +151,12 @@ def verify_signer(
         progress.signing_time = ts.gen_time
     # 5. Form binding: data file == form v1 for this initiative, identity and date.
     if progress.signer is not None:
-        check_binding(sig.data, progress.signer, moment, policy)
+        try:
+            check_binding(sig.data, progress.signer, moment, policy)
+        except DocumentMismatch as exc:
+            if ts_error is not None:  # without a valid time stamp the form date is unknowable
+                raise ts_error from exc
+            raise
     # 6. Chain to a CA/QC service granted at the signing time (or a test anchor).
     tp = chain.trusted_path(leaf, list(sig.other_certs), trust, moment, fetcher=fetcher)
     # Each link's signature verifies before anything else is concluded from, or fetched for,
@@ -165,9 +172,7 @@ def verify_signer(
     algorithms.check_public_key(leaf.public_key, policy.algorithms, "signing certificate")
     # 9. Validity at the signing time, then revocation (embedded first, else fetched).
     _check_validity(tp, moment)
-    revinfo = revocation.gather(tp.pairs(), sig.ocsps, sig.crls, fetcher, trust, moment, policy)
-    progress.warnings.extend(revinfo.warnings)
-    chain.validate(tp, trust, moment, revinfo.ocsps, revinfo.crls)
+    revinfo = _validate_with_revocation(tp, sig, trust, fetcher, moment, policy, progress)
     progress.evidence = Evidence(
         signer_certificate=sig.leaf_der,
         chain=tp.chain_der(),
@@ -191,6 +196,42 @@ def verify_signer(
         raise code_error
     assert progress.signer is not None
     _check_age(progress.signer, ts.gen_time, policy, progress.warnings)
+
+
+def _validate_with_revocation(
+    tp: chain.TrustedPath,
+    sig: Signed,
+    trust: TrustStore,
+    fetcher: Fetcher | None,
+    moment: datetime,
+    policy: Policy,
+    progress: Progress,
+) -> revocation.Revinfo:
+    """Path validation with revocation at `moment`: embedded evidence first; when it is missing,
+    does not meet the freshness rule or does not verify (e.g. an unauthorised responder), fresh
+    evidence from the fetcher (at intake: produced now, after the time stamp)."""
+    pairs = tp.pairs()
+    warnings: list[str] = []
+    revinfo: revocation.Revinfo | None = None
+    try:
+        revinfo = revocation.evidence(pairs, sig.ocsps, sig.crls, fetcher, moment, policy, warnings)
+        chain.validate(tp, trust, moment, revinfo.ocsps, revinfo.crls)
+    except RevocationUnavailable as exc:
+        # revinfo None: the fetcher was already asked (or there is none); fetched: nothing new
+        if fetcher is None or revinfo is None or revinfo.fetched:
+            progress.warnings.extend(warnings)
+            raise
+        warnings = [f"embedded revocation data not usable: {exc.message}"]
+        try:
+            revinfo = revocation.evidence(
+                pairs, (), (), fetcher, moment, policy, warnings, fetch_first=True
+            )
+            chain.validate(tp, trust, moment, revinfo.ocsps, revinfo.crls)
+        finally:
+            progress.warnings.extend(warnings)
+        return revinfo
+    progress.warnings.extend(warnings)
+    return revinfo
 
 
 def note_trust_freshness(trust: TrustStore, at: datetime, progress: Progress) -> None:

@@ -215,9 +215,13 @@ def _decide(
         )
     assert verdict.reason is not None
     reason = verdict.reason.value
-    retryable = verdict.reason is crypto.Reason.REVOCATION_UNAVAILABLE
+    # 503 + Retry-After only for a real outage (unreachable, timeout, tryLater, offline).
+    revocation = verdict.reason is crypto.Reason.REVOCATION_UNAVAILABLE
+    retryable = revocation and verdict.subindication is crypto.SubIndication.TRY_LATER
     headers = (("Retry-After", RETRY_AFTER_REVOCATION),) if retryable else ()
-    answer = error_answer(reason, retryable=retryable, headers=headers)
+    answer = error_answer(
+        reason, retryable=retryable, headers=headers, permanent=revocation and not retryable
+    )
     if kind is FormKind.WITHDRAWAL:  # a refused withdrawal changes nothing and is not counted
         from sigsvc.signatures import _remember
 
