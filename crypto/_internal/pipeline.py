@@ -16,12 +16,12 @@ from crypto._internal.timestamp import VerifiedTimestamp, verify_token
 from crypto._internal.xades import TimestampRef, parse_and_verify
 from crypto.errors import (
     CertExpired,
-    DocumentMismatch,
-    RevocationUnavailable,
     CertNotYetValid,
+    DocumentMismatch,
     InvalidPersonalCode,
     NoTimestamp,
     OutsidePeriod,
+    RevocationUnavailable,
     TimestampInvalid,
     Underage,
     VerificationError,

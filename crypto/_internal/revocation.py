@@ -23,9 +23,9 @@ from datetime import datetime, timedelta
 from asn1crypto import crl, ocsp, x509
 
 from crypto.errors import FetchError, RevocationUnavailable
-from crypto.reasons import SubIndication
 from crypto.fetcher import Fetcher
 from crypto.policy import Policy
+from crypto.reasons import SubIndication
 
 _TOLERANCE = timedelta(seconds=60)  # clock skew between TSA and OCSP responder
 _MAX_URLS = 4  # never follow more URLs than this from one certificate
