@@ -75,6 +75,14 @@ def _certs(blobs: Iterable[bytes]) -> list[x509.Certificate]:
     return [c for blob in blobs for c in load_certificates(blob)]
 
 
+def _authority_ders(registry: TSPRegistry) -> set[bytes]:
+    return {
+        a.certificate.dump()
+        for a in registry.known_certificate_authorities
+        if isinstance(a, AuthorityWithCert)
+    }
+
+
 class TrustStore:
     """Trusted CA/QC and QTST services and test anchors; immutable after construction."""
 
@@ -92,6 +100,7 @@ class TrustStore:
         (verified) LOTL announces for its territory.
         """
         self.registry = TSPRegistry()
+        self._territory: dict[bytes, str | None] = {}  # listed CA certificate -> list territory
         self.lists: list[TrustedListInfo] = []
         self.parse_warnings: list[str] = []
         announced: dict[str, list[x509.Certificate]] = {}
@@ -107,7 +116,10 @@ class TrustStore:
             territory, seq, issued, next_update = tl.list_metadata(payload)
             if claimed is not None and territory != claimed:
                 raise TrustListError("signed territory differs from the unsigned one")
+            before = _authority_ders(self.registry)
             self.parse_warnings.extend(tl.add_to_registry(payload, self.registry))
+            for der in _authority_ders(self.registry) - before:
+                self._territory[der] = territory
             stale = next_update is not None and source.fetched_at > next_update
             self.lists.append(
                 TrustedListInfo(territory, seq, issued, next_update, source.fetched_at, stale)
@@ -152,6 +164,10 @@ class TrustStore:
     @property
     def has_test_anchors(self) -> bool:
         return bool(self.test_anchors)
+
+    def territory_of(self, cert: x509.Certificate) -> str | None:
+        """The territory of the trusted list that lists `cert` as a CA/QC service, if any."""
+        return self._territory.get(cert.dump())
 
     def is_test_anchor(self, cert: x509.Certificate) -> bool:
         return cert.public_key.dump() in self._test_anchor_keys

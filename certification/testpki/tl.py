@@ -199,6 +199,7 @@ def build_trusted_list(
     services: Sequence[Service] | None = None,
     signed: bool = True,
     after_sign: Callable[[etree._Element], None] | None = None,
+    territory: str = "LV",
 ) -> bytes:
     """The test trusted list's bytes; ``operator`` is the pki.yml label of the signing cert.
 
@@ -207,7 +208,9 @@ def build_trusted_list(
     tree after signing: a tampered list; see ``tampered_trusted_list``).
     """
     root = new_list("LV-TSL")
-    scheme_information(root, sequence=sequence, issued=issued, next_update=next_update)
+    scheme_information(
+        root, sequence=sequence, issued=issued, next_update=next_update, territory=territory
+    )
     _provider(root, default_services() if services is None else services)
     if signed:
         sign_enveloped(root, operator, issued)

@@ -170,6 +170,20 @@ def _find_path(
 _MAX_AIA_DEPTH = 4
 
 
+_WEAK_CERT_HASHES = frozenset({"md2", "md5", "sha1"})
+
+
+def check_signature_hash(cert: x509.Certificate) -> None:
+    """A certificate signed with a broken hash is WEAK_ALGORITHM (ETSI TS 119 312), whatever
+    else is wrong with its path: the signature is not worth verifying."""
+    try:
+        algo = cert["signature_algorithm"].hash_algo
+    except ValueError:  # e.g. Ed25519: no separate hash
+        return
+    if algo in _WEAK_CERT_HASHES:
+        raise WeakAlgorithm(f"{cert.subject.human_friendly} is signed with {algo.upper()}")
+
+
 def check_issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> None:
     """The certificate's signature verifies with the issuer's key (RFC 5280 §6.1.3 (a)(1))."""
     try:

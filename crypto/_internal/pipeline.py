@@ -30,7 +30,7 @@ from crypto.fetcher import Fetcher
 from crypto.personal_code import age_on
 from crypto.policy import Policy
 from crypto.reasons import Indication, SubIndication
-from crypto.trust import TrustStore
+from crypto.trust import TEST_ANCHOR, TrustStore
 from crypto.verdict import DataFile, Evidence, Signer, Verdict
 
 _CLOCK_SKEW = timedelta(minutes=5)
@@ -162,8 +162,10 @@ def verify_signer(
     # Each link's signature verifies before anything else is concluded from, or fetched for,
     # these certificates (no requests on behalf of forged certificates).
     for cert, issuer in tp.pairs():
+        chain.check_signature_hash(cert)  # SHA-1/MD5: WEAK_ALGORITHM, not UNTRUSTED_CHAIN
         chain.check_issued_by(cert, issuer)
     progress.trust_source = tp.source
+    code_error = code_error or _legacy_code_issuer(progress.signer, tp, trust)
     if tp.source == "test-anchor":
         progress.warnings.append("trust from a test/demo anchor, not from a trusted list")
     # 7. Qualification and key usage, 8. algorithm policy for the signer key.
@@ -196,6 +198,20 @@ def verify_signer(
         raise code_error
     assert progress.signer is not None
     _check_age(progress.signer, ts.gen_time, policy, progress.warnings)
+
+
+def _legacy_code_issuer(
+    signer: Signer | None, tp: chain.TrustedPath, trust: TrustStore
+) -> InvalidPersonalCode | None:
+    """A bare DDMMYY-NNNNN is a Latvian personal code only from a CA on the LV list."""
+    if signer is None or not signer.legacy_code or tp.source == TEST_ANCHOR:
+        return None
+    if trust.territory_of(tp.anchor) == "LV":
+        return None
+    return InvalidPersonalCode(
+        f"serialNumber {signer.serial_number!r} has no PNOLV- semantics identifier and its "
+        "issuing CA is not on the Latvian trusted list"
+    )
 
 
 def _validate_with_revocation(
