@@ -115,7 +115,7 @@ def gunicorn(url: str, tmp: Path) -> Iterator[str]:
         }
     )
     port = _free_port()
-    code = f"from sigsvc.serve import run_gunicorn; run_gunicorn('127.0.0.1:{port}', 2)"
+    code = f"from sigsvc.web.serve import run_gunicorn; run_gunicorn('127.0.0.1:{port}', 2)"
     server = subprocess.Popen(
         [sys.executable, "-c", code],
         env=env,

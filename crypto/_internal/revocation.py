@@ -22,9 +22,9 @@ from datetime import datetime, timedelta
 
 from asn1crypto import crl, ocsp, x509
 
-from crypto.errors import FetchError, RevocationUnavailable
+from crypto.errors import FetchError, RevocationUnavailable, UnsafeInput
 from crypto.fetcher import Fetcher
-from crypto.policy import Policy
+from crypto.policy import Policy, SizeLimits
 from crypto.reasons import SubIndication
 
 _TOLERANCE = timedelta(seconds=60)  # clock skew between TSA and OCSP responder
@@ -70,8 +70,14 @@ class _About:
     archive_cutoff: datetime | None = None
 
 
-def _ocsp_about(der: bytes, cert: x509.Certificate, issuer: x509.Certificate) -> _About | str:
-    """The response's single answer about `cert`, or why there is none (a true message)."""
+def _ocsp_about(
+    der: bytes, cert: x509.Certificate, issuer: x509.Certificate, limits: SizeLimits
+) -> _About | str:
+    """The response's single answer about `cert`, or why there is none (a true message).
+
+    A response padded with entries or certificates is refused before anything iterates over
+    them (10,000 entries cost 10 s of CPU in path validation before this bound).
+    """
     try:
         response = ocsp.OCSPResponse.load(der)
         status = response["response_status"].native
@@ -79,11 +85,21 @@ def _ocsp_about(der: bytes, cert: x509.Certificate, issuer: x509.Certificate) ->
             return f"OCSP responder answered {status}"
         basic = response["response_bytes"]["response"].parsed
         tbs = basic["tbs_response_data"]
+        responses = tbs["responses"]
+        if len(responses) > limits.max_ocsp_entries:
+            raise UnsafeInput(
+                f"OCSP response with {len(responses)} entries (limit {limits.max_ocsp_entries})"
+            )
+        bag = basic["certs"]
+        if bag and len(bag) > limits.max_certificate_bag:
+            raise UnsafeInput(
+                f"OCSP response with {len(bag)} certificates (limit {limits.max_certificate_bag})"
+            )
         cutoff = None
         for ext in tbs["response_extensions"] or ():
             if ext["extn_id"].native == "archive_cutoff":
                 cutoff = ext["extn_value"].parsed.native
-        for single in tbs["responses"]:
+        for single in responses:
             cert_id = single["cert_id"]
             alg = cert_id["hash_algorithm"]["algorithm"].native
             key_hash = getattr(issuer.public_key, alg, None)
@@ -103,11 +119,14 @@ def _ocsp_about(der: bytes, cert: x509.Certificate, issuer: x509.Certificate) ->
     return "OCSP response about another certificate"
 
 
-def _crl_about(der: bytes, cert: x509.Certificate) -> _About | str:
+def _crl_about(der: bytes, cert: x509.Certificate, limits: SizeLimits) -> _About | str:
     try:
         tbs = crl.CertificateList.load(der)["tbs_cert_list"]
         if tbs["issuer"] != cert.issuer:
             return "CRL of another issuer"
+        revoked = tbs["revoked_certificates"]
+        if revoked and len(revoked) > limits.max_crl_entries:
+            raise UnsafeInput(f"CRL with {len(revoked)} entries (limit {limits.max_crl_entries})")
         return _About("CRL", tbs["this_update"].native, tbs["next_update"].native)
     except (ValueError, TypeError, KeyError) as exc:
         return f"unreadable CRL ({type(exc).__name__})"
@@ -161,10 +180,23 @@ def evidence(
     problems: list[str] = []
     if not fetch_first:
         for der in embedded_ocsps:
-            _consider(_ocsp_about(der, leaf, issuer), der, leaf, ts, policy, out.ocsps, problems)
+            _consider(
+                _ocsp_about(der, leaf, issuer, policy.limits),
+                der,
+                leaf,
+                ts,
+                policy,
+                out.ocsps,
+                problems,
+            )
         for der in embedded_crls:
-            _consider(_crl_about(der, leaf), der, leaf, ts, policy, out.crls, problems)
-    used = [*_abouts(out.ocsps, leaf, issuer), *(_crl_about(d, leaf) for d in out.crls)]
+            _consider(
+                _crl_about(der, leaf, policy.limits), der, leaf, ts, policy, out.crls, problems
+            )
+    used = [
+        *_abouts(out.ocsps, leaf, issuer, policy.limits),
+        *(_crl_about(d, leaf, policy.limits) for d in out.crls),
+    ]
     if not out.ocsps and not out.crls:
         if fetcher is None:
             found = "; ".join(p for p in problems if "another" not in p)
@@ -182,14 +214,16 @@ def evidence(
     if fetcher is not None:
         for cert, _ in path[1:]:
             for url in _crl_urls(cert):
-                out.crls.append(_as_der(fetcher.crl(url), url))
+                der = _as_der(fetcher.crl(url), url)
+                _crl_about(der, cert, policy.limits)  # bounds its entries before validation
+                out.crls.append(der)
     return out
 
 
 def _abouts(
-    ders: list[bytes], cert: x509.Certificate, issuer: x509.Certificate
+    ders: list[bytes], cert: x509.Certificate, issuer: x509.Certificate, limits: SizeLimits
 ) -> list[_About | str]:
-    return [_ocsp_about(d, cert, issuer) for d in ders]
+    return [_ocsp_about(d, cert, issuer, limits) for d in ders]
 
 
 def _consider(
@@ -229,7 +263,7 @@ def _fetch(
         except FetchError as exc:
             outages.append(f"OCSP {url}: {exc.message}")
             continue
-        about = _ocsp_about(der, leaf, issuer)
+        about = _ocsp_about(der, leaf, issuer, policy.limits)
         if about == "OCSP responder answered try_later":  # RFC 6960 §2.3: an outage
             outages.append(f"OCSP {url}: tryLater")
         elif _consider(about, der, leaf, ts, policy, out.ocsps, problems):
@@ -243,7 +277,7 @@ def _fetch(
         except FetchError as exc:
             outages.append(f"CRL {url}: {exc.message}")
             continue
-        about = _crl_about(der, leaf)
+        about = _crl_about(der, leaf, policy.limits)
         if _consider(about, der, leaf, ts, policy, out.crls, problems):
             assert isinstance(about, _About)
             return about

@@ -20,7 +20,7 @@ from crypto import (
     verify,
 )
 from crypto._internal import chain
-from sigsvc.fetchers import HttpFetcher
+from sigsvc.intake.fetchers import HttpFetcher
 
 from .conftest import AT
 

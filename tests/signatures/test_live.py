@@ -87,7 +87,7 @@ def _start_gunicorn(database_url: str, settings: dict, port: int) -> subprocess.
     env.update(settings_env(settings))
     env["DATABASE_URL"] = database_url
     env["SIGSVC_LOG_LEVEL"] = "WARNING"
-    code = f"from sigsvc.serve import run_gunicorn; run_gunicorn('127.0.0.1:{port}', 2)"
+    code = f"from sigsvc.web.serve import run_gunicorn; run_gunicorn('127.0.0.1:{port}', 2)"
     server = subprocess.Popen(
         [sys.executable, "-c", code],
         env=env,
