@@ -75,6 +75,13 @@ def _certs(blobs: Iterable[bytes]) -> list[x509.Certificate]:
     return [c for blob in blobs for c in load_certificates(blob)]
 
 
+def read_lotl(source: TrustedListSource) -> dict[str, tl.ListReference]:
+    """Territory -> (location, operator certificates) from a list of the lists whose signature
+    one of `source.signer_certs` verifies at `source.fetched_at` (TrustListError otherwise)."""
+    payload = tl.verified_payload(source.xml, _certs(source.signer_certs), source.fetched_at)
+    return tl.lotl_references(payload)
+
+
 def _authority_ders(registry: TSPRegistry) -> set[bytes]:
     return {
         a.certificate.dump()
@@ -245,14 +252,18 @@ class TrustStore:
         return hit
 
 
+ListReference = tl.ListReference
+
 __all__ = [
     "CA_QC_URI",
     "QTST_URI",
     "TEST_ANCHOR",
     "TRUSTED_LIST",
+    "ListReference",
     "ServiceEntry",
     "TrustStore",
     "TrustedListInfo",
     "TrustedListSource",
     "load_certificates",
+    "read_lotl",
 ]
