@@ -49,6 +49,7 @@ _POST_ERRORS = (
     "TOO_LARGE",
     "RATE_LIMITED",
     "INTAKE_NOT_CONFIGURED",
+    "TRUST_STALE",
     "REVOCATION_UNAVAILABLE",
 )
 _IDEMPOTENCY_HEADER = {
@@ -100,6 +101,14 @@ def _rate_limited(retry_after: str, which: str) -> ApiError:
 def _post(initiative_id: uuid.UUID, kind: FormKind) -> Response:
     principal = require_platform(initiative_id)
     intake = current_intake()
+    stale = intake.stale_lists()
+    if stale:  # verifying against a list its operator should have replaced: not a verdict
+        log.error("trust_stale", lists=stale)
+        raise ApiError(
+            "TRUST_STALE",
+            f"trusted list {', '.join(stale)} is past its NextUpdate",
+            headers={"Retry-After": "300"},
+        )
     decision = intake.limiter.check_platform(principal.id)
     if not decision.allowed:
         raise _rate_limited(decision.retry_after_header, "platform")
