@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from crypto._internal import budget
 from crypto._internal.fetching import FetchBoundary
-from crypto._internal.pipeline import Progress, verify_asic
 from crypto.errors import (
     FetcherFailure,
     MalformedContainer,
@@ -17,8 +17,11 @@ from crypto.errors import (
 )
 from crypto.fetcher import Fetcher
 from crypto.policy import Policy, PolicyError
-from crypto.trust import TrustStore
 from crypto.verdict import Verdict
+
+if TYPE_CHECKING:
+    from crypto._internal.pipeline import Progress
+    from crypto.trust import TrustStore
 
 _ZIP = b"PK\x03\x04"
 _PDF = b"%PDF-"
@@ -49,6 +52,8 @@ def verify(
 def _verify(
     container: bytes, policy: Policy, trust: TrustStore, fetcher: Fetcher | None, at: datetime
 ) -> Verdict:
+    from crypto._internal.pipeline import Progress  # pyHanko & co. on first use, not at import
+
     progress = Progress()
     try:
         with budget.running(policy.limits.max_cpu_seconds):
@@ -75,6 +80,8 @@ def _dispatch(
     if len(container) > policy.limits.max_container_bytes:
         raise TooLarge(f"{len(container)} bytes exceed {policy.limits.max_container_bytes}")
     if container.startswith(_ZIP):
+        from crypto._internal.pipeline import verify_asic
+
         verify_asic(container, policy, trust, fetcher, at, progress)
     elif container.lstrip()[:5] == _PDF:
         from crypto._internal.pades import verify_pades

@@ -8,7 +8,11 @@ signed bytes it returns are parsed, so nothing outside the signature reaches the
 from __future__ import annotations
 
 import base64
+import logging
 import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -54,10 +58,42 @@ def add_to_registry(payload: str, registry: TSPRegistry) -> list[str]:
     """Parse granted CA/QC and QTST services (with status history) into the registry."""
     payload, notes = bind_history_identities(payload)
     try:
-        _, errors = eutl_parse.trust_list_to_registry_unsafe(payload, registry)
+        with _library_warnings() as logged:
+            _, errors = eutl_parse.trust_list_to_registry_unsafe(payload, registry)
+        notes.extend(logged)
     except Exception as exc:  # xsdata raises parser-specific types on malformed lists
         raise TrustListError(f"trusted list does not parse: {exc}") from exc
     return notes + [str(e) for e in errors]
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        cause = record.exc_info[1] if record.exc_info else None
+        self.lines.append(record.getMessage() + (f" ({cause})" if cause else ""))
+
+
+_LOGGING = threading.Lock()
+
+
+@contextmanager
+def _library_warnings() -> Iterator[list[str]]:
+    """pyHanko's parser logs warnings with tracebacks (e.g. an unsupported extension); take
+    them as lines of the store's parse warnings instead of stderr output."""
+    logger = logging.getLogger(eutl_parse.__name__)
+    handler = _Collect()
+    with _LOGGING:
+        propagate = logger.propagate
+        logger.addHandler(handler)
+        logger.propagate = False
+        try:
+            yield handler.lines
+        finally:
+            logger.removeHandler(handler)
+            logger.propagate = propagate
 
 
 # -- ServiceHistoryInstance identities (TS 119 612 §5.6.2) -------------------------------------
