@@ -47,6 +47,8 @@ def command_modules() -> dict[str, str]:
             for decorator in node.decorator_list:
                 if (
                     isinstance(decorator, ast.Call)
+                    and isinstance(decorator.func, ast.Attribute)
+                    and decorator.func.attr in ("command", "group")
                     and decorator.args
                     and isinstance(decorator.args[0], ast.Constant)
                     and isinstance(decorator.args[0].value, str)

@@ -20,6 +20,9 @@ from typing import Any
 from flask import Flask, current_app, has_app_context
 
 import crypto
+import crypto._internal.pipeline  # noqa: F401  (the service loads pyHanko & co. at start-up,
+
+# not in its first request; `crypto` itself loads them lazily for the CLI's sake)
 from audit.note import Signer
 from crypto import TrustedListSource, TrustStore
 from sigsvc.intake import protection, pseudonym, trustlists
@@ -159,7 +162,9 @@ def build(config: dict[str, Any]) -> Intake:
     )
     return Intake(
         trust=trust,
-        fetcher=crypto_fetcher(),
+        # The fetcher's cache (the only one) expires on the verification clock: with a test
+        # clock, responses valid then stay cached instead of being fetched for every request.
+        fetcher=crypto_fetcher(clock=lambda: clock().timestamp()),
         kek=kek,
         pseudonyms=pseudonyms,
         log_signer=log_signer,
