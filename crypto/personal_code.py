@@ -42,17 +42,21 @@ def check_digit(digits: str) -> int:
 
 def parse_personal_code(serial_number: str) -> PersonalCode:
     """Parse a certificate subject serialNumber: `PNOLV-DDMMYY-NNNNN` (the semantics identifier)
-    or a legacy bare `DDMMYY-NNNNN` (`bare=True`: the caller must check C=LV and the issuer)."""
+    or a legacy bare `DDMMYY-NNNNN` (`bare=True`: the caller must check C=LV and the issuer).
+
+    Each defect has its own message, and no message repeats the code: the service answers a
+    platform with it (conformance C1) and it may reach logs. A foreign identifier is named by
+    its type and country only."""
     match = _SEMANTICS.fullmatch(serial_number) or _BARE.fullmatch(serial_number)
     if not match:
         foreign = _FOREIGN.fullmatch(serial_number)
         if foreign and (foreign.group(1), foreign.group(2)) != ("PNO", "LV"):
             raise InvalidPersonalCode(
-                f"serialNumber {serial_number!r} is a {foreign.group(2)} {foreign.group(1)} "
-                "identifier, not a Latvian personal code"
+                f"the serialNumber is a {foreign.group(2)} {foreign.group(1)} identifier "
+                f"({foreign.group(1)}{foreign.group(2)}-...), not a Latvian personal code"
             )
         raise InvalidPersonalCode(
-            f"serialNumber {serial_number!r} is not a Latvian personal code "
+            "the serialNumber is not a personal code DDMMYY-NNNNN "
             "(neither PNOLV-DDMMYY-NNNNN nor a legacy DDMMYY-NNNNN)"
         )
     bare = match.re is _BARE
@@ -63,13 +67,13 @@ def parse_personal_code(serial_number: str) -> PersonalCode:
     digits = head + tail
     century = _CENTURY.get(digits[6])
     if century is None:
-        raise InvalidPersonalCode(f"personal code {code} has century digit {digits[6]}")
+        raise InvalidPersonalCode("the personal code's century digit is not 0, 1 or 2")
     try:
         born = date(century + int(digits[4:6]), int(digits[2:4]), int(digits[0:2]))
     except ValueError:
-        raise InvalidPersonalCode(f"personal code {code} does not hold a valid date") from None
+        raise InvalidPersonalCode("the personal code does not hold a valid birth date") from None
     if check_digit(digits[:10]) != int(digits[10]):
-        raise InvalidPersonalCode(f"personal code {code} fails its check digit")
+        raise InvalidPersonalCode("the personal code fails its check digit")
     return PersonalCode(code, born, bare)
 
 

@@ -34,8 +34,8 @@ def signer_from_certificate(cert: x509.Certificate, der: bytes) -> Signer:
     code = parse_personal_code(serial)
     if code.bare and _attr(cert, "country_name") != "LV":
         raise InvalidPersonalCode(
-            f"serialNumber {serial!r} has no PNOLV- semantics identifier and the subject's "
-            "country is not LV"
+            "the serialNumber has no PNOLV- semantics identifier and the subject's country "
+            "is not LV"
         )
     return Signer(
         given_name=given,

@@ -214,8 +214,8 @@ def _legacy_code_issuer(
     if trust.territory_of(tp.anchor) == "LV":
         return None
     return InvalidPersonalCode(
-        f"serialNumber {signer.serial_number!r} has no PNOLV- semantics identifier and its "
-        "issuing CA is not on the Latvian trusted list"
+        "the serialNumber has no PNOLV- semantics identifier and its issuing CA is not on the "
+        "Latvian trusted list"
     )
 
 

@@ -223,8 +223,14 @@ def _decide(
     revocation = verdict.reason is crypto.Reason.REVOCATION_UNAVAILABLE
     retryable = revocation and verdict.subindication is crypto.SubIndication.TRY_LATER
     headers = (("Retry-After", RETRY_AFTER_REVOCATION),) if retryable else ()
+    # Which defect of the personal code (C1); crypto's messages for it never hold the code.
+    detail = verdict.message if verdict.reason is crypto.Reason.INVALID_PERSONAL_CODE else None
     answer = error_answer(
-        reason, retryable=retryable, headers=headers, permanent=revocation and not retryable
+        reason,
+        detail,
+        retryable=retryable,
+        headers=headers,
+        permanent=revocation and not retryable,
     )
     if kind is FormKind.WITHDRAWAL:  # a refused withdrawal changes nothing and is not counted
         from sigsvc.intake.signatures import _remember

@@ -19,10 +19,10 @@ from typing import Any
 
 from flask import Flask, current_app, has_app_context
 
+# The service loads pyHanko & co. (the verification pipeline) at start-up, not in its first
+# request; `crypto` itself loads them lazily for the CLI's sake.
 import crypto
-import crypto._internal.pipeline  # noqa: F401  (the service loads pyHanko & co. at start-up,
-
-# not in its first request; `crypto` itself loads them lazily for the CLI's sake)
+import crypto._internal.pipeline
 from audit.note import Signer
 from crypto import TrustedListSource, TrustStore
 from sigsvc.intake import protection, pseudonym, trustlists
