@@ -23,11 +23,12 @@ from flask import Flask, current_app, has_app_context
 # request; `crypto` itself loads them lazily for the CLI's sake.
 import crypto
 import crypto._internal.pipeline
-from audit.note import Signer
+from audit.note import NoteSigner
 from crypto import TrustedListSource, TrustStore
 from sigsvc.intake import protection, pseudonym, trustlists
 from sigsvc.intake.fetchers import HttpFetcher, crypto_fetcher
 from sigsvc.intake.ratelimit import Limit, RateLimiter, SqlStore
+from sigsvc.keys import config as keyconfig
 
 _LOCK = threading.Lock()
 _KEY = "sigsvc.intake"
@@ -43,13 +44,14 @@ class Intake:
     fetcher: HttpFetcher
     kek: protection.KeyEncryptionKey
     pseudonyms: pseudonym.PseudonymKey
-    log_signer: Signer
+    log_signer: NoteSigner
     log_origin: str
     limiter: RateLimiter
     checkpoint_interval: float
     clock: Callable[[], datetime]  # verification time ("now", or a fixed test clock)
     test_clock: bool
     max_container_bytes: int
+    log_key_source: keyconfig.KeySource | None = None  # token or file, for /readyz
     trust_watch: trustlists.TrustWatch | None = None  # set with SIGSVC_TRUST_DIR
     trust_grace: timedelta = timedelta(days=1)
 
@@ -115,13 +117,7 @@ def build(config: dict[str, Any]) -> Intake:
         pseudonyms = pseudonym.pseudonym_key_from_environ(env)
     except (protection.ProtectionError, pseudonym.PseudonymError) as exc:
         raise IntakeConfigError(str(exc)) from exc
-    log_key_file = config.get("LOG_KEY_FILE")
-    if not log_key_file:
-        raise IntakeConfigError("no log signing key: set SIGSVC_LOG_KEY_FILE")
-    try:
-        log_signer = Signer.from_skey(_read(log_key_file, "SIGSVC_LOG_KEY_FILE").decode().strip())
-    except Exception as exc:
-        raise IntakeConfigError(f"SIGSVC_LOG_KEY_FILE: not a signed-note key ({exc})") from exc
+    log_signer, log_key_source = _log_key(config)
     test_clock = config.get("TEST_CLOCK")
     fixed = parse_instant(test_clock, "SIGSVC_TEST_CLOCK") if test_clock else None
     clock: Callable[[], datetime] = (lambda: fixed) if fixed else (lambda: datetime.now(UTC))
@@ -176,6 +172,7 @@ def build(config: dict[str, Any]) -> Intake:
         max_container_bytes=int(config["MAX_SIGNATURE_BYTES"]),
         trust_watch=watch,
         trust_grace=timedelta(seconds=int(config.get("TRUST_GRACE", 86400))),
+        log_key_source=log_key_source,
     )
 
 
@@ -204,6 +201,20 @@ def _trust_watch(
         schedule.run_once()  # first start: fetch before serving
     schedule.start()
     return trustlists.TrustWatch(settings.directory, signers, anchors)
+
+
+def _log_key(config: dict[str, Any]) -> tuple[NoteSigner, keyconfig.KeySource]:
+    """The log key from the token (SIGSVC_LOG_KEY_LABEL) or a file (SIGSVC_LOG_KEY_FILE)."""
+    env = {**config.get("TOKEN_KEYS", {}), keyconfig.ENV_LOG_KEY_FILE: config.get("LOG_KEY_FILE")}
+    try:
+        found = keyconfig.log_signer(
+            {k: v for k, v in env.items() if v}, config.get("LOG_ORIGIN") or ""
+        )
+    except keyconfig.KeyConfigError as exc:
+        raise IntakeConfigError(str(exc)) from exc
+    if found is None:
+        raise IntakeConfigError("no log signing key: set SIGSVC_LOG_KEY_FILE or _LABEL")
+    return found
 
 
 def _driver_url(url: str) -> str:
