@@ -3,6 +3,10 @@
 A module `sigsvc/cli/<name>.py` that defines a `click.Command` (or group) named `command` is
 registered automatically, here and only here; nothing needs editing to add one. Commands that
 need the app use `flask.cli.with_appcontext` and `flask.current_app`.
+
+Command modules are imported only when their command runs: the name is read from the source
+(`@click.group("name")` / `@click.command("name")` on `command`), so `sigsvc verify --help`
+does not import the database models, pyHanko and Flask's app (issue 10: <= 0.5 s).
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import ast
 import importlib
 import pkgutil
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 from flask.cli import FlaskGroup
@@ -19,11 +23,9 @@ from flask.cli import FlaskGroup
 if TYPE_CHECKING:
     from flask import Flask
 
-HERE = Path(__file__).parent
-
 
 def discover_commands() -> list[click.Command]:
-    """Every `command` of the modules in this package, in module name order (imports them)."""
+    """Every `command` of the modules in this package, in module name order."""
     found = []
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         command = getattr(importlib.import_module(f"{__name__}.{info.name}"), "command", None)
@@ -32,64 +34,107 @@ def discover_commands() -> list[click.Command]:
     return found
 
 
-def _declared(module: str) -> tuple[str, str] | None:
-    """(name, one-line help) of the module's `command`, read from its source without importing
-    it: most commands import the verifier and the ORM (seconds), `sigsvc --help` should not."""
-    tree = ast.parse((HERE / f"{module}.py").read_text(encoding="utf-8"))
-    for node in tree.body:
-        if not isinstance(node, ast.FunctionDef) or node.name != "command":
+def _scan() -> tuple[dict[str, str], dict[str, list[str]]]:
+    """(command name -> module, module -> modules that add subcommands to its group), read
+    from each module's source without importing it."""
+    found: dict[str, str] = {}
+    extends: dict[str, list[str]] = {}
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
             continue
-        for decorator in node.decorator_list:
-            if isinstance(decorator, ast.Call) and decorator.args:
-                name = decorator.args[0]
-                if isinstance(name, ast.Constant) and isinstance(name.value, str):
-                    helps = [k.value for k in decorator.keywords if k.arg == "help"]
-                    text = helps[0] if helps else ast.Constant(ast.get_docstring(node) or "")
-                    value = text.value if isinstance(text, ast.Constant) else ""
-                    return name.value, str(value).strip().split("\n")[0]
-    return None
+        source = Path(__file__).with_name(f"{info.name}.py").read_text(encoding="utf-8")
+        tree = ast.parse(source)
+        names = [name for node in tree.body for name in _command_names(node)]
+        for name in names:
+            found[name] = info.name
+        if not names:  # e.g. archive.py: `@batches_group.command(...)` on batches' group
+            for node in tree.body:
+                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                    f"{__name__}."
+                ):
+                    target = (node.module or "").rsplit(".", 1)[1]
+                    if any(alias.name == "command" for alias in node.names):
+                        extends.setdefault(target, []).append(info.name)
+    return found, extends
 
 
-class _LazyGroup(FlaskGroup):
-    """Imports a command's module only when that command runs (or its own help is asked)."""
+def _command_names(node: ast.stmt) -> list[str]:
+    if not (isinstance(node, ast.FunctionDef) and node.name == "command"):
+        return []
+    return [
+        decorator.args[0].value
+        for decorator in node.decorator_list
+        if isinstance(decorator, ast.Call)
+        and isinstance(decorator.func, ast.Attribute)
+        and decorator.func.attr in ("command", "group")
+        and decorator.args
+        and isinstance(decorator.args[0], ast.Constant)
+        and isinstance(decorator.args[0].value, str)
+    ]
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.lazy: dict[str, tuple[str, str]] = {}  # name -> (module, one-line help)
-        self.extensions: list[str] = []  # modules adding subcommands to another's group
-        for info in sorted(pkgutil.iter_modules([str(HERE)]), key=lambda m: m.name):
-            if info.name.startswith("_"):
-                continue
-            declared = _declared(info.name)
-            if declared is not None:
-                self.lazy[declared[0]] = (info.name, declared[1])
-            else:
-                self.extensions.append(info.name)
+
+def command_help() -> dict[str, str]:
+    """Command name -> its one-line help (the decorator's help= or the docstring's first
+    line), read from the source: `sigsvc --help` imports no command module (the verifier and
+    the ORM take seconds to import)."""
+    found = {}
+    for info in pkgutil.iter_modules(__path__):
+        if info.name.startswith("_"):
+            continue
+        tree = ast.parse(Path(__file__).with_name(f"{info.name}.py").read_text(encoding="utf-8"))
+        for node in tree.body:
+            for name in _command_names(node):
+                assert isinstance(node, ast.FunctionDef)
+                texts = [
+                    k.value.value
+                    for d in node.decorator_list
+                    if isinstance(d, ast.Call)
+                    for k in d.keywords
+                    if k.arg == "help" and isinstance(k.value, ast.Constant)
+                ]
+                text = str(texts[0]) if texts else (ast.get_docstring(node) or "")
+                found[name] = text.strip().split("\n")[0]
+    return found
+
+
+def command_modules() -> dict[str, str]:
+    """Command name -> module name, read from each module's source without importing it."""
+    return _scan()[0]
+
+
+class _LazyCli(FlaskGroup):
+    """FlaskGroup that imports a command's module when that command is asked for."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.lazy, self.extensions = _scan()
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name in self.lazy and cmd_name not in self.commands:
-            module = importlib.import_module(f"{__name__}.{self.lazy[cmd_name][0]}")
-            self.add_command(module.command)
-            for name in self.extensions:  # e.g. cli/archive.py: `batches timestamp-archive`
-                importlib.import_module(f"{__name__}.{name}")
+        module = self.lazy.get(cmd_name)
+        if module is not None and cmd_name not in self.commands:
+            command = getattr(importlib.import_module(f"{__name__}.{module}"), "command", None)
+            for extension in self.extensions.get(module, []):
+                importlib.import_module(f"{__name__}.{extension}")  # adds its subcommands
+            if isinstance(command, click.Command):
+                self.add_command(command)
         return super().get_command(ctx, cmd_name)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        # Not FlaskGroup's: that builds the app to ask it for more commands; sigsvc registers
-        # every command here (plus Flask's own run/shell/routes).
-        return sorted(set(self.commands) | set(self.lazy))
+        # Not FlaskGroup's, which builds the app to ask it for commands: every sigsvc command
+        # is registered here (plus Flask's own run/shell/routes).
+        return sorted({*self.commands, *self.lazy})
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        helps = command_help()
         rows = []
         for name in self.list_commands(ctx):
-            if name in self.lazy and name not in self.commands:
-                rows.append((name, self.lazy[name][1]))
+            if name in self.commands:
+                limit = formatter.width - 6 - len(name)
+                rows.append((name, self.commands[name].get_short_help_str(limit)))
             else:
-                command = self.commands[name]
-                rows.append((name, command.get_short_help_str(formatter.width - 6 - len(name))))
-        if rows:
-            with formatter.section("Commands"):
-                formatter.write_dl(rows)
+                rows.append((name, helps.get(name, "")))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
 
 def _create_app() -> Flask:
@@ -98,7 +143,7 @@ def _create_app() -> Flask:
     return create_app()
 
 
-cli = _LazyGroup(
+cli = _LazyCli(
     name="sigsvc",
     create_app=_create_app,
     add_version_option=False,
