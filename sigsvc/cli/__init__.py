@@ -89,6 +89,8 @@ def command_help() -> dict[str, str]:
                     k.value.value
                     for d in node.decorator_list
                     if isinstance(d, ast.Call)
+                    and isinstance(d.func, ast.Attribute)
+                    and d.func.attr in ("command", "group")  # not an option's help=
                     for k in d.keywords
                     if k.arg == "help" and isinstance(k.value, ast.Constant)
                 ]

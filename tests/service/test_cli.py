@@ -155,3 +155,4 @@ def test_help_imports_no_command_module():
     listed = "\n".join(help_lines)
     for name in ("batches", "db", "demo-run", "platforms", "serve", "tokens", "verify"):
         assert f"  {name} " in listed
+    assert "Serve in production" in listed  # the command's docstring, not an option's help
