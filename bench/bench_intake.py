@@ -6,14 +6,14 @@ person may sign an initiative once, so the 3 accepting test signers each sign ev
 thousands of initiatives: every container is a distinct person-initiative pair, and every one
 is accepted. Each phase draws its own containers, so no phase sees another's duplicates.
 
-Phases, per backend (one database, fresh per backend, 100,000 stored signatures of another
-initiative seeded directly before the server starts):
+Phases, per backend, in two fresh databases (each phase its own containers):
 1. unloaded: 20 sequential requests (p50/p99);
 2. throughput: closed loop, ``CLIENTS`` concurrent clients, until at least 30 s **and** at least
    3,000 accepted (capped at ``MAX_SECONDS``): accepted/s, p50/p99;
 3. open loop (requests sent on a fixed schedule, latency counted from the scheduled time, so a
    stalled server cannot hide its queue) at 50/s and at 150/s for ``OPEN_SECONDS`` each;
-4. the same 50/s open loop while ``sigsvc batches create`` exports the 100,000 signatures in
+4. the same 50/s open loop while ``sigsvc batches create`` exports 100,000 signatures (of
+   another initiative, seeded directly into the second database before its server starts) in
    another process: intake p50/p99/max during the export, and the export's duration.
 
 PostgreSQL: ``SIGSVC_TEST_POSTGRES_URL``, else a private cluster with fsync and synchronous
@@ -65,15 +65,15 @@ MIN_ACCEPTED = 200 if QUICK else 3000
 MAX_SECONDS = 20.0 if QUICK else 150.0
 OPEN_SECONDS = 4.0 if QUICK else 20.0
 EXPORT_RECORDS = 2_000 if QUICK else 100_000
-# Containers per phase (each a distinct person-initiative pair).
-BLOCKS = {
-    "unloaded": 20,
-    "throughput": 600 if QUICK else 9000,
+# Containers per phase (each a distinct person-initiative pair). Two deployments per backend
+# (fresh databases) reuse the same corpus: throughput in the first, the rest in the second.
+FIRST = {"unloaded": 20, "throughput": 600 if QUICK else 9000}
+SECOND = {
     "open50": int(50 * OPEN_SECONDS),
     "open150": int(150 * OPEN_SECONDS),
     "export": 400 if QUICK else 4500,  # 50/s for up to 90 s of export
 }
-N_INITIATIVES = -(-sum(BLOCKS.values()) // len(SIGNERS))
+N_INITIATIVES = -(-max(sum(FIRST.values()), sum(SECOND.values())) // len(SIGNERS))
 CORPUS_VERSION = b"bench-intake-v1"
 
 
@@ -151,9 +151,11 @@ def corpus(n_initiatives: int) -> list[tuple[int, bytes]]:
     return out
 
 
-def blocks(items: list[tuple[int, bytes]]) -> dict[str, list[tuple[int, bytes]]]:
+def blocks(
+    items: list[tuple[int, bytes]], sizes: dict[str, int]
+) -> dict[str, list[tuple[int, bytes]]]:
     out, start = {}, 0
-    for name, size in BLOCKS.items():
+    for name, size in sizes.items():
         out[name] = items[start : start + size]
         start += size
     return out
@@ -178,7 +180,7 @@ class Deployment:
     export_initiative: str
 
 
-def deploy(url: str, tmp: Path) -> Deployment:
+def deploy(url: str, tmp: Path, export_records: int) -> Deployment:
     """Migrate, write keys, seed the initiatives and the 100,000 exportable signatures."""
     from bench.records import seed_exportable
     from tests.batch.sealpki import make_seal_pki
@@ -231,7 +233,7 @@ def deploy(url: str, tmp: Path) -> Deployment:
                 ids.append(str(created.id))
             session.flush()
             _, key = registry.create_platform(session, "bench", [uuid.UUID(i) for i in ids])
-        export_id = seed_exportable(app, EXPORT_RECORDS)
+        export_id = seed_exportable(app, export_records) if export_records else None
         with contextlib.suppress(Exception):
             from sigsvc import intake_config
 
@@ -241,11 +243,37 @@ def deploy(url: str, tmp: Path) -> Deployment:
         os.environ.clear()
         os.environ.update(saved)
     print(
-        f"   seeded {N_INITIATIVES} initiatives and {EXPORT_RECORDS} stored signatures in "
+        f"   seeded {N_INITIATIVES} initiatives and {export_records} stored signatures in "
         f"{time.perf_counter() - started:.0f} s",
         flush=True,
     )
     return Deployment(url, tmp, env, ids, key, str(export_id))
+
+
+@contextlib.contextmanager
+def fresh_database(url: str) -> Iterator[str]:
+    """`url` for SQLite (a new file), else a new database on the same PostgreSQL server."""
+    if url.startswith("sqlite"):
+        yield url
+        return
+    import psycopg
+
+    name = f"bench_{uuid.uuid4().hex[:8]}"
+    admin = sa_url(url)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    try:
+        yield url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+def sa_url(url: str) -> str:
+    import sqlalchemy as sa
+
+    parsed = sa.make_url(url).set(drivername="postgresql")
+    return parsed.render_as_string(hide_password=False)
 
 
 def _get(base: str, path: str) -> int:
@@ -454,9 +482,12 @@ def during_export(
 # --- report ----------------------------------------------------------------------------------
 
 
-def run_backend(label: str, url: str, work: dict[str, list[tuple[int, bytes]]]) -> None:
-    with tempfile.TemporaryDirectory() as tmp_name:
-        d = deploy(url, Path(tmp_name))
+def run_backend(label: str, url: str, corpus_items: list[tuple[int, bytes]]) -> None:
+    work = blocks(corpus_items, FIRST)
+    with tempfile.TemporaryDirectory() as tmp_name, fresh_database(url) as url1:
+        if url1.startswith("sqlite"):
+            url1 = f"sqlite:///{Path(tmp_name) / 'first.sqlite'}"
+        d = deploy(url1, Path(tmp_name), 0)
         with gunicorn(d) as base:
             client = Client(base, d.platform_key)
             unloaded = []
@@ -477,6 +508,12 @@ def run_backend(label: str, url: str, work: dict[str, list[tuple[int, bytes]]]) 
                 f"{t.pct(0.5):.0f} ms p99 {t.pct(0.99):.0f} ms; others: {t.others()})",
                 flush=True,
             )
+    work = blocks(corpus_items, SECOND)
+    with tempfile.TemporaryDirectory() as tmp_name, fresh_database(url) as url2:
+        if url2.startswith("sqlite"):
+            url2 = f"sqlite:///{Path(tmp_name) / 'second.sqlite'}"
+        d = deploy(url2, Path(tmp_name), EXPORT_RECORDS)
+        with gunicorn(d) as base:
             for rate, name in ((50.0, "open50"), (150.0, "open150")):
                 r = open_loop(d, base, work[name], rate, OPEN_SECONDS)
                 print(
@@ -525,7 +562,7 @@ def postgres_url() -> Iterator[str | None]:
 
 
 def main() -> None:
-    work = blocks(corpus(N_INITIATIVES))
+    work = corpus(N_INITIATIVES)
     print(
         f"   conditions: {os.cpu_count()} CPUs shared with other work, load generator on the "
         f"same machine; gunicorn {os.environ.get('BENCH_INTAKE_WORKERS', '2')} workers",
@@ -533,8 +570,7 @@ def main() -> None:
     )
     only = os.environ.get("BENCH_INTAKE_BACKENDS", "sqlite,postgresql").split(",")
     if "sqlite" in only:
-        with tempfile.TemporaryDirectory() as tmp:
-            run_backend("sqlite", f"sqlite:///{Path(tmp) / 'bench.sqlite'}", work)
+        run_backend("sqlite", "sqlite://", work)
     if "postgresql" in only:
         with postgres_url() as pg:
             if pg is None:
