@@ -24,7 +24,7 @@ from audit.note import Signer
 from crypto import TrustedListSource, TrustStore
 from sigsvc import protection, pseudonym
 from sigsvc.fetchers import HttpFetcher, crypto_fetcher
-from sigsvc.ratelimit import Limit, RateLimiter, SqlStore
+from sigsvc.ratelimit import Limit, MemoryStore, RateLimiter, SqlStore
 
 _LOCK = threading.Lock()
 _KEY = "sigsvc.intake"
@@ -121,9 +121,14 @@ def build(config: dict[str, Any]) -> Intake:
         )
     except crypto.VerificationError as exc:
         raise IntakeConfigError(f"trust configuration rejected: {exc.message}") from exc
+    # The platform limit in this process's memory, its share of the limit (the serving
+    # processes split it evenly: SIGSVC_WORKERS, set by `sigsvc serve`); the signer limit in
+    # the database, checked inside the intake transaction (exact across processes).
     limiter = RateLimiter(
-        SqlStore.from_url(_driver_url(config["DATABASE_URL"])),
-        platform_limit=parse_limit(config["RATE_PLATFORM"], "SIGSVC_RATE_PLATFORM"),
+        MemoryStore(),
+        platform_limit=parse_limit(config["RATE_PLATFORM"], "SIGSVC_RATE_PLATFORM").shared(
+            int(config.get("WORKERS", 1))
+        ),
         signer_limit=parse_limit(config["RATE_SIGNER"], "SIGSVC_RATE_SIGNER"),
         clock=time.time,
     )
@@ -165,7 +170,11 @@ def get(app: Flask | None = None) -> Intake:
 
 
 def close(app: Flask) -> None:
-    """Release what `get` built (the rate-limit store's engine); tests and shutdown."""
+    """Release what `get` built (the intake writer, a rate-limit store's engine); tests and
+    shutdown."""
+    from sigsvc import intake_writer
+
+    intake_writer.close(app)
     found: Intake | None = app.extensions.pop(_KEY, None)
     if found is not None and isinstance(found.limiter.store, SqlStore):
         found.limiter.store.close()

@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from flask import has_app_context
 from sqlalchemy.orm import Session
 
 from audit import events
@@ -27,6 +28,7 @@ from sigsvc.auth import PLATFORM_PREFIX, new_token, token_digest
 from sigsvc.errors import ApiError
 from sigsvc.intake_log import log_safe_uuid
 from sigsvc.models import Initiative, InitiativeStatus, Platform, utcnow
+from sigsvc.ttlcache import app_cache
 
 
 def add_months(day: date, months: int) -> date:
@@ -139,6 +141,19 @@ def get_initiative(session: Session, initiative_id: uuid.UUID) -> Initiative:
     return initiative
 
 
+def cached_initiative(session: Session, initiative_id: uuid.UUID) -> Initiative:
+    """`get_initiative` through a per-process cache (sigsvc.ttlcache: a closure in another
+    process reaches this one within the TTL). The object is detached and shared between
+    threads: read only."""
+    cache = app_cache("initiatives")
+    found: Initiative | None = cache.get(initiative_id)
+    if found is None:
+        found = get_initiative(session, initiative_id)
+        session.expunge(found)
+        cache.put(initiative_id, found)
+    return found
+
+
 def list_initiatives(session: Session) -> list[Initiative]:
     return list(session.scalars(sa.select(Initiative).order_by(Initiative.created_at)))
 
@@ -150,6 +165,8 @@ def close_initiative(session: Session, initiative_id: uuid.UUID) -> Initiative:
     initiative.status = InitiativeStatus.CLOSED
     initiative.closed_at = utcnow()
     session.flush()
+    if has_app_context():
+        app_cache("initiatives").pop(initiative_id)  # this process at once, others within TTL
     accepted = signature_counts(session, initiative.id)["accepted"]
     _log(
         session,

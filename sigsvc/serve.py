@@ -7,6 +7,7 @@ Gunicorn's own log lines are routed to the JSON logging that create_app configur
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -38,13 +39,19 @@ class _Server(BaseApplication):  # type: ignore[misc]
         return create_app()
 
 
-def run_gunicorn(bind: str, workers: int) -> None:
+DEFAULT_THREADS = 8  # per worker; docs/adr/intake.md "Workers and threads" for the measurement
+
+
+def run_gunicorn(bind: str, workers: int, threads: int | None = None) -> None:
+    # Each worker enforces its share of the platform rate limit (sigsvc.intake_config).
+    os.environ["SIGSVC_WORKERS"] = str(workers)
+    threads = threads or int(os.environ.get("SIGSVC_THREADS") or DEFAULT_THREADS)
     _Server(
         {
             "bind": bind,
             "workers": workers,
             "worker_class": "gthread",
-            "threads": 4,
+            "threads": threads,
             "accesslog": None,  # our own request line names the route, never the query string
             "logger_class": JsonGunicornLogger,
             "timeout": 60,
