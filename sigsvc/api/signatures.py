@@ -23,8 +23,8 @@ from sigsvc.endpoints import endpoint
 from sigsvc.errors import ApiError
 from sigsvc.intake_config import Intake, IntakeConfigError
 from sigsvc.logstore import SqlLogStorage
-from sigsvc.ratelimit import Decision
 from sigsvc.models.intake import Signature
+from sigsvc.ratelimit import Decision
 from sigsvc.signatures import (
     RETRY_AFTER_REVOCATION,
     Answer,
