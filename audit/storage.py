@@ -14,7 +14,7 @@ from audit.merkle import Node
 
 
 class LogStorage(Protocol):
-    """What :class:`audit.log.Log` needs from a database (``sigsvc.logstore`` implements it)."""
+    """What :class:`audit.log.Log` needs from a database (``sigsvc.log.storage`` implements it)."""
 
     def size(self) -> int:
         """Number of entries."""

@@ -29,7 +29,7 @@ from audit.note import Signer
 from audit.storage import MemoryStorage
 from audit.verify import verify_export
 from sigsvc import db
-from sigsvc.logstore import GroupCommitWriter, LogStore
+from sigsvc.log.storage import GroupCommitWriter, LogStore
 
 ORIGIN = "bench.sigsvc.invalid/log"
 KEY = Signer(ORIGIN, bytes(range(32)))

@@ -37,8 +37,8 @@ def one(n: int) -> dict[str, float]:
     from audit.log import Log
     from audit.note import Signer
     from audit.storage import MemoryStorage
-    from sigsvc.batch.seal import FileSealer
-    from sigsvc.batch.writer import BatchInfo, EntryRecord, InitiativeInfo, LogProofs, write_batch
+    from sigsvc.export.seal import FileSealer
+    from sigsvc.export.writer import BatchInfo, EntryRecord, InitiativeInfo, LogProofs, write_batch
     from tests.batch.sealpki import make_seal_pki
 
     at = datetime(2026, 3, 3, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""Service-level batch export: ``sigsvc.batches.export`` on SQLite, from stored records.
+"""Service-level batch export: ``sigsvc.export.batches.export`` on SQLite, from stored records.
 
 Synthetic signatures are stored the way intake stores them (a ``signature.accepted`` log leaf,
 names, personal code and container sealed under the initiative's data key) but without
@@ -35,10 +35,14 @@ def one(n: int) -> dict[str, float]:
     from audit.log import Log
     from certification.testpki.sign import TEST_INITIATIVE_TEXT
     from crypto.form import Regime
-    from sigsvc import batches, db, intake_config, intake_log, protection, registry
+    from sigsvc import db, registry
     from sigsvc.app import create_app
-    from sigsvc.logstore import SqlLogStorage
-    from sigsvc.models.intake import DataKey, Eligibility, Signature, SignatureStatus
+    from sigsvc.db.models.intake import DataKey, Eligibility, Signature, SignatureStatus
+    from sigsvc.export import batches
+    from sigsvc.intake import config as intake_config
+    from sigsvc.intake import protection
+    from sigsvc.log import events as intake_log
+    from sigsvc.log.storage import SqlLogStorage
     from tests.batch.sealpki import make_seal_pki
     from tests.signatures.conftest import intake_settings
 

@@ -235,7 +235,7 @@ def deploy(url: str, tmp: Path, export_records: int) -> Deployment:
             _, key = registry.create_platform(session, "bench", [uuid.UUID(i) for i in ids])
         export_id = seed_exportable(app, export_records) if export_records else None
         with contextlib.suppress(Exception):
-            from sigsvc import intake_config
+            from sigsvc.intake import config as intake_config
 
             intake_config.close(app)
         db.engine_of(app).dispose()
@@ -290,7 +290,7 @@ def _get(base: str, path: str) -> int:
 def gunicorn(deployment: Deployment) -> Iterator[tuple[str, list[int]]]:
     port = _free_port()
     workers = os.environ.get("BENCH_INTAKE_WORKERS", "2")
-    code = f"from sigsvc.serve import run_gunicorn; run_gunicorn('127.0.0.1:{port}', {workers})"
+    code = f"from sigsvc.web.serve import run_gunicorn; run_gunicorn('127.0.0.1:{port}', {workers})"
     log_path = deployment.tmp / "server.log"
     server = subprocess.Popen(
         [sys.executable, "-c", code],

@@ -17,11 +17,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from sigsvc import idempotency as idem
-from sigsvc import protection
-from sigsvc.pseudonym import PseudonymKey
-from sigsvc.ratelimit import METADATA as RL_METADATA
-from sigsvc.ratelimit import Limit, MemoryStore, RateLimitStore, SqlStore
+from sigsvc.db.models.idempotency import idempotency_keys
+from sigsvc.db.models.ratelimit import rate_limit_state
+from sigsvc.intake import idempotency as idem
+from sigsvc.intake import protection
+from sigsvc.intake.pseudonym import PseudonymKey
+from sigsvc.intake.ratelimit import Limit, MemoryStore, RateLimitStore, SqlStore
 
 CONTAINER = os.urandom(40_000)  # a typical .edoc with an XAdES-LT signature is 20–60 kB
 
@@ -111,16 +112,16 @@ def bench_databases(url: str, label: str, wal: bool = False) -> None:
     engine = sa.create_engine(url)
     if wal:
         sa.event.listen(engine, "connect", _wal)
-    RL_METADATA.create_all(engine)
-    idem.METADATA.create_all(engine)
+    rate_limit_state.create(engine, checkfirst=True)
+    idempotency_keys.create(engine, checkfirst=True)
     try:
         bench_ratelimit(SqlStore(engine), f"{label}, shared engine")
         relaxed = SqlStore.from_url(url)
         bench_ratelimit(relaxed, f"{label}, SqlStore.from_url")
         bench_idempotency(engine, label)
     finally:
-        RL_METADATA.drop_all(engine)
-        idem.METADATA.drop_all(engine)
+        rate_limit_state.drop(engine, checkfirst=True)
+        idempotency_keys.drop(engine, checkfirst=True)
         engine.dispose()
 
 

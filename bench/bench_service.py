@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from sigsvc import db
 from sigsvc.app import create_app
-from sigsvc.auth import create_admin_token
+from sigsvc.web.auth import create_admin_token
 
 
 def _rate(label: str, n: int, call: object) -> None:

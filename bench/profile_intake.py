@@ -64,7 +64,7 @@ def _database(backend: str) -> Iterator[str]:
 
 
 def main(n: int, backend: str) -> None:
-    from sigsvc import intake_writer
+    from sigsvc.intake import writer as intake_writer
 
     items = corpus(-(-n // len(SIGNERS)))[:n]
     writer_profile = cProfile.Profile()

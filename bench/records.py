@@ -19,9 +19,12 @@ from audit import events
 from audit.log import Log
 from certification.testpki.sign import TEST_INITIATIVE_TEXT
 from crypto.form import Regime
-from sigsvc import db, intake_config, intake_log, protection, registry
-from sigsvc.logstore import SqlLogStorage
-from sigsvc.models.intake import DataKey, Eligibility, Signature, SignatureStatus
+from sigsvc import db, registry
+from sigsvc.db.models.intake import DataKey, Eligibility, Signature, SignatureStatus
+from sigsvc.intake import config as intake_config
+from sigsvc.intake import protection
+from sigsvc.log import events as intake_log
+from sigsvc.log.storage import SqlLogStorage
 
 AT = datetime(2026, 6, 1, tzinfo=UTC)
 CONTAINER_BYTES = 8 * 1024

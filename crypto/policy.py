@@ -25,6 +25,20 @@ class SizeLimits:
     max_total_bytes: int = 8 * 1024 * 1024  # all decompressed entries together
     max_ratio: int = 100  # decompressed : compressed, per entry, beyond the first 64 KiB
     max_xml_depth: int = 64
+    # Canonicalisation is quadratic in namespace declarations in scope: bound them (real
+    # XAdES declares < 10 per document) and attributes, per element and per document.
+    max_xml_attributes_per_element: int = 32
+    max_xml_attributes: int = 4096
+    max_xml_namespaces_per_element: int = 16
+    max_xml_namespaces: int = 128
+    # Revocation data: real OCSP responses carry 1 entry and a few certificates; CRLs of
+    # national CAs hold thousands of entries (a fetched CRL is also bounded in bytes).
+    max_ocsp_entries: int = 16
+    max_certificate_bag: int = 16  # certificates in one OCSP response / CMS structure
+    max_crl_entries: int = 200_000
+    # Whatever slips past the structural bounds: CPU seconds of one verification. A valid
+    # XAdES-LT verification costs ~0.05 s (make bench).
+    max_cpu_seconds: float = 3.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from crypto._internal import budget
 from crypto._internal.pipeline import Progress, verify_asic
 from crypto.errors import (
     MalformedContainer,
@@ -45,16 +46,8 @@ def _verify(
 ) -> Verdict:
     progress = Progress()
     try:
-        if len(container) > policy.limits.max_container_bytes:
-            raise TooLarge(f"{len(container)} bytes exceed {policy.limits.max_container_bytes}")
-        if container.startswith(_ZIP):
-            verify_asic(container, policy, trust, fetcher, at, progress)
-        elif container.lstrip()[:5] == _PDF:
-            from crypto._internal.pades import verify_pades
-
-            verify_pades(container, policy, trust, fetcher, at, progress)
-        else:
-            raise UnsupportedFormat("neither an ASiC-E/edoc container nor a PDF")
+        with budget.running(policy.limits.max_cpu_seconds):
+            _dispatch(container, policy, trust, fetcher, at, progress)
     except VerificationError as exc:
         return progress.verdict(exc)
     except RecursionError as exc:
@@ -62,3 +55,23 @@ def _verify(
     except Exception as exc:  # a parser bug must not become a crash or an accept
         return progress.verdict(MalformedContainer(f"unexpected {type(exc).__name__}: {exc}"))
     return progress.verdict(None)
+
+
+def _dispatch(
+    container: bytes,
+    policy: Policy,
+    trust: TrustStore,
+    fetcher: Fetcher | None,
+    at: datetime,
+    progress: Progress,
+) -> None:
+    if len(container) > policy.limits.max_container_bytes:
+        raise TooLarge(f"{len(container)} bytes exceed {policy.limits.max_container_bytes}")
+    if container.startswith(_ZIP):
+        verify_asic(container, policy, trust, fetcher, at, progress)
+    elif container.lstrip()[:5] == _PDF:
+        from crypto._internal.pades import verify_pades
+
+        verify_pades(container, policy, trust, fetcher, at, progress)
+    else:
+        raise UnsupportedFormat("neither an ASiC-E/edoc container nor a PDF")

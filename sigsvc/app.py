@@ -10,8 +10,9 @@ import structlog
 from flask import Flask, request
 
 from sigsvc import config as config_module
-from sigsvc import db, errors, logs
-from sigsvc.errors import ApiError
+from sigsvc import db
+from sigsvc.web import errors, requestlog
+from sigsvc.web.errors import ApiError
 
 
 def create_app(
@@ -25,9 +26,9 @@ def create_app(
         app.config.update(test_config)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # UTF-8 bodies, readable Latvian
-    logs.configure_logging(app.config["LOG_LEVEL"])
+    requestlog.configure_logging(app.config["LOG_LEVEL"])
 
-    logs.init_app(app)  # first: every later hook and handler sees the request id
+    requestlog.init_app(app)  # first: every later hook and handler sees the request id
     errors.init_app(app)
     db.init_app(app)
 
@@ -44,15 +45,11 @@ def create_app(
         app.register_blueprint(module.bp)
 
     if app.config.get("LOG_KEY_FILE"):  # build trust and keys now, not in the first request
-        from sigsvc import intake_config
+        from sigsvc.intake import config as intake_config
 
         try:
             intake_config.get(app)
         except intake_config.IntakeConfigError as exc:  # /readyz reports it; intake answers 503
             structlog.get_logger("sigsvc.intake").error("intake_not_configured", detail=str(exc))
 
-    from sigsvc.commands import discover_commands
-
-    for command in discover_commands():  # so `flask --app sigsvc db upgrade` works as well
-        app.cli.add_command(command)
     return app

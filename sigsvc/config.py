@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sigsvc.auth import MIN_TOKEN_LENGTH, token_digest
+from sigsvc.web.auth import MIN_TOKEN_LENGTH, token_digest
 
 _KEY_VARIABLES = (
     "SIGSVC_KEK_FILE",
@@ -38,7 +38,7 @@ def from_env(env: Mapping[str, str], instance_path: str | Path) -> dict[str, Any
         "MAX_CONTENT_LENGTH": _int(env, "SIGSVC_MAX_CONTENT_LENGTH", DEFAULT_MAX_CONTENT_LENGTH),
         "LOG_LEVEL": env.get("SIGSVC_LOG_LEVEL", "INFO"),
         "ADMIN_TOKEN_SHA256": None,
-        # Signature intake (sigsvc.intake_config builds these once per process).
+        # Signature intake (sigsvc.intake.config builds these once per process).
         "INTAKE_KEYS": {name: env.get(name, "") for name in _KEY_VARIABLES},
         "LOG_KEY_FILE": env.get("SIGSVC_LOG_KEY_FILE", ""),
         "LOG_ORIGIN": env.get("SIGSVC_LOG_ORIGIN", ""),
@@ -51,7 +51,7 @@ def from_env(env: Mapping[str, str], instance_path: str | Path) -> dict[str, Any
         "RATE_SIGNER": env.get("SIGSVC_RATE_SIGNER", "0.1667/5"),
         "MAX_SIGNATURE_BYTES": _int(env, "SIGSVC_MAX_SIGNATURE_BYTES", 5 * 1024 * 1024),
         "WORKERS": _int(env, "SIGSVC_WORKERS", 1),  # serving processes sharing the rate limit
-        # Batch export and handover (sigsvc.batches, sigsvc.handover, sigsvc.retention).
+        # Batch export and handover (sigsvc.export: batches, handover, retention).
         "BATCH_DIR": env.get("SIGSVC_BATCH_DIR", ""),
         "BATCH_SEAL": {name: env.get(name, "") for name in _SEAL_VARIABLES},
         "HANDOVER_URL": env.get("SIGSVC_HANDOVER_URL", ""),

@@ -23,12 +23,13 @@ from sqlalchemy.orm import Session
 
 from audit import events
 from crypto.form import FormFieldError, InitiativeFields, Regime, SignerFields, render_form
-from sigsvc import intake_log
-from sigsvc.auth import PLATFORM_PREFIX, new_token, token_digest
-from sigsvc.errors import ApiError
-from sigsvc.intake_log import log_safe_uuid
-from sigsvc.models import Initiative, InitiativeStatus, Platform, utcnow
-from sigsvc.ttlcache import app_cache
+from sigsvc.db.models import Initiative, InitiativeStatus, Platform, utcnow
+from sigsvc.db.models.intake import Rejection, Signature, SignatureStatus
+from sigsvc.db.ttlcache import app_cache
+from sigsvc.log import events as intake_log
+from sigsvc.log.events import log_safe_uuid
+from sigsvc.web.auth import PLATFORM_PREFIX, new_token, token_digest
+from sigsvc.web.errors import ApiError
 
 
 def add_months(day: date, months: int) -> date:
@@ -142,7 +143,7 @@ def get_initiative(session: Session, initiative_id: uuid.UUID) -> Initiative:
 
 
 def cached_initiative(session: Session, initiative_id: uuid.UUID) -> Initiative:
-    """`get_initiative` through a per-process cache (sigsvc.ttlcache: a closure in another
+    """`get_initiative` through a per-process cache (sigsvc.db.ttlcache: a closure in another
     process reaches this one within the TTL). The object is detached and shared between
     threads: read only."""
     cache = app_cache("initiatives")
@@ -182,13 +183,32 @@ def close_initiative(session: Session, initiative_id: uuid.UUID) -> Initiative:
 
 def signature_counts(session: Session, initiative_id: uuid.UUID) -> dict[str, Any]:
     """Counts shown publicly: accepted (not withdrawn), withdrawn, rejected (by reason)."""
-    from sigsvc.signatures import counts
-
-    return counts(session, initiative_id)
+    by_status = dict(
+        session.execute(
+            sa.select(Signature.status, sa.func.count())
+            .where(Signature.initiative_id == initiative_id)
+            .group_by(Signature.status)
+        ).all()
+    )
+    by_reason = {
+        str(reason): int(n)
+        for reason, n in session.execute(
+            sa.select(Rejection.reason, sa.func.count())
+            .where(Rejection.initiative_id == initiative_id)
+            .group_by(Rejection.reason)
+            .order_by(Rejection.reason)
+        ).all()
+    }
+    return {
+        "accepted": int(by_status.get(SignatureStatus.ACCEPTED, 0)),
+        "withdrawn": int(by_status.get(SignatureStatus.WITHDRAWN, 0)),
+        "rejected": sum(by_reason.values()),
+        "rejected_by_reason": by_reason,
+    }
 
 
 def _log(session: Session, event: events.Event) -> None:
-    from sigsvc import intake_config
+    from sigsvc.intake import config as intake_config
 
     intake_log.append_events(session, intake_config.log_origin(), [event])
 

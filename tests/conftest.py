@@ -44,7 +44,7 @@ from werkzeug.serving import make_server
 
 from sigsvc import db
 from sigsvc.app import create_app
-from sigsvc.auth import create_admin_token
+from sigsvc.web.auth import create_admin_token
 
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
 settings.register_profile("dev", deadline=None)

@@ -1,7 +1,9 @@
 """ASiC-E / Latvian .edoc container structure (ETSI EN 319 162-1 §4.4, A.1).
 
 mimetype first, stored, exact media type; META-INF/manifest.xml listing the data file; exactly
-one signature file META-INF/*signatures*.xml and exactly one data file.
+one signature file META-INF/*signatures*.xml and exactly one data file. Nothing else, at any
+depth (no directory entries either): whatever is in the container is stored and handed over to
+CVK, so an entry no signature covers must not get in.
 """
 
 from __future__ import annotations
@@ -66,6 +68,12 @@ def parse_asic(data: bytes, limits: SizeLimits) -> AsicContainer:
     if len(data_files) != 1:
         raise MalformedContainer(f"{len(data_files)} data files, exactly one expected")
     data_file = data_files[0]
+    allowed = {"mimetype", MANIFEST, signatures[0].name, data_file.name}
+    extra = [e.name for e in rest if e.name not in allowed]
+    if extra:
+        raise MalformedContainer(
+            f"entries other than mimetype, manifest, signature and data file: {extra[:4]}"
+        )
     listed = _manifest_paths(manifest[0].data, limits)
     if data_file.name not in listed:
         raise MalformedContainer(f"data file {data_file.name!r} is not in the manifest")

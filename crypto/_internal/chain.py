@@ -12,12 +12,13 @@ import threading
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from asn1crypto import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.x509 import load_der_x509_certificate
 from pyhanko_certvalidator import errors as cv_errors
+from pyhanko_certvalidator.authority import AuthorityWithCert, TrustAnchor
 from pyhanko_certvalidator.context import ValidationContext
 from pyhanko_certvalidator.path import ValidationPath
 from pyhanko_certvalidator.policy_decl import (
@@ -25,10 +26,10 @@ from pyhanko_certvalidator.policy_decl import (
     RevocationCheckingPolicy,
     RevocationCheckingRule,
 )
-from pyhanko_certvalidator.registry import CertificateRegistry, PathBuilder, TrustManager
+from pyhanko_certvalidator.registry import CertificateRegistry, TrustManager
 from pyhanko_certvalidator.validate import async_validate_path
 
-from crypto._internal import names
+from crypto._internal import budget, names
 from crypto.errors import (
     CertExpired,
     CertNotYetValid,
@@ -97,12 +98,85 @@ class TrustedPath:
         return tuple(c.dump() for c in reversed(certs))
 
 
-async def _paths(
+# Path search bounds (RFC 4158 §2.4 calls unbounded search a denial-of-service vector): a
+# time-stamp token of 15 same-name certificates made the exhaustive search never finish.
+MAX_PATH_DEPTH = 6  # certificates below the anchor; real EU chains have 1-3
+MAX_CANDIDATES_PER_STEP = 4  # same-name issuers tried for one certificate
+MAX_SEARCH_STEPS = 64  # candidate links examined in one search, over all branches
+
+
+class _SearchFailed(Exception):
+    """No path; `forged` is a link refusal worth reporting over a bare "no path"."""
+
+    def __init__(self, message: str, forged: UntrustedChain | None) -> None:
+        super().__init__(message)
+        self.forged = forged
+
+
+def _identity(cert: x509.Certificate) -> bytes:
+    return bytes(cert.sha256)
+
+
+def _search(
     leaf: x509.Certificate, others: list[x509.Certificate], manager: TrustManager
-) -> list[ValidationPath]:
+) -> ValidationPath:
+    """Depth-first, bounded search; the first path whose every link verifies wins.
+
+    At each step anchors come first, then pool certificates whose key identifier matches the
+    child's authority key identifier, then the other same-name candidates (at most
+    MAX_CANDIDATES_PER_STEP in all). Each link's signature is verified before descending, so
+    same-name decoys are dropped at one signature check each.
+    """
+    anchor = manager.as_trust_anchor(AuthorityWithCert(leaf))
+    if anchor is not None:
+        return ValidationPath(anchor, [], None)
     registry = CertificateRegistry.build(others)
-    builder = PathBuilder(trust_manager=manager, registry=registry)
-    return list(await builder.async_build_paths(leaf))
+    steps = 0
+    forged: UntrustedChain | None = None
+
+    def extend(chain: list[x509.Certificate], seen: set[bytes]) -> ValidationPath | None:
+        nonlocal steps, forged
+        cert = chain[-1]
+        aki = cert.authority_key_identifier
+        anchors: list[TrustAnchor] = []
+        issuers: list[x509.Certificate] = []
+        for candidate in registry.find_potential_issuers(cert, manager):
+            if isinstance(candidate, TrustAnchor):
+                anchors.append(candidate)
+            elif _identity(candidate) not in seen:
+                issuers.append(candidate)
+            if len(anchors) + len(issuers) >= 2 * MAX_CANDIDATES_PER_STEP:
+                break
+        issuers.sort(key=lambda c: not (aki is not None and c.key_identifier == aki))
+        for candidate in [*anchors, *issuers][:MAX_CANDIDATES_PER_STEP]:
+            steps += 1
+            budget.check("certificate path search")
+            if steps > MAX_SEARCH_STEPS:
+                raise _SearchFailed(f"path search gave up after {MAX_SEARCH_STEPS} steps", forged)
+            issuer_cert = (
+                candidate.authority.certificate  # type: ignore[attr-defined]
+                if isinstance(candidate, TrustAnchor)
+                else candidate
+            )
+            if isinstance(issuer_cert, x509.Certificate):
+                try:
+                    check_issued_by(cert, issuer_cert)
+                except UntrustedChain as exc:
+                    forged = forged or exc
+                    continue
+            if isinstance(candidate, TrustAnchor):
+                return ValidationPath(candidate, chain[1:][::-1], leaf)
+            if len(chain) >= MAX_PATH_DEPTH:
+                continue
+            found = extend([*chain, candidate], seen | {_identity(candidate)})
+            if found is not None:
+                return found
+        return None
+
+    found = extend([leaf], {_identity(leaf)})
+    if found is None:
+        raise _SearchFailed(f"no issuer of {leaf.issuer.human_friendly} leads to one", forged)
+    return found
 
 
 def _anchor_cert(path: ValidationPath) -> x509.Certificate:
@@ -145,26 +219,28 @@ def _find_path(
     manager = trust.trust_manager if service_type == CA_QC_URI else trust.tsa_trust_manager
     pool = [*others, *trust.known_certificates()]
     try:
-        paths = _run(_paths(leaf, pool, manager))
-    except cv_errors.PathBuildingError as exc:
+        path = _search(leaf, pool, manager)
+    except _SearchFailed as exc:
         # 1a. Missing intermediates: follow caIssuers (RFC 5280 §4.2.2.1) through the fetcher.
         fetched = _fetch_issuers(leaf, fetcher, trust) if fetcher is not None else []
         if not fetched:
-            raise error(f"no path to a trusted anchor: {exc}") from exc
+            _refuse(error, exc)
         try:
-            paths = _run(_paths(leaf, [*pool, *fetched], manager))
-        except cv_errors.PathBuildingError as exc2:
-            raise error(f"no path to a trusted anchor: {exc2}") from exc2
-    if not paths:
-        raise error("no path to a trusted anchor")
-    for path in sorted(paths, key=len):
-        anchor = _anchor_cert(path)
-        if trust.is_test_anchor(anchor):
-            return TrustedPath(path, anchor, TEST_ANCHOR)
-        # Any service on the list anchors the chain (as in EU DSS); whether it was *granted*
-        # at the signing time decides qualification (NOT_QUALIFIED) or, for TSAs, validity.
-        return TrustedPath(path, anchor, TRUSTED_LIST)
-    raise error("no path to a trusted anchor")
+            path = _search(leaf, [*pool, *fetched], manager)
+        except _SearchFailed as exc2:
+            _refuse(error, exc2)
+    anchor = _anchor_cert(path)
+    if trust.is_test_anchor(anchor):
+        return TrustedPath(path, anchor, TEST_ANCHOR)
+    # Any service on the list anchors the chain (as in EU DSS); whether it was *granted*
+    # at the signing time decides qualification (NOT_QUALIFIED) or, for TSAs, validity.
+    return TrustedPath(path, anchor, TRUSTED_LIST)
+
+
+def _refuse(error: type[VerificationError], exc: _SearchFailed) -> NoReturn:
+    if exc.forged is not None and error is UntrustedChain:
+        raise exc.forged from exc  # a link that does not verify says more than "no path"
+    raise error(f"no path to a trusted anchor: {exc}") from exc
 
 
 _MAX_AIA_DEPTH = 4

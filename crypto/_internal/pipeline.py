@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from asn1crypto import x509
 
-from crypto._internal import algorithms, chain, qualification, revocation
+from crypto._internal import algorithms, budget, chain, qualification, revocation
 from crypto._internal.asic import parse_asic
 from crypto._internal.binding import check_binding, riga_date
 from crypto._internal.identity import signer_from_certificate
@@ -80,6 +80,7 @@ def verify_asic(
     # 1. Container structure (EN 319 162-1), hostile-input limits.
     asic = parse_asic(container, policy.limits)
     progress.data_file = DataFile(asic.data_name, asic.data)
+    budget.check("container structure")
     # 2. XAdES core validation: references, signing certificate, signature value.
     sig = parse_and_verify(
         asic.signature_xml,
@@ -90,6 +91,7 @@ def verify_asic(
         trust.parse_certificate,
     )
     progress.level = sig.level
+    budget.check("XAdES core validation")
     verify_signer(
         progress,
         Signed(
@@ -145,6 +147,7 @@ def verify_signer(
     # 4. Signature time stamp: verified now, its failure raised in its turn (step 10).
     ts, ts_error = _timestamp(sig, trust, at, policy, fetcher)
     moment = ts.gen_time if ts else at
+    budget.check("signature time stamp")
     if ts:
         progress.signing_time = ts.gen_time
     # 5. Form binding: data file == form v1 for this initiative, identity and date.
@@ -165,9 +168,12 @@ def verify_signer(
     algorithms.check_public_key(leaf.public_key, policy.algorithms, "signing certificate")
     # 9. Validity at the signing time, then revocation (embedded first, else fetched).
     _check_validity(tp, moment)
+    budget.check("certificate path")
     revinfo = revocation.gather(tp.pairs(), sig.ocsps, sig.crls, fetcher, trust, moment, policy)
     progress.warnings.extend(revinfo.warnings)
+    budget.check("revocation data")
     chain.validate(tp, trust, moment, revinfo.ocsps, revinfo.crls)
+    budget.check("path validation")
     progress.evidence = Evidence(
         signer_certificate=sig.leaf_der,
         chain=tp.chain_der(),

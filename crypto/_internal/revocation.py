@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 
 from asn1crypto import crl, ocsp, x509
 
-from crypto.errors import FetchError, RevocationUnavailable
+from crypto.errors import FetchError, RevocationUnavailable, UnsafeInput
 from crypto.fetcher import Fetcher
-from crypto.policy import Policy
+from crypto.policy import Policy, SizeLimits
 from crypto.trust import TrustStore
 
 _TOLERANCE = timedelta(seconds=60)  # clock skew between TSA and OCSP responder
@@ -50,15 +50,29 @@ def ocsp_request(cert: x509.Certificate, issuer: x509.Certificate) -> bytes:
 
 
 def _ocsp_single(
-    der: bytes, cert: x509.Certificate, issuer: x509.Certificate
+    der: bytes, cert: x509.Certificate, issuer: x509.Certificate, limits: SizeLimits
 ) -> ocsp.SingleResponse | None:
-    """The SingleResponse about `cert` in a successful basic OCSP response, else None."""
+    """The SingleResponse about `cert` in a successful basic OCSP response, else None.
+
+    A response padded with entries or certificates is refused before anything iterates over
+    them (10,000 entries cost 10 s of CPU in path validation before this bound).
+    """
     try:
         response = ocsp.OCSPResponse.load(der)
         if response["response_status"].native != "successful":
             return None
         basic = response["response_bytes"]["response"].parsed
-        for single in basic["tbs_response_data"]["responses"]:
+        responses = basic["tbs_response_data"]["responses"]
+        if len(responses) > limits.max_ocsp_entries:
+            raise UnsafeInput(
+                f"OCSP response with {len(responses)} entries (limit {limits.max_ocsp_entries})"
+            )
+        bag = basic["certs"]
+        if bag and len(bag) > limits.max_certificate_bag:
+            raise UnsafeInput(
+                f"OCSP response with {len(bag)} certificates (limit {limits.max_certificate_bag})"
+            )
+        for single in responses:
             cert_id = single["cert_id"]
             alg = cert_id["hash_algorithm"]["algorithm"].native
             key_hash = getattr(issuer.public_key, alg, None)
@@ -82,12 +96,17 @@ def _fresh(
     return next_update is not None and this_update <= ts <= next_update
 
 
-def _crl_about(der: bytes, cert: x509.Certificate) -> tuple[datetime, datetime | None] | None:
+def _crl_about(
+    der: bytes, cert: x509.Certificate, limits: SizeLimits
+) -> tuple[datetime, datetime | None] | None:
     try:
         cl = crl.CertificateList.load(der)
         tbs = cl["tbs_cert_list"]
         if tbs["issuer"] != cert.issuer:
             return None
+        revoked = tbs["revoked_certificates"]
+        if revoked and len(revoked) > limits.max_crl_entries:
+            raise UnsafeInput(f"CRL with {len(revoked)} entries (limit {limits.max_crl_entries})")
         this_update = tbs["this_update"].native
         next_update = tbs["next_update"].native
     except (ValueError, TypeError, KeyError):
@@ -109,7 +128,7 @@ def gather(
     leaf, issuer = path[0]
     # 1. Embedded OCSP/CRL for the signing certificate (XAdES RevocationValues).
     for der in embedded_ocsps:
-        single = _ocsp_single(der, leaf, issuer)
+        single = _ocsp_single(der, leaf, issuer, policy.limits)
         if single is None:
             continue
         if _fresh(single["this_update"].native, single["next_update"].native, ts, policy):
@@ -117,7 +136,7 @@ def gather(
         else:
             out.warnings.append("embedded OCSP response is not fresh relative to the time stamp")
     for der in embedded_crls:
-        window = _crl_about(der, leaf)
+        window = _crl_about(der, leaf, policy.limits)
         if window is not None and _fresh(window[0], window[1], ts, policy):
             out.crls.append(der)
     # 2. Else fetch: OCSP from the AIA, then CRLs from the distribution points.
@@ -134,6 +153,7 @@ def gather(
                 except FetchError as exc:
                     out.warnings.append(f"CA CRL unavailable from {url}: {exc.message}")
                     continue
+                _crl_about(der, cert, policy.limits)  # bounds its entries before validation
                 out.crls.append(der)
     return out
 
@@ -155,7 +175,7 @@ def _fetch_leaf(
         except FetchError as exc:
             problems.append(f"OCSP {url}: {exc.message}")
             continue
-        single = _ocsp_single(der, leaf, issuer)
+        single = _ocsp_single(der, leaf, issuer, policy.limits)
         if single is None:
             problems.append(f"OCSP {url}: no usable response about this certificate")
         elif not _fresh(single["this_update"].native, single["next_update"].native, ts, policy):
@@ -169,7 +189,7 @@ def _fetch_leaf(
         except FetchError as exc:
             problems.append(f"CRL {url}: {exc.message}")
             continue
-        window = _crl_about(der, leaf)
+        window = _crl_about(der, leaf, policy.limits)
         if window is None:
             problems.append(f"CRL {url}: not a CRL of the signing certificate's issuer")
         elif not _fresh(window[0], window[1], ts, policy):

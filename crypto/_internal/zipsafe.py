@@ -26,6 +26,16 @@ class ZipEntry:
     offset: int  # local header offset
 
 
+def _check_raw_name(info: zipfile.ZipInfo) -> None:
+    """The name as stored, before zipfile cuts it at a NUL (`filename` is then shorter than
+    `orig_filename`: a container verified under one name would be stored under another)."""
+    raw = info.orig_filename
+    if raw != info.filename or "\x00" in raw:
+        raise UnsafeInput(f"entry name with a NUL byte {raw!r}")
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in raw):
+        raise UnsafeInput(f"control character in entry name {raw!r}")
+
+
 def _check_name(name: str) -> None:
     if not name or len(name) > 255:
         raise UnsafeInput(f"entry name of length {len(name)}")
@@ -74,6 +84,7 @@ def read_zip(data: bytes, limits: SizeLimits) -> list[ZipEntry]:
         entries: list[ZipEntry] = []
         budget = limits.max_total_bytes
         for info in infos:
+            _check_raw_name(info)
             name = info.filename
             _check_name(name)
             folded = name.casefold()
@@ -84,8 +95,9 @@ def read_zip(data: bytes, limits: SizeLimits) -> list[ZipEntry]:
                 raise UnsafeInput(f"encrypted entry {name!r}")
             if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
                 raise MalformedContainer(f"entry {name!r} uses compression {info.compress_type}")
-            if name.endswith("/"):
-                continue  # directory entry: no content
+            if name.endswith("/"):  # directory entry: no content, listed for the structure check
+                entries.append(ZipEntry(name, b"", True, info.header_offset))
+                continue
             try:
                 content = _read_entry(zf, info, limits, budget)
             except (TooLarge, UnsafeInput):

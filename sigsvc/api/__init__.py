@@ -1,1 +1,1 @@
-"""HTTP API: one blueprint per resource; views declared with sigsvc.endpoints.endpoint."""
+"""HTTP API: one blueprint per resource; views declared with sigsvc.web.endpoints.endpoint."""

@@ -8,12 +8,13 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, request, send_file
 
-from sigsvc import batches, db, handover
-from sigsvc.api.signatures import current_intake
-from sigsvc.endpoints import endpoint
-from sigsvc.errors import ApiError
-from sigsvc.models import Initiative, utcnow
-from sigsvc.models.batches import Batch
+from sigsvc import db
+from sigsvc.db.models import Initiative, utcnow
+from sigsvc.db.models.batches import Batch
+from sigsvc.export import batches, handover
+from sigsvc.web.context import current_intake
+from sigsvc.web.endpoints import endpoint
+from sigsvc.web.errors import ApiError
 
 bp = Blueprint("batches", __name__)
 

@@ -7,9 +7,10 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, current_app
 
-from sigsvc import db, intake_config
-from sigsvc.endpoints import endpoint
-from sigsvc.errors import ApiError
+from sigsvc import db
+from sigsvc.intake import config as intake_config
+from sigsvc.web.endpoints import endpoint
+from sigsvc.web.errors import ApiError
 
 bp = Blueprint("health", __name__)
 

@@ -11,10 +11,10 @@ from flask import Blueprint, Response, request
 
 from crypto.form import FormFieldError, Regime, SignerFields, render_form
 from sigsvc import db, registry
-from sigsvc.auth import require_platform
-from sigsvc.endpoints import endpoint
-from sigsvc.errors import ApiError
-from sigsvc.models import Initiative, InitiativeStatus
+from sigsvc.db.models import Initiative, InitiativeStatus
+from sigsvc.web.auth import require_platform
+from sigsvc.web.endpoints import endpoint
+from sigsvc.web.errors import ApiError
 
 bp = Blueprint("initiatives", __name__)
 

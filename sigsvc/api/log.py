@@ -13,11 +13,12 @@ from audit import merkle
 from audit.errors import AuditError
 from audit.export import write_export
 from audit.strict import b64encode
-from sigsvc import db, intake_log
-from sigsvc.api.signatures import current_intake, intake_now
-from sigsvc.endpoints import endpoint
-from sigsvc.errors import ApiError
-from sigsvc.logstore import SqlLogStorage
+from sigsvc import db
+from sigsvc.log import events as intake_log
+from sigsvc.log.storage import SqlLogStorage
+from sigsvc.web.context import current_intake, intake_now
+from sigsvc.web.endpoints import endpoint
+from sigsvc.web.errors import ApiError
 
 bp = Blueprint("log", __name__)
 MAX_ENTRIES = 1000

@@ -7,9 +7,9 @@ from typing import Any
 
 from flask import Blueprint, Flask, current_app
 
-from sigsvc import schemas
-from sigsvc.endpoints import EndpointSpec, endpoint
-from sigsvc.errors import ERROR_CODES
+from sigsvc.web import schemas
+from sigsvc.web.endpoints import EndpointSpec, endpoint
+from sigsvc.web.errors import ERROR_CODES
 
 bp = Blueprint("openapi", __name__)
 

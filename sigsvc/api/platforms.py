@@ -8,8 +8,8 @@ from typing import Any
 from flask import Blueprint
 
 from sigsvc import db, registry
-from sigsvc.endpoints import endpoint
-from sigsvc.models import Platform
+from sigsvc.db.models import Platform
+from sigsvc.web.endpoints import endpoint
 
 bp = Blueprint("platforms", __name__)
 

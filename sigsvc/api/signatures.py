@@ -17,15 +17,13 @@ from sqlalchemy.orm import Session
 import crypto
 from audit.log import Log
 from crypto.form import FormKind
-from sigsvc import db, idempotency, intake_config, intake_log, intake_writer, registry
-from sigsvc.auth import require_platform
-from sigsvc.endpoints import endpoint
-from sigsvc.errors import ApiError
-from sigsvc.intake_config import Intake, IntakeConfigError
-from sigsvc.logstore import SqlLogStorage
-from sigsvc.models.intake import Signature
-from sigsvc.ratelimit import Decision
-from sigsvc.signatures import (
+from sigsvc import db, registry
+from sigsvc.db.models.intake import Signature
+from sigsvc.intake import idempotency
+from sigsvc.intake import writer as intake_writer
+from sigsvc.intake.config import Intake
+from sigsvc.intake.ratelimit import Decision
+from sigsvc.intake.signatures import (
     RETRY_AFTER_REVOCATION,
     Answer,
     LostIdempotencyRace,
@@ -37,6 +35,12 @@ from sigsvc.signatures import (
     signature_json,
     withdraw,
 )
+from sigsvc.log import events as intake_log
+from sigsvc.log.storage import SqlLogStorage
+from sigsvc.web.auth import require_platform
+from sigsvc.web.context import current_intake, intake_now
+from sigsvc.web.endpoints import endpoint
+from sigsvc.web.errors import ApiError
 
 bp = Blueprint("signatures", __name__)
 log = structlog.get_logger("sigsvc.intake")
@@ -59,14 +63,6 @@ _IDEMPOTENCY_HEADER = {
     "description": "unique per logical request; a retry with the same key and body replays",
     "schema": {"type": "string", "minLength": 1, "maxLength": idempotency.MAX_KEY_LENGTH},
 }
-
-
-def current_intake() -> Intake:
-    try:
-        return intake_config.get()
-    except IntakeConfigError as exc:
-        log.error("intake_not_configured", detail=str(exc))
-        raise ApiError("INTAKE_NOT_CONFIGURED", "signature intake is not configured") from exc
 
 
 def _read_container(limit: int) -> bytes:
@@ -256,7 +252,7 @@ def _decide(
     headers = (("Retry-After", RETRY_AFTER_REVOCATION),) if retryable else ()
     answer = error_answer(reason, retryable=retryable, headers=headers)
     if kind is FormKind.WITHDRAWAL:  # a refused withdrawal changes nothing and is not counted
-        from sigsvc.signatures import _remember
+        from sigsvc.intake.signatures import _remember
 
         if not _remember(session, platform_id, idem[0], idem[1], answer):
             raise LostIdempotencyRace
@@ -338,12 +334,6 @@ def receipt_for(session: Session, intake: Intake, index: int | None) -> str | No
             return None
         storage = SqlLogStorage(session)
     return Log(storage, intake.log_origin).receipt(index).decode("utf-8")
-
-
-def intake_now() -> Any:
-    from sigsvc.models import utcnow
-
-    return utcnow()
 
 
 @endpoint(

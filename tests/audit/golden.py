@@ -27,7 +27,7 @@ H = "0123456789abcdef" * 4
 
 
 def pseudonym(key: bytes, initiative: str, code: str) -> str:
-    """A keyed signer pseudonym as leaves carry it (the service's is sigsvc.pseudonym)."""
+    """A keyed signer pseudonym as leaves carry it (the service's is sigsvc.intake.pseudonym)."""
     return hmac.new(key, initiative.encode() + b"\x00" + code.encode(), hashlib.sha256).hexdigest()
 
 

@@ -1,4 +1,5 @@
-"""sigsvc.logstore on real SQLite and PostgreSQL: same bytes as in memory, concurrency, tamper."""
+"""sigsvc.log.storage on real SQLite and PostgreSQL: same bytes as in memory, concurrency,
+tamper."""
 
 from __future__ import annotations
 
@@ -21,8 +22,8 @@ from audit.receipt import verify_receipt
 from audit.storage import MemoryStorage
 from audit.verify import verify_export
 from sigsvc import db
-from sigsvc.logstore import GroupCommitWriter, LogStore, SqlLogStorage
-from sigsvc.models.log import APP_ROLE
+from sigsvc.db.models.log import APP_ROLE
+from sigsvc.log.storage import GroupCommitWriter, LogStore, SqlLogStorage
 from tests.audit import golden
 
 ORIGIN = golden.ORIGIN

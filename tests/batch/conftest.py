@@ -11,7 +11,7 @@ import pytest
 
 from certification.testpki import Responders, clock, make_form_edoc, serve_responders
 from certification.testpki.sign import identity
-from sigsvc.batch.seal import FileSealer
+from sigsvc.export.seal import FileSealer
 from tests.batch.kit import Kit, Person
 from tests.batch.sealpki import make_seal_pki
 

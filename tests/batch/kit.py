@@ -18,8 +18,8 @@ from audit.log import Log
 from audit.note import Signer
 from audit.storage import MemoryStorage
 from certification.testpki import clock
-from sigsvc.batch.seal import FileSealer, seal_document
-from sigsvc.batch.writer import (
+from sigsvc.export.seal import FileSealer, seal_document
+from sigsvc.export.writer import (
     BatchInfo,
     EntryRecord,
     InitiativeInfo,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from audit.batch import BatchError, ZipBatchArchive, verify_batch
-from sigsvc.batch.writer import BatchWriteError, EntryRecord
+from sigsvc.export.writer import BatchWriteError, EntryRecord
 from tests.batch.kit import Kit, Person, members, rewrite
 
 WHO = Person("LĪGA", "OZOLIŅA", "327811-40213")
@@ -59,7 +59,7 @@ def test_batch_not_covered_by_its_checkpoint_is_refused(kit: Kit) -> None:
     late = kit.accept("sig-late", b"late", WHO)
     # The kit cuts a fresh checkpoint; hand the writer an old one by hand instead.
     from audit.checkpoint import Checkpoint, sign_checkpoint
-    from sigsvc.batch.writer import BatchInfo, LogProofs, write_batch
+    from sigsvc.export.writer import BatchInfo, LogProofs, write_batch
     from tests.batch.kit import CREATED, INITIATIVE, ORIGIN
 
     old = sign_checkpoint(

@@ -1,4 +1,4 @@
-"""The operator's seal: made by sigsvc.batch.seal, verified by crypto.seal; tamper refused."""
+"""The operator's seal: made by sigsvc.export.seal, verified by crypto.seal; tamper refused."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from crypto.seal import SealInvalid, verify_seal
-from sigsvc.batch.seal import FileSealer, SealError, seal_document
+from sigsvc.export.seal import FileSealer, SealError, seal_document
 from tests.batch.sealpki import make_seal_pki
 
 AT = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)

@@ -7,12 +7,13 @@ import json
 import uuid
 
 from sigsvc import db
-from sigsvc.models.intake import DataKey
+from sigsvc.cli import cli
+from sigsvc.db.models.intake import DataKey
 from tests.signatures.conftest import post
 
 
 def _run(app, *args: str) -> object:
-    result = app.test_cli_runner().invoke(args=list(args))
+    result = app.test_cli_runner().invoke(cli, list(args))
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 
@@ -24,7 +25,7 @@ def test_cli_handover_and_partial_purge(app, client, initiative, container, rece
     assert (created["sequence"], created["count"]) == (1, 2)
     pushed = _run(app, "batches", "push", created["id"], "--base-delay", "0")
     assert pushed == {"batch": created["id"], "status": "acknowledged", "attempts": 1}
-    locked = app.test_cli_runner().invoke(args=["batches", "download-token", created["id"]])
+    locked = app.test_cli_runner().invoke(cli, ["batches", "download-token", created["id"]])
     assert locked.exit_code == 1 and "BATCH_LOCKED" in locked.output
     assert [b["status"] for b in _run(app, "batches", "list", initiative["id"])] == ["acknowledged"]
 
@@ -40,5 +41,5 @@ def test_cli_handover_and_partial_purge(app, client, initiative, container, rece
         assert session.get(DataKey, uuid.UUID(initiative["id"])) is not None
     second = _run(app, "batches", "create", initiative["id"])  # still decrypts the rest
     assert (second["sequence"], second["count"]) == (2, 1)
-    nothing = app.test_cli_runner().invoke(args=["batches", "create", initiative["id"]])
+    nothing = app.test_cli_runner().invoke(cli, ["batches", "create", initiative["id"]])
     assert nothing.exit_code == 1 and "NOTHING_TO_EXPORT" in nothing.output

@@ -24,9 +24,11 @@ from audit.note import parse, sign
 from certification.testpki import form_for, make_edoc
 from certification.testpki.sign import FORM_FILENAME
 from crypto.form import FormKind
-from sigsvc import db, handover, intake_config, retention
-from sigsvc.models.batches import Batch, HandoverAttempt
-from sigsvc.models.intake import DataKey, Signature
+from sigsvc import db
+from sigsvc.db.models.batches import Batch, HandoverAttempt
+from sigsvc.db.models.intake import DataKey, Signature
+from sigsvc.export import handover, retention
+from sigsvc.intake import config as intake_config
 from tests.batches.conftest import log_vkey, verify_batch
 from tests.service.conftest import assert_error, assert_schema
 from tests.signatures.conftest import post

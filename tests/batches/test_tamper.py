@@ -13,7 +13,7 @@ import requests
 from flask import Flask
 
 from audit.note import Signer
-from sigsvc.batch.seal import FileSealer
+from sigsvc.export.seal import FileSealer
 from tests.batch.kit import Kit
 from tests.batch.tampers import TAMPERS
 from tests.batches.conftest import verify_batch

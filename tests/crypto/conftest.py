@@ -13,7 +13,7 @@ from certification.testpki import Responders, clock, serve_responders
 from certification.testpki.pki import cert_der
 from certification.testpki.tl import build_trusted_list
 from crypto import Policy, TrustedListSource, TrustStore, Verdict, verify
-from sigsvc.fetchers import HttpFetcher, crypto_fetcher
+from sigsvc.intake.fetchers import HttpFetcher, crypto_fetcher
 
 AT = clock.RESPONDER_TIME + timedelta(minutes=1)  # validation time: just after signing
 TL_FETCHED = clock.TL_ISSUED + timedelta(hours=1)

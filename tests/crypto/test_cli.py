@@ -12,7 +12,7 @@ from certification.testpki import Responders, make_form_edoc
 from certification.testpki.pki import cert_der
 from certification.testpki.sign import form_for
 from certification.testpki.tl import build_trusted_list
-from sigsvc.commands.verify import command
+from sigsvc.cli.verify import command
 from tests.crypto.conftest import AT, TL_FETCHED
 
 CLI_FIELDS = {

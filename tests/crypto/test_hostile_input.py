@@ -189,3 +189,36 @@ def test_mutated_containers_only_raise_typed_errors(data: st.DataObject) -> None
     v = verdict(bytes(base))
     assert v.verdict == "reject"
     assert not v.message.startswith("unexpected"), v.message
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ("META-INF/sub/unsigned.txt", b"x"),  # under META-INF, one level down
+        ("META-INF/a/b/c.xml", b"<x/>"),
+        ("META-INF/", b""),  # a directory entry
+        ("docs/", b""),
+        ("META-INF/README", b"x"),
+    ],
+)
+def test_only_the_four_asic_entries_are_allowed(extra: tuple[str, bytes]) -> None:
+    """Anything besides mimetype, manifest, signature and data file, at any depth."""
+    container = zipkit.asic(data=[("form.txt", b"hello\n"), extra])
+    assert reason(container) is Reason.MALFORMED_CONTAINER
+
+
+def _renamed(container: bytes, old: bytes, new: bytes) -> bytes:
+    assert len(old) == len(new) and container.count(old) == 2  # local + central header
+    return container.replace(old, new)
+
+
+@pytest.mark.parametrize("raw", [b"form.txt\x00.exe", b"form\x7f.txt", b"form.txt\x1b[2J"])
+def test_raw_entry_names_are_checked_before_decoding(raw: bytes) -> None:
+    """zipfile cuts `filename` at a NUL; the stored name (`orig_filename`) is what counts."""
+    placeholder = b"Q" * len(raw)
+    container = zipkit.asic(data=[(placeholder.decode(), b"hello\n")])
+    hostile = _renamed(container, placeholder, raw)
+    with pytest.raises(VerificationError) as info:
+        read_zip(hostile, SizeLimits())
+    assert info.value.reason is Reason.UNSAFE_INPUT
+    assert reason(hostile) is Reason.UNSAFE_INPUT

@@ -7,7 +7,7 @@ import pytest
 from certification.testpki import Responders
 from certification.testpki.scenarios import Scenario, scenarios
 from crypto import Policy, TrustStore, verify
-from sigsvc.fetchers import HttpFetcher
+from sigsvc.intake.fetchers import HttpFetcher
 
 ALL = scenarios()
 

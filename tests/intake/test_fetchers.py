@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import NameOID
 
-from sigsvc.fetchers import CachePolicy, FetchLimits, FetchUnavailable, HttpFetcher
+from sigsvc.intake.fetchers import CachePolicy, FetchLimits, FetchUnavailable, HttpFetcher
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

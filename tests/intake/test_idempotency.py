@@ -15,7 +15,8 @@ import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sigsvc import idempotency as idem
+from sigsvc.db.models.idempotency import idempotency_keys
+from sigsvc.intake import idempotency as idem
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 VISIBLE = "".join(chr(c) for c in range(0x21, 0x7F))
@@ -133,10 +134,10 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine
         )
     else:
         eng = sa.create_engine(request.getfixturevalue("intake_pg_url"))
-    idem.METADATA.drop_all(eng)
-    idem.METADATA.create_all(eng)
+    idempotency_keys.drop(eng, checkfirst=True)
+    idempotency_keys.create(eng)
     yield eng
-    idem.METADATA.drop_all(eng)
+    idempotency_keys.drop(eng, checkfirst=True)
     eng.dispose()
 
 

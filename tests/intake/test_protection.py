@@ -13,8 +13,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sigsvc import protection as p
-from sigsvc.keyfiles import write_key_file
+from sigsvc.intake import protection as p
+from sigsvc.intake.keyfiles import write_key_file
 
 DEK = bytes(range(32))
 AAD = p.record_aad("init-1", "sig-1", "personal_code")
@@ -200,7 +200,7 @@ def test_world_readable_key_file_warns(tmp_path: Path, caplog: pytest.LogCapture
     path = tmp_path / "kek"
     path.write_bytes(os.urandom(32))
     path.chmod(0o644)
-    with caplog.at_level(logging.WARNING, logger="sigsvc.keyfiles"):
+    with caplog.at_level(logging.WARNING, logger="sigsvc.intake.keyfiles"):
         p.kek_from_environ({"SIGSVC_KEK_FILE": str(path)})
     assert any("chmod 600" in r.getMessage() for r in caplog.records)
 

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sigsvc import pseudonym as ps
+from sigsvc.intake import pseudonym as ps
 
 KEY = bytes(range(32))
 

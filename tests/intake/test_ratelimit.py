@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sigsvc.ratelimit import (
-    METADATA,
+from sigsvc.db.models.ratelimit import rate_limit_state
+from sigsvc.intake.ratelimit import (
     Decision,
     Limit,
     MemoryStore,
@@ -22,7 +22,6 @@ from sigsvc.ratelimit import (
     RateLimitStore,
     SqlStore,
     gcra,
-    rate_limit_state,
 )
 
 US = 1_000_000
@@ -31,16 +30,16 @@ T0 = 1_780_000_000 * US  # an arbitrary fixed instant
 
 def sqlite_engine(path: Path) -> sa.Engine:
     engine = sa.create_engine(f"sqlite:///{path}")
-    METADATA.create_all(engine)
+    rate_limit_state.create(engine, checkfirst=True)
     return engine
 
 
 @pytest.fixture(scope="module")
 def pg_engine(intake_pg_url: str) -> Iterator[sa.Engine]:
     engine = sa.create_engine(intake_pg_url)
-    METADATA.create_all(engine)
+    rate_limit_state.create(engine, checkfirst=True)
     yield engine
-    METADATA.drop_all(engine)
+    rate_limit_state.drop(engine, checkfirst=True)
     engine.dispose()
 
 

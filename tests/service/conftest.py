@@ -10,9 +10,10 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from sigsvc import db, schemas
+from sigsvc import db
 from sigsvc.db import Base
-from sigsvc.models import import_all_models
+from sigsvc.db.models import import_all_models
+from sigsvc.web import schemas
 
 VALID_INITIATIVE: dict[str, Any] = {
     "regime": "art22_bill",

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sigsvc import db
 from sigsvc.app import create_app
 from sigsvc.config import ConfigError
-from sigsvc.models import AdminToken
+from sigsvc.db.models import AdminToken
 from tests.service.conftest import assert_error
 
 ENV_TOKEN = "operator-chosen-token-with-enough-entropy-0123456789"

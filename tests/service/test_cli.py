@@ -11,8 +11,7 @@ import sqlalchemy as sa
 
 from sigsvc import db
 from sigsvc.app import create_app
-from sigsvc.cli import cli
-from sigsvc.commands import discover_commands
+from sigsvc.cli import cli, discover_commands
 from tests.service.conftest import VALID_INITIATIVE
 
 

@@ -9,7 +9,7 @@ from alembic.runtime.migration import MigrationContext
 
 from sigsvc import db
 from sigsvc.db import Base
-from sigsvc.models import import_all_models
+from sigsvc.db.models import import_all_models
 
 
 def test_migrations_up_down_up_and_match_the_models(empty_database_url):

@@ -8,7 +8,7 @@ from urllib.parse import quote, urlencode
 import pytest
 import structlog
 
-from sigsvc.logs import configure_logging, redact_personal_codes
+from sigsvc.web.requestlog import configure_logging, redact_personal_codes
 from tests.service.conftest import assert_error
 
 GIVEN, SURNAME, CODE = "Elīza", "Kalniņa-Zariņa", "290703-20817"

@@ -6,8 +6,8 @@ import re
 
 from jsonschema import Draft202012Validator
 
-from sigsvc import schemas
-from sigsvc.errors import ERROR_CODES
+from sigsvc.web import schemas
+from sigsvc.web.errors import ERROR_CODES
 
 
 def _rules(app):

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from sigsvc import db
-from sigsvc.models import Platform
+from sigsvc.db.models import Platform
 from tests.service.conftest import assert_error, assert_schema
 
 

@@ -23,9 +23,10 @@ from certification.testpki import RESPONDER_TIME, make_form_edoc
 from certification.testpki.pytest_plugin import responders
 from certification.testpki.sign import TEST_INITIATIVE_TEXT
 from crypto.form import Regime
-from sigsvc import db, intake_config, registry
+from sigsvc import db, registry
 from sigsvc.app import create_app
-from sigsvc.auth import create_admin_token
+from sigsvc.intake import config as intake_config
+from sigsvc.web.auth import create_admin_token
 
 __all__ = ["responders"]
 

@@ -52,7 +52,7 @@ def start_gunicorn(app: Flask, database_url: str, port: int, workers: int = 2) -
     env.update(settings_env({k: app.config[k] for k in SETTINGS}))
     env["DATABASE_URL"] = database_url
     env["SIGSVC_LOG_LEVEL"] = "WARNING"
-    code = f"from sigsvc.serve import run_gunicorn; run_gunicorn('127.0.0.1:{port}', {workers})"
+    code = f"from sigsvc.web.serve import run_gunicorn; run_gunicorn('127.0.0.1:{port}', {workers})"
     server = subprocess.Popen(
         [sys.executable, "-c", code],
         env=env,

@@ -18,7 +18,7 @@ from certification.testpki import form_for, make_edoc
 from certification.testpki.sign import FORM_FILENAME
 from crypto.form import FormKind
 from sigsvc import db, registry
-from sigsvc.models.intake import Signature
+from sigsvc.db.models.intake import Signature
 from tests.service.conftest import assert_error, assert_schema
 from tests.signatures.conftest import LOG_ORIGIN, post
 

@@ -1,0 +1,120 @@
+"""`sigsvc batches create|list|show|push|download-token|acknowledge`."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import BinaryIO
+
+import click
+import sqlalchemy as sa
+from flask import current_app
+from flask.cli import with_appcontext
+
+from sigsvc.cli._common import echo_json, transaction
+from sigsvc.db.models import utcnow
+from sigsvc.db.models.batches import Batch
+from sigsvc.export import batches, handover
+from sigsvc.intake import config as intake_config
+from sigsvc.intake.config import Intake, IntakeConfigError
+from sigsvc.web.errors import ApiError
+
+
+def configured_intake() -> Intake:
+    try:
+        return intake_config.get()
+    except IntakeConfigError as exc:
+        raise click.ClickException(f"not configured: {exc}") from exc
+
+
+def parse_now(value: str | None) -> datetime:
+    if value is None:
+        return utcnow()
+    try:
+        return intake_config.parse_instant(value, "--now")
+    except IntakeConfigError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+@click.group("batches", help="Signed batches for CVK: export, handover, acknowledgement.")
+def command() -> None:
+    pass
+
+
+@command.command("create")
+@click.argument("initiative_id", type=click.UUID)
+@with_appcontext
+def create(initiative_id: uuid.UUID) -> None:
+    """Export every accepted, not yet exported signature of INITIATIVE_ID into a new batch."""
+    try:
+        echo_json(batches.export(current_app, configured_intake(), initiative_id, utcnow()))
+    except ApiError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.message}") from exc
+
+
+@command.command("list")
+@click.argument("initiative_id", type=click.UUID)
+@with_appcontext
+def list_(initiative_id: uuid.UUID) -> None:
+    """List the initiative's batches in sequence order."""
+    with transaction() as session:
+        rows = session.scalars(
+            sa.select(Batch).where(Batch.initiative_id == initiative_id).order_by(Batch.sequence)
+        )
+        echo_json([batches.batch_json(b) for b in rows])
+
+
+@command.command("show")
+@click.argument("batch_id")
+@with_appcontext
+def show(batch_id: str) -> None:
+    """Print one batch's status (and where its artefact is)."""
+    with transaction() as session:
+        batch = session.get(Batch, batch_id)
+        if batch is None:
+            raise click.ClickException("NOT_FOUND: no such batch")
+        echo_json({**batches.batch_json(batch), "artefact_path": batch.artefact_path})
+
+
+@command.command("push")
+@click.argument("batch_id")
+@click.option("--attempts", default=6, show_default=True, type=click.IntRange(1, 100))
+@click.option("--base-delay", default=1.0, show_default=True, type=click.FloatRange(0, 3600))
+@with_appcontext
+def push(batch_id: str, attempts: int, base_delay: float) -> None:
+    """Push BATCH_ID to SIGSVC_HANDOVER_URL (retries with exponential backoff) and record the
+    receiver's signed acknowledgement."""
+    policy = handover.PushPolicy(attempts=attempts, base_delay=base_delay)
+    try:
+        echo_json(handover.push(current_app, configured_intake(), batch_id, policy=policy))
+    except handover.HandoverError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except ApiError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.message}") from exc
+
+
+@command.command("download-token")
+@click.argument("batch_id")
+@with_appcontext
+def download_token(batch_id: str) -> None:
+    """Issue a one-time download token for BATCH_ID (printed once, stored hashed)."""
+    with transaction() as session:
+        token = handover.new_download_token(session, batch_id)
+    echo_json({"batch": batch_id, "token": token, "url": f"/v1/batches/{batch_id}/artefact"})
+
+
+@command.command("acknowledge")
+@click.argument("batch_id")
+@click.argument("note", type=click.File("rb"))
+@with_appcontext
+def acknowledge(batch_id: str, note: BinaryIO) -> None:
+    """Record the receiver's signed acknowledgement NOTE (a file; '-' for stdin)."""
+    try:
+        key = handover.receiver_key(current_app)
+    except handover.HandoverError as exc:
+        raise click.ClickException(str(exc)) from exc
+    with transaction() as session:
+        batch = handover.acknowledge(
+            session, configured_intake(), key, batch_id, note.read(), utcnow()
+        )
+        echo_json(batches.batch_json(batch))

@@ -1,0 +1,256 @@
+"""`sigsvc demo-run` (what `make run` does): migrate, seed demo credentials, serve on 8080.
+
+Idempotent: the demo's clear tokens live in <instance>/demo-credentials.json (mode 0600) so a
+second run prints the same ones; the database itself holds only their digests. This file is a
+demo convenience: production admins use SIGSVC_ADMIN_TOKEN or `sigsvc tokens create-admin`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shlex
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+import click
+import sqlalchemy as sa
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+from sqlalchemy.orm import Session
+
+from audit.note import Signer as NoteSigner
+from crypto.form import Regime
+from sigsvc import db, registry
+from sigsvc.db.models import AdminToken, Initiative, Platform
+from sigsvc.web.auth import create_admin_token, token_digest
+
+DEMO_REGISTRATION_NUMBER = "DEMO-2026/1"
+DEMO_PLATFORM = "demo-platform"
+DEMO_PERSONAL_CODE = "321234-56789"  # new-format (32...) code, fictional
+DEMO_TEXT = (
+    'Likumprojekts "Grozījumi demonstrācijas likumā"\n\n'
+    "1. pants. Šis ir demonstrācijas teksts; tas nav īsts likumprojekts.\n"
+)
+
+
+@click.command("demo-run")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+@click.option("--seed-only", is_flag=True, help="migrate and seed, print, do not serve")
+@click.option(
+    "--flow/--no-flow",
+    default=True,
+    show_default=True,
+    help="run the end-to-end demo (form, sign, post, receipt, sigaudit) once the server is up",
+)
+@with_appcontext
+def command(host: str, port: int, workers: int, seed_only: bool, flow: bool) -> None:
+    """Migrate the configured database, ensure demo data, serve with gunicorn."""
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    db.upgrade(app.config["DATABASE_URL"])
+    creds = ensure_demo_data(app)
+    base = f"http://{host}:{port}"
+    write_env_file(app, creds, base)
+    configured = ensure_demo_intake(app)
+    print_instructions(app, creds, base)
+    for line in configured:
+        click.echo(line)
+    if seed_only:
+        return
+    demo = None
+    if flow:  # the platform side of the demo, over HTTP only (certification/demo_flow.py)
+        demo = subprocess.Popen(
+            [sys.executable, "-m", "certification.demo_flow", base, app.instance_path],
+            stdin=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        serve(host, port, workers)
+    finally:
+        if demo is not None and demo.poll() is None:  # server stopped first: stop the demo
+            demo.terminate()
+            demo.wait(timeout=10)
+
+
+TESTPKI = Path(__file__).resolve().parents[2] / "certification" / "testpki" / "generated"
+DEMO_LOG_ORIGIN = "demo.sigsvc.invalid/log"
+
+
+def _random_key() -> str:
+    return base64.b64encode(os.urandom(32)).decode()
+
+
+def _log_key() -> str:
+    return NoteSigner.generate("sigsvc-demo").skey
+
+
+def _secret_file(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)
+
+
+def ensure_demo_intake(app: Flask) -> list[str]:
+    """Demo keys (in <instance>/demo-keys, made once) and the TEST trusted list, for every
+    variable the environment leaves unset; gunicorn's workers read them from os.environ."""
+    keys = Path(app.instance_path) / "demo-keys"
+    wanted = {
+        "SIGSVC_KEK_FILE": (keys / "kek.b64", _random_key),
+        "SIGSVC_PSEUDONYM_KEY_FILE": (keys / "pseudonym.b64", _random_key),
+        "SIGSVC_LOG_KEY_FILE": (keys / "log.key", _log_key),
+    }
+    lines = ["Signature intake (demo configuration):"]
+    for name, (path, make) in wanted.items():
+        if os.environ.get(name) or os.environ.get(name.removesuffix("_FILE")):
+            continue
+        if not path.exists():
+            _secret_file(path, make() + "\n")
+        os.environ[name] = str(path)
+        lines.append(f"  {name}={path}")
+    if not os.environ.get("SIGSVC_TRUSTED_LISTS") and not os.environ.get("SIGSVC_ANCHORS"):
+        os.environ["SIGSVC_TRUSTED_LISTS"] = str(TESTPKI / "trusted-list.xml")
+        os.environ["SIGSVC_TL_SIGNERS"] = str(TESTPKI / "certs" / "tl_operator.pem")
+        lines.append(f"  SIGSVC_TRUSTED_LISTS={os.environ['SIGSVC_TRUSTED_LISTS']}  (TEST list)")
+        lines.append(f"  SIGSVC_TL_SIGNERS={os.environ['SIGSVC_TL_SIGNERS']}")
+    os.environ.setdefault("SIGSVC_LOG_ORIGIN", DEMO_LOG_ORIGIN)
+    lines.append(f"  SIGSVC_LOG_ORIGIN={os.environ['SIGSVC_LOG_ORIGIN']}")
+    return lines
+
+
+def _credentials_path(app: Flask) -> Path:
+    return Path(app.instance_path) / "demo-credentials.json"
+
+
+def _load(path: Path) -> dict[str, Any]:
+    try:
+        loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return loaded
+
+
+def _has(session: Session, model: type[AdminToken] | type[Platform], token: Any) -> bool:
+    if not isinstance(token, str):
+        return False
+    column = AdminToken.token_sha256 if model is AdminToken else Platform.key_sha256
+    return session.scalar(sa.select(sa.func.count()).where(column == token_digest(token))) == 1
+
+
+def ensure_demo_data(app: Flask) -> dict[str, str]:
+    path = _credentials_path(app)
+    creds = _load(path)
+    with db.session_scope(app) as session:
+        if not _has(session, AdminToken, creds.get("admin_token")):
+            creds["admin_token"] = create_admin_token(session, "demo")
+        initiative = session.scalar(
+            sa.select(Initiative).where(Initiative.registration_number == DEMO_REGISTRATION_NUMBER)
+        )
+        if initiative is None:
+            today = datetime.now(ZoneInfo("Europe/Riga")).date()
+            initiative = registry.register_initiative(
+                session,
+                registry.NewInitiative(
+                    regime=Regime.ART22_BILL,
+                    registration_number=DEMO_REGISTRATION_NUMBER,
+                    title="Grozījumi demonstrācijas likumā",
+                    full_text=DEMO_TEXT,
+                    starts_on=today,
+                    ends_on=registry.last_allowed_day(today, 12),
+                ),
+            )
+        creds["initiative_id"] = str(initiative.id)
+        platform = session.scalar(sa.select(Platform).where(Platform.name == DEMO_PLATFORM))
+        if platform is None or not _has(session, Platform, creds.get("platform_key")):
+            if platform is not None:  # key file lost: start the demo platform afresh
+                session.delete(platform)
+                session.flush()
+            _, creds["platform_key"] = registry.create_platform(
+                session, DEMO_PLATFORM, [initiative.id]
+            )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        json.dump(creds, out, indent=2)
+    return creds
+
+
+def _env_path(app: Flask) -> Path:
+    return Path(app.instance_path) / "demo.env"
+
+
+def write_env_file(app: Flask, creds: dict[str, str], base: str) -> None:
+    """Shell variables for README's curl examples: `. instance/demo.env`."""
+    values = {
+        "SIGSVC_URL": base,
+        "ADMIN_TOKEN": creds["admin_token"],
+        "PLATFORM_KEY": creds["platform_key"],
+        "INITIATIVE_ID": creds["initiative_id"],
+    }
+    text = "".join(f"{name}={shlex.quote(value)}\n" for name, value in values.items())
+    fd = os.open(_env_path(app), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)
+
+
+def print_instructions(app: Flask, creds: dict[str, str], base: str) -> None:
+    admin, key, iid = creds["admin_token"], creds["platform_key"], creds["initiative_id"]
+    form_query = urlencode(
+        {
+            "given_name": "Jānis",
+            "surname": "Bērziņš",
+            "personal_code": DEMO_PERSONAL_CODE,
+            "date": datetime.now(ZoneInfo("Europe/Riga")).date().isoformat(),
+        }
+    )
+    register_body = json.dumps(
+        {
+            "regime": "art22_bill",
+            "registration_number": "DEMO-2026/2",
+            "title": "Otrā demonstrācijas iniciatīva",
+            "full_text": "Teksts.\n",
+            "starts_on": "2026-12-01",
+            "ends_on": "2027-11-30",
+        },
+        ensure_ascii=False,
+    )
+    lines = [
+        "",
+        "sigsvc demo",
+        f"  database        {sa.make_url(app.config['DATABASE_URL']).render_as_string()}",
+        f"  credentials     {_credentials_path(app)}  (shell: . {_env_path(app)})",
+        f"  admin token     {admin}",
+        f"  platform key    {key}   (demo-platform, for the demo initiative only)",
+        f"  initiative id   {iid}   ({DEMO_REGISTRATION_NUMBER})",
+        "",
+        "Try:",
+        f"  curl -s {base}/healthz",
+        f"  curl -s {base}/v1/public/initiatives/{iid}",
+        f"  curl -s -H 'Authorization: Bearer {key}' \\\n"
+        f"    '{base}/v1/initiatives/{iid}/form?{form_query}'",
+        f"  curl -s -H 'Authorization: Bearer {admin}' -H 'Content-Type: application/json' \\\n"
+        f"    -d {shlex.quote(register_body)} {base}/v1/initiatives",
+        f"  curl -s {base}/openapi.json",
+        "",
+        "Stop with Ctrl-C.",
+        "",
+    ]
+    click.echo("\n".join(lines))
+
+
+def serve(host: str, port: int, workers: int) -> None:
+    try:
+        from sigsvc.web.serve import run_gunicorn
+    except ImportError:  # gunicorn is POSIX-only
+        click.echo("gunicorn unavailable: falling back to werkzeug's server", err=True)
+        current_app.run(host=host, port=port, threaded=True, use_reloader=False)
+        return
+    run_gunicorn(f"{host}:{port}", workers)

@@ -1,0 +1,115 @@
+"""`sigsvc verify`: verify one container offline or with live revocation, print JSON.
+
+Exit 0 accept, 1 reject, 2 usage error. `--anchor` trusts a test/demo CA directly and says so.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+import crypto
+from crypto import Policy, TrustedListSource, TrustStore
+from sigsvc.intake.fetchers import crypto_fetcher
+
+
+def _parse_at(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise click.BadParameter(f"not ISO 8601: {value}", param_hint="--at") from exc
+    if moment.utcoffset() is None:
+        raise click.BadParameter("give a time zone (e.g. Z)", param_hint="--at")
+    return moment
+
+
+@click.command("verify")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--trusted-list",
+    "trusted_lists",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="ETSI TS 119 612 trusted list XML (pair each with --tl-signer).",
+)
+@click.option(
+    "--tl-signer",
+    "tl_signers",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Pinned scheme-operator certificate (PEM/DER) for the matching --trusted-list.",
+)
+@click.option(
+    "--tl-fetched-at",
+    default=None,
+    help="When the trusted lists were fetched (ISO 8601); default: --at.",
+)
+@click.option(
+    "--anchor",
+    "anchors",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="TEST/DEMO ONLY: trust this CA certificate directly.",
+)
+@click.option("--at", "at_text", default=None, help="Validation time, ISO 8601 (default: now).")
+@click.option(
+    "--expect-form",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The exact signature form the data file must equal.",
+)
+@click.option("--offline", is_flag=True, help="Never fetch OCSP/CRL; use embedded data only.")
+@click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
+def command(
+    file: Path,
+    trusted_lists: tuple[Path, ...],
+    tl_signers: tuple[Path, ...],
+    tl_fetched_at: str | None,
+    anchors: tuple[Path, ...],
+    at_text: str | None,
+    expect_form: Path | None,
+    offline: bool,
+    as_json: bool,
+) -> None:
+    """Verify FILE (.edoc/.asice/.pdf) as a qualified e-signature and print the verdict."""
+    at = _parse_at(at_text)
+    if len(trusted_lists) != len(tl_signers):
+        raise click.UsageError("give one --tl-signer for each --trusted-list")
+    if not trusted_lists and not anchors:
+        raise click.UsageError("give at least one --trusted-list/--tl-signer pair or --anchor")
+    fetched_at = _parse_at(tl_fetched_at) if tl_fetched_at else at
+    try:
+        trust = TrustStore(
+            trusted_lists=[
+                TrustedListSource(tl.read_bytes(), (signer.read_bytes(),), fetched_at)
+                for tl, signer in zip(trusted_lists, tl_signers, strict=True)
+            ],
+            test_anchors=[a.read_bytes() for a in anchors],
+        )
+    except crypto.VerificationError as exc:
+        raise click.UsageError(f"trust configuration rejected: {exc.message}") from exc
+    policy = Policy(expected_form=expect_form.read_bytes() if expect_form else None)
+    verdict = crypto.verify(
+        file.read_bytes(),
+        policy=policy,
+        trust=trust,
+        fetcher=None if offline else crypto_fetcher(),
+        at=at,
+    )
+    out = verdict.to_json()
+    if anchors:
+        out["trust_note"] = "test/demo anchor given with --anchor: NOT a trusted-list verification"
+    if as_json:
+        click.echo(json.dumps(out, ensure_ascii=False, indent=2))
+    else:
+        click.echo(
+            f"{out['verdict']}: {out['reason'] or 'TOTAL_PASSED'} {verdict.message}".rstrip()
+        )
+        if anchors:
+            click.echo(out["trust_note"], err=True)
+    sys.exit(0 if verdict.accepted else 1)

@@ -1,0 +1,280 @@
+"""Batch export (issue 6): build a sealed batch from the log, mark its signatures exported.
+
+One transaction under the log lock: pick every accepted, not withdrawn, not yet exported
+signature of the initiative in log order, make sure a checkpoint covers them, stream them
+(decrypted with the initiative's data key) into ``write_batch``, then log ``batch.exported``
+and set ``signatures.batch_id``. Holding the log lock keeps intake and withdrawals out while the
+batch is written, so no signature can be withdrawn after it was put into a batch, and the
+batch chain (sequence, previous checkpoint) stays linear. Handover, acknowledgement and
+retention are in ``sigsvc.export.handover`` and ``sigsvc.export.retention``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from audit import events
+from audit.log import Log
+from sigsvc import db
+from sigsvc.db.models import Initiative
+from sigsvc.db.models.batches import Batch
+from sigsvc.db.models.intake import CheckpointClock, DataKey, Signature, SignatureStatus
+from sigsvc.db.models.log import log_entries
+from sigsvc.export.seal import ENV_CERT, ENV_KEY, ENV_KEY_PASSWORD, FileSealer, Sealer, SealError
+from sigsvc.export.writer import BatchInfo, EntryRecord, InitiativeInfo, LogProofs, write_batch
+from sigsvc.intake import protection
+from sigsvc.intake.config import Intake
+from sigsvc.log import events as intake_log
+from sigsvc.log.storage import SqlLogStorage
+from sigsvc.web.errors import ApiError
+
+RIGA = ZoneInfo("Europe/Riga")  # the signing date CVK counts is the Latvian calendar day
+CHUNK = 500  # signatures decrypted per round trip
+MEDIA_ASICE = "application/vnd.etsi.asic-e+zip"
+MEDIA_PDF = "application/pdf"
+
+
+@dataclass(frozen=True)
+class BatchSettings:
+    directory: Path  # where artefacts are written (instance folder by default)
+    seal_env: dict[str, str]  # SIGSVC_BATCH_SEAL_KEY / _CERT / _KEY_PASSWORD
+
+    def sealer(self) -> Sealer:
+        try:
+            return FileSealer.from_env(self.seal_env)
+        except SealError as exc:
+            raise ApiError("BATCH_NOT_CONFIGURED", f"batch seal: {exc}") from exc
+
+
+def settings(app: Flask) -> BatchSettings:
+    seal = app.config.get("BATCH_SEAL", {})
+    return BatchSettings(
+        directory=Path(app.config.get("BATCH_DIR") or Path(app.instance_path) / "batches"),
+        seal_env={
+            k: v for k, v in seal.items() if v and k in (ENV_KEY, ENV_CERT, ENV_KEY_PASSWORD)
+        },
+    )
+
+
+def batch_json(batch: Batch) -> dict[str, Any]:
+    def when(value: datetime | None) -> str | None:
+        return None if value is None else events.format_time(value)
+
+    return {
+        "id": batch.id,
+        "initiative_id": str(batch.initiative_id),
+        "sequence": batch.sequence,
+        "status": batch.status.value,
+        "count": batch.count,
+        "manifest_sha256": batch.manifest_sha256,
+        "checkpoint": batch.checkpoint.decode(),
+        "exported_leaf_index": batch.exported_leaf_index,
+        "acknowledged_leaf_index": batch.acknowledged_leaf_index,
+        "artefact_bytes": batch.artefact_bytes,
+        "downloads": batch.downloads,
+        "created_at": when(batch.created_at),
+        "handed_over_at": when(batch.handed_over_at),
+        "acknowledged_at": when(batch.acknowledged_at),
+        "purged_at": when(batch.purged_at),
+    }
+
+
+def _covering_checkpoint(
+    session: Session, storage: SqlLogStorage, intake: Intake, now: datetime
+) -> bytes:
+    """The newest checkpoint if it covers the whole log, else a fresh one (log lock held)."""
+    size = storage.size()
+    latest = storage.latest_checkpoint()
+    if latest is not None and latest[0] == size:
+        return latest[1]
+    seq = len(storage.checkpoints())
+    note = Log(storage, intake.log_origin).checkpoint([intake.log_signer])
+    session.add(CheckpointClock(seq=seq, cut_at=now))
+    session.flush()
+    return note
+
+
+def _data_key(session: Session, intake: Intake, initiative_id: uuid.UUID) -> bytes:
+    row = session.get(DataKey, initiative_id)
+    if row is None:
+        raise ApiError("DATA_PURGED", "the initiative's data key no longer exists")
+    wrapped = protection.WrappedDataKey(row.kek_id, row.wrapped)
+    return protection.unwrap_data_key(intake.kek, wrapped, initiative_id)
+
+
+def _entries(
+    session: Session, dek: bytes, initiative_id: uuid.UUID, picked: Sequence[tuple[uuid.UUID, int]]
+) -> Iterator[EntryRecord]:
+    """Decrypted entries in log order, CHUNK signatures per query (bounded memory)."""
+    for start in range(0, len(picked), CHUNK):
+        chunk = picked[start : start + CHUNK]
+        ids = [sid for sid, _ in chunk]
+        # Plain rows, not ORM objects: no identity map to fill and empty again.
+        rows = {
+            row.id: row
+            for row in session.execute(
+                sa.select(
+                    Signature.id,
+                    Signature.given_name_enc,
+                    Signature.surname_enc,
+                    Signature.personal_code_enc,
+                    Signature.container_enc,
+                    Signature.container_format,
+                    Signature.signing_time,
+                ).where(Signature.id.in_(ids))
+            )
+        }
+        leaves = dict(
+            session.execute(
+                sa.select(log_entries.c.idx, log_entries.c.data).where(
+                    log_entries.c.idx.in_([index for _, index in chunk])
+                )
+            ).all()
+        )
+        for sid, index in chunk:
+            sig = rows[sid]
+
+            def field(name: str, blob: bytes | None, sid: uuid.UUID = sid) -> bytes:
+                if not blob:
+                    raise ApiError("DATA_PURGED", f"signature {sid}: record deleted")
+                aad = protection.record_aad(initiative_id, sid, name)
+                return protection.unseal(dek, blob, aad)
+
+            yield EntryRecord(
+                signature=str(sid),
+                leaf_index=index,
+                leaf=bytes(leaves[index]),
+                container=field("container", sig.container_enc),
+                media_type=MEDIA_PDF if sig.container_format.startswith("PAdES") else MEDIA_ASICE,
+                given_name=field("given_name", sig.given_name_enc).decode(),
+                surname=field("surname", sig.surname_enc).decode(),
+                personal_code=field("personal_code", sig.personal_code_enc).decode(),
+                signing_date=sig.signing_time.astimezone(RIGA).date(),
+            )
+
+
+def create_batch(
+    session: Session, intake: Intake, config: BatchSettings, initiative_id: uuid.UUID, now: datetime
+) -> Batch:
+    """Export the initiative's pending signatures into a new batch (caller commits; on any
+    failure the caller must delete ``Path(batch.artefact_path)`` if it was set)."""
+    storage = intake_log.locked_storage(session)
+    initiative = session.get(Initiative, initiative_id)
+    if initiative is None:
+        raise ApiError("NOT_FOUND", "no such initiative")
+    picked = [
+        (sid, int(index))
+        for sid, index in session.execute(
+            sa.select(Signature.id, Signature.leaf_index)
+            .where(
+                Signature.initiative_id == initiative_id,
+                Signature.status == SignatureStatus.ACCEPTED,
+                Signature.batch_id.is_(None),
+            )
+            .order_by(Signature.leaf_index)
+        )
+    ]
+    if not picked:
+        raise ApiError("NOTHING_TO_EXPORT", "no accepted signature is waiting for export")
+    sealer = config.sealer()
+    dek = _data_key(session, intake, initiative_id)
+    checkpoint = _covering_checkpoint(session, storage, intake, now)
+    size = storage.size()
+    previous = session.scalars(sa.select(Batch).order_by(Batch.sequence.desc()).limit(1)).first()
+    log = Log(storage, intake.log_origin)
+    proofs = LogProofs(
+        origin=intake.log_origin,
+        key=intake.log_signer.verifier().vkey,
+        checkpoint=checkpoint,
+        nodes=storage,
+        previous_checkpoint=None if previous is None else previous.checkpoint,
+        consistency=()
+        if previous is None or previous.checkpoint_size == size
+        else log.consistency_proof(previous.checkpoint_size, size),
+    )
+    batch_id = str(intake_log.log_safe_uuid())
+    info = BatchInfo(
+        id=batch_id,
+        sequence=1 if previous is None else previous.sequence + 1,
+        created=now,
+        initiative=InitiativeInfo(
+            id=str(initiative.id),
+            registration=initiative.registration_number,
+            title=initiative.title,
+            text_sha256=initiative.text_sha256,
+            regime=initiative.regime.value,
+        ),
+    )
+    config.directory.mkdir(parents=True, exist_ok=True)
+    path = config.directory / f"batch-{info.sequence:06d}-{batch_id}.asice"
+    summary = write_batch(path, info, _entries(session, dek, initiative_id, picked), proofs, sealer)
+    try:
+        event = events.batch_exported(
+            at=now,
+            batch=batch_id,
+            initiative=str(initiative_id),
+            count=summary.count,
+            manifest_sha256=summary.manifest_sha256,
+        )
+        (index,) = log.append_events([event])
+        marked = 0
+        for start in range(0, len(picked), CHUNK):
+            ids = [sid for sid, _ in picked[start : start + CHUNK]]
+            result = session.execute(
+                sa.update(Signature)
+                .where(Signature.id.in_(ids), Signature.batch_id.is_(None))
+                .values(batch_id=batch_id, exported_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            marked += result.rowcount  # type: ignore[attr-defined]
+        if marked != summary.count:
+            raise RuntimeError(f"marked {marked} signatures for a batch of {summary.count}")
+        batch = Batch(
+            id=batch_id,
+            initiative_id=initiative_id,
+            sequence=info.sequence,
+            count=summary.count,
+            manifest_sha256=summary.manifest_sha256,
+            checkpoint=checkpoint,
+            checkpoint_size=summary.checkpoint_size,
+            exported_leaf_index=index,
+            artefact_path=str(path),
+            artefact_bytes=path.stat().st_size,
+            downloads=0,
+            created_at=now,
+        )
+        session.add(batch)
+        session.flush()
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    intake_log.cut_checkpoint_if_due(
+        session, intake.log_origin, intake.log_signer, now, intake.checkpoint_interval
+    )
+    return batch
+
+
+def export(app: Flask, intake: Intake, initiative_id: uuid.UUID, now: datetime) -> dict[str, Any]:
+    """create_batch in its own committed transaction; the file goes if the commit fails."""
+    config = settings(app)
+    path: Path | None = None
+    try:
+        with db.session_scope(app) as session:
+            batch = create_batch(session, intake, config, initiative_id, now)
+            path = Path(batch.artefact_path or "")
+            result = batch_json(batch)
+    except BaseException:
+        if path is not None:
+            path.unlink(missing_ok=True)
+        raise
+    return result

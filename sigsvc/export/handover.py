@@ -1,0 +1,278 @@
+"""Batch handover to CVK: push with retries, one-time download tokens, acknowledgements.
+
+Push: ``POST <SIGSVC_HANDOVER_URL>`` with the batch file and ``Idempotency-Key: <batch id>``,
+retried on connection errors, timeouts, 429 and 5xx with exponential backoff; the receiver's
+idempotency makes a retry after a lost answer harmless (same key and body: the stored answer
+again, never a second batch). The URL must be HTTPS; plain http is accepted only for a
+loopback host (127.0.0.1 / ::1 / localhost), which is what the tests' reference receiver uses.
+
+Acknowledgement: a C2SP signed note (docs/batch-format.md "Acknowledgement") verified with the
+receiver's key (``SIGSVC_RECEIVER_KEY``, a signed-note vkey); an ACCEPTED note naming this
+batch's id, sequence, manifest digest and checkpoint is logged as ``batch.acknowledged`` and
+locks the batch (no second acknowledgement, no re-export, its signatures stay exported).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+import sqlalchemy as sa
+import structlog
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from audit import events
+from audit.checkpoint import Checkpoint
+from audit.errors import AuditError
+from audit.note import Verifier, open_note, parse
+from audit.strict import b64encode
+from sigsvc import db
+from sigsvc.db.models import utcnow
+from sigsvc.db.models.batches import Batch, BatchStatus, HandoverAttempt
+from sigsvc.intake.config import Intake
+from sigsvc.log import events as intake_log
+from sigsvc.web.errors import ApiError
+
+log = structlog.get_logger("sigsvc.handover")
+
+ACK_HEADER = "sigsvc-batch-ack/v1"
+ACK_LINES = (
+    11  # header, receiver, batch, sequence, manifest, status, reason, origin, size, root, at
+)
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+MEDIA_TYPE = "application/vnd.etsi.asic-e+zip"
+TOKEN_PREFIX = "sigsvc_dl_"  # noqa: S105 (a prefix, not a secret)
+
+
+class HandoverError(Exception):
+    """The batch could not be handed over (message says why; attempts are recorded)."""
+
+
+@dataclass(frozen=True)
+class PushPolicy:
+    attempts: int = 6
+    base_delay: float = 1.0  # seconds; doubles after each failed attempt
+    max_delay: float = 60.0
+    timeout: float = 300.0  # per attempt (a 155,000-signature batch is ~1 GB)
+
+
+def check_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return url
+    if parts.scheme == "http" and parts.hostname in LOOPBACK:
+        return url
+    raise HandoverError("SIGSVC_HANDOVER_URL must be https:// (http only for a loopback host)")
+
+
+def receiver_key(app: Flask) -> Verifier:
+    vkey = app.config.get("RECEIVER_KEY") or ""
+    try:
+        return Verifier.from_vkey(vkey.strip())
+    except AuditError as exc:
+        raise HandoverError(f"SIGSVC_RECEIVER_KEY: not a signed-note vkey ({exc})") from exc
+
+
+def _batch(session: Session, batch_id: str, *, lock: bool = False) -> Batch:
+    if lock:
+        intake_log.locked_storage(session)
+    batch = session.get(Batch, batch_id, populate_existing=lock)
+    if batch is None:
+        raise ApiError("NOT_FOUND", "no such batch")
+    return batch
+
+
+# --- acknowledgement -------------------------------------------------------------------------
+
+
+def check_acknowledgement(batch: Batch, note: bytes, key: Verifier) -> str:
+    """The receiver's status line (ACCEPTED) if ``note`` is its signed acceptance of ``batch``."""
+    try:
+        opened, _ = open_note(note, [key])
+        lines = opened.text.decode("utf-8").split("\n")
+        checkpoint = Checkpoint.from_text(parse(batch.checkpoint).text)
+    except (AuditError, UnicodeError) as exc:
+        raise ApiError("ACKNOWLEDGEMENT_INVALID", f"acknowledgement: {exc}") from exc
+    if len(lines) != ACK_LINES + 1 or lines[-1] != "" or lines[0] != ACK_HEADER:
+        raise ApiError("ACKNOWLEDGEMENT_INVALID", "acknowledgement: not a sigsvc-batch-ack/v1")
+    expected = {
+        2: batch.id,
+        3: str(batch.sequence),
+        4: batch.manifest_sha256,
+        7: checkpoint.origin,
+        8: str(checkpoint.size),
+        9: b64encode(checkpoint.root),
+    }
+    for number, value in expected.items():
+        if lines[number] != value:
+            raise ApiError("ACKNOWLEDGEMENT_INVALID", f"acknowledgement line {number + 1} differs")
+    if lines[5] != "ACCEPTED":
+        raise ApiError("ACKNOWLEDGEMENT_INVALID", f"the receiver refused the batch: {lines[6]}")
+    return lines[5]
+
+
+def acknowledge(
+    session: Session, intake: Intake, key: Verifier, batch_id: str, note: bytes, now: datetime
+) -> Batch:
+    """Verify and record the receiver's acceptance (caller commits). The same note again is a
+    no-op; any other note for an acknowledged batch is refused (BATCH_LOCKED)."""
+    batch = _batch(session, batch_id, lock=True)
+    if batch.status in (BatchStatus.ACKNOWLEDGED, BatchStatus.PURGED):
+        if batch.acknowledgement == note:
+            return batch
+        raise ApiError("BATCH_LOCKED", "the batch is already acknowledged")
+    status = check_acknowledgement(batch, note, key)
+    event = events.batch_acknowledged(
+        at=now,
+        batch=batch.id,
+        status=status,
+        acknowledgement_sha256=hashlib.sha256(note).hexdigest(),
+    )
+    (index,) = intake_log.append_events(session, intake.log_origin, [event])
+    batch.status = BatchStatus.ACKNOWLEDGED
+    batch.acknowledgement = note
+    batch.acknowledged_at = now
+    batch.acknowledged_leaf_index = index
+    batch.handed_over_at = batch.handed_over_at or now
+    batch.download_token_sha256 = None  # nothing more to hand over
+    session.flush()
+    intake_log.cut_checkpoint_if_due(
+        session, intake.log_origin, intake.log_signer, now, intake.checkpoint_interval
+    )
+    log.info("batch_acknowledged", batch=batch.id, sequence=batch.sequence, leaf_index=index)
+    return batch
+
+
+# --- push ------------------------------------------------------------------------------------
+
+
+def _record(
+    app: Flask, batch_id: str, attempt: int, status: int | None, outcome: str, detail: str
+) -> None:
+    with db.session_scope(app) as session:
+        session.add(
+            HandoverAttempt(
+                batch_id=batch_id,
+                method="push",
+                attempt=attempt,
+                at=utcnow(),
+                http_status=status,
+                outcome=outcome,
+                detail=detail[:500],
+            )
+        )
+        if outcome in ("ACCEPTED", "REFUSED"):
+            batch = session.get(Batch, batch_id)
+            if batch is not None and batch.status is BatchStatus.CREATED:
+                batch.status = BatchStatus.HANDED_OVER
+                batch.handed_over_at = utcnow()
+    log.info("batch_push", batch=batch_id, attempt=attempt, http_status=status, outcome=outcome)
+
+
+def push(
+    app: Flask,
+    intake: Intake,
+    batch_id: str,
+    *,
+    policy: PushPolicy = PushPolicy(),
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
+    """Push the batch until the receiver answers; verify and record its acknowledgement."""
+    url = check_url(app.config.get("HANDOVER_URL") or "")
+    key = receiver_key(app)
+    with db.session_scope(app) as session:
+        batch = _batch(session, batch_id)
+        if batch.status in (BatchStatus.ACKNOWLEDGED, BatchStatus.PURGED):
+            return {"batch": batch.id, "status": batch.status.value, "attempts": 0}
+        path = Path(batch.artefact_path or "")
+    delay = policy.base_delay
+    for attempt in range(1, policy.attempts + 1):
+        try:
+            with path.open("rb") as body:
+                response = requests.post(
+                    url,
+                    data=body,
+                    headers={"Idempotency-Key": batch_id, "Content-Type": MEDIA_TYPE},
+                    timeout=policy.timeout,
+                )
+        except requests.RequestException as exc:
+            _record(app, batch_id, attempt, None, "RETRY", type(exc).__name__)
+        else:
+            status = response.status_code
+            if status in (200, 201):
+                note = str(response.json().get("acknowledgement", "")).encode()
+                _record(app, batch_id, attempt, status, "ACCEPTED", "")
+                with db.session_scope(app) as session:
+                    done = acknowledge(session, intake, key, batch_id, note, utcnow())
+                    return {"batch": done.id, "status": done.status.value, "attempts": attempt}
+            if status == 422:
+                reason = str(response.json().get("reason", "REFUSED"))
+                _record(app, batch_id, attempt, status, "REFUSED", reason)
+                raise HandoverError(f"the receiver refused batch {batch_id}: {reason}")
+            if status != 429 and status < 500:
+                _record(app, batch_id, attempt, status, "ERROR", response.text[:200])
+                raise HandoverError(f"the receiver answered {status}: {response.text[:200]}")
+            _record(app, batch_id, attempt, status, "RETRY", response.text[:200])
+        if attempt < policy.attempts:
+            sleep(min(delay, policy.max_delay))
+            delay *= 2
+    raise HandoverError(f"batch {batch_id}: no answer after {policy.attempts} attempts")
+
+
+# --- pull ------------------------------------------------------------------------------------
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode("utf-8")).digest()
+
+
+def new_download_token(session: Session, batch_id: str) -> str:
+    """A fresh one-time token (shown once; only its SHA-256 is stored; replaces an older one)."""
+    batch = _batch(session, batch_id, lock=True)
+    if batch.status in (BatchStatus.ACKNOWLEDGED, BatchStatus.PURGED):
+        raise ApiError("BATCH_LOCKED", "the batch is already acknowledged")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    batch.download_token_sha256 = _digest(token)
+    return token
+
+
+def redeem_download_token(session: Session, batch_id: str, token: str, now: datetime) -> Path:
+    """Spend the token (constant-time comparison of digests); the artefact path to send."""
+    batch = session.scalars(sa.select(Batch).where(Batch.id == batch_id).with_for_update()).first()
+    stored = None if batch is None else batch.download_token_sha256
+    # Compare even when nothing is stored, so timing does not say whether a token exists.
+    matches = hmac.compare_digest(_digest(token), stored or b"\0" * 32)
+    if batch is None or stored is None or not matches or not batch.artefact_path:
+        log.warning("batch_download_refused", batch=batch_id)
+        raise ApiError("DOWNLOAD_TOKEN_INVALID", "the download token is not valid")
+    batch.download_token_sha256 = None
+    batch.downloads += 1
+    if batch.status is BatchStatus.CREATED:
+        batch.status = BatchStatus.HANDED_OVER
+        batch.handed_over_at = now
+    session.add(
+        HandoverAttempt(
+            batch_id=batch.id,
+            method="download",
+            attempt=batch.downloads,
+            at=now,
+            http_status=200,
+            outcome="DOWNLOADED",
+            detail="",
+        )
+    )
+    session.flush()
+    log.info(
+        "batch_downloaded", batch=batch.id, downloads=batch.downloads, bytes=batch.artefact_bytes
+    )
+    return Path(batch.artefact_path)

@@ -1,0 +1,190 @@
+"""What signature intake needs from the deployment, built once per worker process.
+
+Trust (trusted lists pinned to their operators, test/demo anchors), the revocation fetcher,
+the key-encryption key, the pseudonym key, the log signing key and origin, rate limits and
+the verification clock. Parsing a trusted list costs far more than a verification, so this is
+made on first use in each process and kept in `app.extensions` (gunicorn workers do not
+preload: nothing here crosses a fork).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app, has_app_context
+
+import crypto
+from audit.note import Signer
+from crypto import TrustedListSource, TrustStore
+from sigsvc.intake import protection, pseudonym
+from sigsvc.intake.fetchers import HttpFetcher, crypto_fetcher
+from sigsvc.intake.ratelimit import Limit, MemoryStore, RateLimiter, SqlStore
+
+_LOCK = threading.Lock()
+_KEY = "sigsvc.intake"
+
+
+class IntakeConfigError(Exception):
+    """The deployment's intake configuration is missing or invalid (message names the variable)."""
+
+
+@dataclass
+class Intake:
+    trust: TrustStore
+    fetcher: HttpFetcher
+    kek: protection.KeyEncryptionKey
+    pseudonyms: pseudonym.PseudonymKey
+    log_signer: Signer
+    log_origin: str
+    limiter: RateLimiter
+    checkpoint_interval: float
+    clock: Callable[[], datetime]  # verification time ("now", or a fixed test clock)
+    test_clock: bool
+    max_container_bytes: int
+
+    @property
+    def test_anchors(self) -> bool:
+        return self.trust.has_test_anchors
+
+
+def parse_instant(value: str, name: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise IntakeConfigError(f"{name}: not an ISO 8601 instant") from exc
+    if moment.utcoffset() is None:
+        raise IntakeConfigError(f"{name}: give a time zone (e.g. Z)")
+    return moment
+
+
+def parse_limit(value: str, name: str) -> Limit:
+    """`RATE/BURST`, rate per second, e.g. `100/200`."""
+    try:
+        rate, burst = value.split("/")
+        return Limit(float(rate), int(burst))
+    except Exception as exc:
+        raise IntakeConfigError(f"{name}: expected RATE/BURST, e.g. 100/200") from exc
+
+
+def _paths(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [p.strip() for p in value.split(",") if p.strip()]
+    return [str(p) for p in value or ()]
+
+
+def _read(path: str, name: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise IntakeConfigError(f"{name}: cannot read {path}") from exc
+
+
+def build(config: dict[str, Any]) -> Intake:
+    env = {k: v for k, v in config.get("INTAKE_KEYS", {}).items() if v}
+    try:
+        kek = protection.kek_from_environ(env)
+        pseudonyms = pseudonym.pseudonym_key_from_environ(env)
+    except (protection.ProtectionError, pseudonym.PseudonymError) as exc:
+        raise IntakeConfigError(str(exc)) from exc
+    log_key_file = config.get("LOG_KEY_FILE")
+    if not log_key_file:
+        raise IntakeConfigError("no log signing key: set SIGSVC_LOG_KEY_FILE")
+    try:
+        log_signer = Signer.from_skey(_read(log_key_file, "SIGSVC_LOG_KEY_FILE").decode().strip())
+    except Exception as exc:
+        raise IntakeConfigError(f"SIGSVC_LOG_KEY_FILE: not a signed-note key ({exc})") from exc
+    test_clock = config.get("TEST_CLOCK")
+    fixed = parse_instant(test_clock, "SIGSVC_TEST_CLOCK") if test_clock else None
+    clock: Callable[[], datetime] = (lambda: fixed) if fixed else (lambda: datetime.now(UTC))
+    lists, signers = _paths(config.get("TRUSTED_LISTS")), _paths(config.get("TL_SIGNERS"))
+    anchors = _paths(config.get("ANCHORS"))
+    if len(lists) != len(signers):
+        raise IntakeConfigError("SIGSVC_TL_SIGNERS needs one certificate per SIGSVC_TRUSTED_LISTS")
+    if not lists and not anchors:
+        raise IntakeConfigError("no trust: set SIGSVC_TRUSTED_LISTS + SIGSVC_TL_SIGNERS")
+    fetched_at = clock()
+    try:
+        trust = TrustStore(
+            trusted_lists=[
+                TrustedListSource(
+                    _read(tl, "SIGSVC_TRUSTED_LISTS"), (_read(s, "SIGSVC_TL_SIGNERS"),), fetched_at
+                )
+                for tl, s in zip(lists, signers, strict=True)
+            ],
+            test_anchors=[_read(a, "SIGSVC_ANCHORS") for a in anchors],
+        )
+    except crypto.VerificationError as exc:
+        raise IntakeConfigError(f"trust configuration rejected: {exc.message}") from exc
+    # The platform limit in this process's memory, its share of the limit (the serving
+    # processes split it evenly: SIGSVC_WORKERS, set by `sigsvc serve`); the signer limit in
+    # the database, checked inside the intake transaction (exact across processes).
+    limiter = RateLimiter(
+        MemoryStore(),
+        platform_limit=parse_limit(config["RATE_PLATFORM"], "SIGSVC_RATE_PLATFORM").shared(
+            int(config.get("WORKERS", 1))
+        ),
+        signer_limit=parse_limit(config["RATE_SIGNER"], "SIGSVC_RATE_SIGNER"),
+        clock=time.time,
+    )
+    return Intake(
+        trust=trust,
+        fetcher=crypto_fetcher(),
+        kek=kek,
+        pseudonyms=pseudonyms,
+        log_signer=log_signer,
+        log_origin=config.get("LOG_ORIGIN") or log_signer.name,
+        limiter=limiter,
+        checkpoint_interval=float(config["CHECKPOINT_INTERVAL"]),
+        clock=clock,
+        test_clock=fixed is not None,
+        max_container_bytes=int(config["MAX_SIGNATURE_BYTES"]),
+    )
+
+
+def _driver_url(url: str) -> str:
+    import sqlalchemy as sa
+
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def get(app: Flask | None = None) -> Intake:
+    """The process's Intake (built on first use); IntakeConfigError if misconfigured."""
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    found: Intake | None = app.extensions.get(_KEY)
+    if found is None:
+        with _LOCK:
+            found = app.extensions.get(_KEY)
+            if found is None:
+                found = build(app.config)
+                app.extensions[_KEY] = found
+    return found
+
+
+def close(app: Flask) -> None:
+    """Release what `get` built (the intake writer, a rate-limit store's engine); tests and
+    shutdown."""
+    from sigsvc.intake import writer
+
+    writer.close(app)
+    found: Intake | None = app.extensions.pop(_KEY, None)
+    if found is not None and isinstance(found.limiter.store, SqlStore):
+        found.limiter.store.close()
+
+
+def log_origin(app: Flask | None = None) -> str:
+    """The log origin without building trust (appending needs no key; the origin only names
+    the log in checkpoints)."""
+    if app is None and not has_app_context():
+        return "sigsvc"
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    origin: str = app.config.get("LOG_ORIGIN") or "sigsvc"
+    return origin
