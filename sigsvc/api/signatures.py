@@ -151,7 +151,7 @@ def _post(initiative_id: uuid.UUID, kind: FormKind) -> Response:
     context = functools.partial(_job_context, app, g.get("request_id", ""))
     for _attempt in range(3):
         try:
-            outcome = intake_writer.for_app(app).submit(job, context).result()
+            outcome = intake_writer.for_app(app, intake).submit(job, context).result()
         except LostIdempotencyRace:
             session.rollback()
             replayed = _replay(session, principal.id, key, fingerprint)

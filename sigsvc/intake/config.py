@@ -172,9 +172,9 @@ def get(app: Flask | None = None) -> Intake:
 def close(app: Flask) -> None:
     """Release what `get` built (the intake writer, a rate-limit store's engine); tests and
     shutdown."""
-    from sigsvc.intake import writer
-
-    writer.close(app)
+    writer = app.extensions.pop("sigsvc.intake_writer", None)  # sigsvc.intake.writer.for_app
+    if writer is not None:
+        writer.close()
     found: Intake | None = app.extensions.pop(_KEY, None)
     if found is not None and isinstance(found.limiter.store, SqlStore):
         found.limiter.store.close()

@@ -29,6 +29,8 @@ from typing import Any, Generic, TypeVar
 from flask import Flask
 from sqlalchemy.orm import Session, sessionmaker
 
+from sigsvc.intake.config import Intake
+
 T = TypeVar("T")
 Job = Callable[[Session], T]
 
@@ -155,18 +157,16 @@ _APP_LOCK = threading.Lock()
 _KEY = "sigsvc.intake_writer"
 
 
-def for_app(app: Flask) -> GroupWriter:
-    """The process's intake writer for ``app`` (made on first use, after any fork)."""
+def for_app(app: Flask, intake: Intake) -> GroupWriter:
+    """The process's intake writer for ``app`` (made on first use, after any fork; closed by
+    sigsvc.intake.config.close)."""
     found: GroupWriter | None = app.extensions.get(_KEY)
     if found is None:
         with _APP_LOCK:
             found = app.extensions.get(_KEY)
             if found is None:
                 from sigsvc.db.models import utcnow
-                from sigsvc.intake import config as intake_config
                 from sigsvc.log import events as intake_log
-
-                intake = intake_config.get(app)
 
                 def finish(session: Session) -> None:
                     intake_log.cut_checkpoint_if_due(
@@ -184,10 +184,3 @@ def for_app(app: Flask) -> GroupWriter:
                 )
                 app.extensions[_KEY] = found
     return found
-
-
-def close(app: Flask) -> None:
-    """Stop the app's writer, if one was started (tests, shutdown)."""
-    found: GroupWriter | None = app.extensions.pop(_KEY, None)
-    if found is not None:
-        found.close()

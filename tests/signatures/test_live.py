@@ -88,7 +88,9 @@ def test_sigkill_mid_concurrent_burst_loses_no_answered_signature(
     threads = [threading.Thread(target=hammer) for _ in range(8)]
     for t in threads:
         t.start()
-    time.sleep(1.5)
+    deadline = time.monotonic() + 60  # a slow, shared machine answers slowly
+    while len(answered) < 12 and time.monotonic() < deadline:
+        time.sleep(0.05)
     stop(server, signal.SIGKILL)  # master and workers, mid-request
     stop_sending.set()
     for t in threads:
