@@ -390,6 +390,7 @@ class Client:
         self.conn: http.client.HTTPConnection | None = None
 
     def post(self, initiative_id: str, body: bytes) -> int:
+        key = uuid.uuid4().hex  # a retry after a dropped connection is the same request
         for attempt in range(2):
             if self.conn is None:
                 self.conn = http.client.HTTPConnection(self.host, self.port, timeout=120)
@@ -401,7 +402,7 @@ class Client:
                     headers={
                         "Authorization": f"Bearer {self.key}",
                         "Content-Type": ASICE,
-                        "Idempotency-Key": uuid.uuid4().hex,
+                        "Idempotency-Key": key,
                     },
                 )
                 response = self.conn.getresponse()
