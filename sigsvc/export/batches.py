@@ -219,7 +219,7 @@ def export(app: Flask, intake: Intake, initiative_id: uuid.UUID, now: datetime) 
     batch: the next export releases them first (under the export lock, so none is running).
     """
     config = settings(app)
-    sessions: sessionmaker[Session] = app.extensions["sigsvc.db"]["sessions"]
+    sessions = db.sessions_of(app)
     with export_lock(db.engine_of(app)):
         for _attempt in range(3):
             try:
