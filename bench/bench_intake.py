@@ -210,6 +210,8 @@ def deploy(url: str, tmp: Path, export_records: int) -> Deployment:
             "SIGSVC_BATCH_DIR": str(tmp / "batches"),
         }
     )
+    if os.environ.get("BENCH_INTAKE_THREADS"):
+        env["SIGSVC_THREADS"] = os.environ["BENCH_INTAKE_THREADS"]
     db.upgrade(url)
     started = time.perf_counter()
     saved = dict(os.environ)
@@ -542,6 +544,14 @@ def during_export(
 
 
 def run_backend(label: str, url: str, corpus_items: list[tuple[int, bytes]]) -> None:
+    phases = os.environ.get("BENCH_INTAKE_PHASES", "throughput,latency").split(",")
+    if "throughput" in phases:
+        _first(label, url, corpus_items)
+    if "latency" in phases:
+        _second(label, url, corpus_items)
+
+
+def _first(label: str, url: str, corpus_items: list[tuple[int, bytes]]) -> None:
     work = blocks(corpus_items, FIRST)
     with tempfile.TemporaryDirectory() as tmp_name, fresh_database(url) as url1:
         if url1.startswith("sqlite"):
@@ -572,6 +582,9 @@ def run_backend(label: str, url: str, corpus_items: list[tuple[int, bytes]]) -> 
                 f"{os.getloadavg()[0]:.1f})",
                 flush=True,
             )
+
+
+def _second(label: str, url: str, corpus_items: list[tuple[int, bytes]]) -> None:
     work = blocks(corpus_items, SECOND)
     with tempfile.TemporaryDirectory() as tmp_name, fresh_database(url) as url2:
         if url2.startswith("sqlite"):
@@ -629,7 +642,8 @@ def main() -> None:
     work = corpus(N_INITIATIVES)
     print(
         f"   conditions: {os.cpu_count()} CPUs shared with other work, load generator on the "
-        f"same machine; gunicorn {os.environ.get('BENCH_INTAKE_WORKERS', '2')} workers",
+        f"same machine; gunicorn {os.environ.get('BENCH_INTAKE_WORKERS', '2')} workers x "
+        f"{os.environ.get('BENCH_INTAKE_THREADS', 'default')} threads",
         flush=True,
     )
     only = os.environ.get("BENCH_INTAKE_BACKENDS", "sqlite,postgresql").split(",")
