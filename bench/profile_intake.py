@@ -28,19 +28,19 @@ REQUEST_PARTS = (
     ("crypto.verify", "crypto/verify.py", "verify"),
     ("waiting for the group commit", "concurrent/futures/_base.py", "result"),
     ("idempotency lookup (replay check)", "sigsvc/api/signatures.py", "_replay"),
-    ("authentication + platform check (cached)", "sigsvc/auth.py", "require_platform"),
+    ("authentication + platform check (cached)", "sigsvc/web/auth.py", "require_platform"),
     ("initiative lookup (cached)", "sigsvc/registry.py", "cached_initiative"),
-    ("request fingerprint", "sigsvc/idempotency.py", "request_fingerprint"),
+    ("request fingerprint", "sigsvc/intake/idempotency.py", "request_fingerprint"),
 )
 # ... and in the writer thread.
 WRITER_PARTS = (
-    ("one group transaction", "sigsvc/intake_writer.py", "_commit"),
-    ("  log lock", "sigsvc/intake_log.py", "locked_storage"),
-    ("  signer rate limit", "sigsvc/ratelimit.py", "hit_in"),
-    ("  accept(): dedup, seal, record, leaf", "sigsvc/signatures.py", "accept"),
+    ("one group transaction", "sigsvc/intake/writer.py", "_commit"),
+    ("  log lock", "sigsvc/log/events.py", "locked_storage"),
+    ("  signer rate limit", "sigsvc/intake/ratelimit.py", "hit_in"),
+    ("  accept(): dedup, seal, record, leaf", "sigsvc/intake/signatures.py", "accept"),
     ("    log append", "audit/log.py", "append"),
-    ("    idempotency record", "sigsvc/idempotency.py", "remember"),
-    ("  checkpoint check/cut", "sigsvc/intake_log.py", "cut_checkpoint_if_due"),
+    ("    idempotency record", "sigsvc/intake/idempotency.py", "remember"),
+    ("  checkpoint check/cut", "sigsvc/log/events.py", "cut_checkpoint_if_due"),
     ("  commit (durable)", "sqlalchemy/orm/session.py", "commit"),
 )
 

@@ -98,9 +98,12 @@ def _authenticate(session: Session, digest: bytes) -> Principal | None:
     )
     if admin is not None and hmac.compare_digest(admin.token_sha256, digest):
         return Principal("admin", str(admin.id), admin.label)
-    platform = session.scalar(
-        sa.select(Platform).where(Platform.key_sha256 == digest, Platform.revoked_at.is_(None))
-    )
+    # Columns only: the Platform entity would load every initiative the key covers (selectin).
+    platform = session.execute(
+        sa.select(Platform.id, Platform.name, Platform.key_sha256).where(
+            Platform.key_sha256 == digest, Platform.revoked_at.is_(None)
+        )
+    ).first()
     if platform is not None and hmac.compare_digest(platform.key_sha256, digest):
         return Principal("platform", str(platform.id), platform.name)
     return None
