@@ -33,6 +33,7 @@ def one(n: int) -> dict[str, float]:
 
     from audit import events
     from audit.log import Log
+    from certification.sealpki import make_seal_pki
     from certification.testpki.sign import TEST_INITIATIVE_TEXT
     from crypto.form import Regime
     from sigsvc import db, registry
@@ -43,7 +44,6 @@ def one(n: int) -> dict[str, float]:
     from sigsvc.intake import protection
     from sigsvc.log import events as intake_log
     from sigsvc.log.storage import SqlLogStorage
-    from tests.batch.sealpki import make_seal_pki
     from tests.signatures.conftest import intake_settings
 
     at = datetime(2026, 6, 1, tzinfo=UTC)

@@ -250,7 +250,9 @@ def _decide(
     reason = verdict.reason.value
     retryable = verdict.reason is crypto.Reason.REVOCATION_UNAVAILABLE
     headers = (("Retry-After", RETRY_AFTER_REVOCATION),) if retryable else ()
-    answer = error_answer(reason, retryable=retryable, headers=headers)
+    # Which defect of the personal code (C1); crypto's messages for it never hold the code.
+    detail = verdict.message if verdict.reason is crypto.Reason.INVALID_PERSONAL_CODE else None
+    answer = error_answer(reason, detail, retryable=retryable, headers=headers)
     if kind is FormKind.WITHDRAWAL:  # a refused withdrawal changes nothing and is not counted
         from sigsvc.intake.signatures import _remember
 

@@ -51,9 +51,11 @@ def json_answer(status: int, doc: dict[str, Any], **kwargs: Any) -> Answer:
     return Answer(status, json.dumps(doc, ensure_ascii=False).encode("utf-8") + b"\n", **kwargs)
 
 
-def error_answer(code: str, **kwargs: Any) -> Answer:
+def error_answer(code: str, message: str | None = None, **kwargs: Any) -> Answer:
+    """The error body; ``message`` (free of personal data) replaces the code's meaning."""
     status, meaning = ERROR_CODES[code]
-    doc = {"error": {"code": code, "message": meaning, "request_id": g.get("request_id", "")}}
+    text = message or meaning
+    doc = {"error": {"code": code, "message": text, "request_id": g.get("request_id", "")}}
     return json_answer(status, doc, **kwargs)
 
 

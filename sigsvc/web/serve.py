@@ -42,12 +42,23 @@ class _Server(BaseApplication):  # type: ignore[misc]
 DEFAULT_THREADS = 8  # per worker; docs/adr/intake.md "Workers and threads" for the measurement
 
 
-def run_gunicorn(bind: str, workers: int, threads: int | None = None) -> None:
-    # Each worker enforces its share of the platform rate limit (sigsvc.intake_config).
+def run_gunicorn(
+    bind: str,
+    workers: int,
+    *,
+    certfile: str | None = None,
+    keyfile: str | None = None,
+    threads: int | None = None,
+) -> None:
+    """Serve in the foreground; with ``certfile``/``keyfile`` gunicorn terminates TLS itself
+    (Python's default server context: TLS 1.2 or newer)."""
+    tls = {"certfile": certfile, "keyfile": keyfile} if certfile and keyfile else {}
+    # Each worker enforces its share of the platform rate limit (sigsvc.intake.config).
     os.environ["SIGSVC_WORKERS"] = str(workers)
     threads = threads or int(os.environ.get("SIGSVC_THREADS") or DEFAULT_THREADS)
     _Server(
         {
+            **tls,
             "bind": bind,
             "workers": workers,
             "worker_class": "gthread",
