@@ -11,12 +11,14 @@ With emission interval ``T = 1/rate`` and ``burst`` requests allowed at once, a 
 Otherwise it must wait ``tat - now - (burst - 1) * T``. Times are integer microseconds so every
 store computes exactly the same decisions.
 
-Storage: gunicorn runs several worker processes (and possibly several hosts), so a limit held
-in one process's memory would be ``workers`` times too generous. :class:`SqlStore` keeps ``tat``
-in a small table (``rate_limit_state``, in sigsvc/db/models/ratelimit.py) and
-decides with one atomic ``INSERT ... ON CONFLICT DO UPDATE ... WHERE ... RETURNING`` statement,
-which PostgreSQL (row lock) and SQLite (database write lock) both serialise, so the limit holds
-across workers. :class:`MemoryStore` is for a single process (tests, the demo).
+Storage: gunicorn runs several worker processes (and possibly several hosts). The service keeps
+the platform limit in each worker's memory (:class:`MemoryStore`), each worker enforcing its
+share (:meth:`Limit.shared`): no durable write per request, a limit that holds across the
+workers of an instance (docs/adr/intake.md states the tolerance). The signer limit is checked
+with :func:`hit_in` inside the intake transaction (exact across processes, no commit of its
+own). :class:`SqlStore` keeps ``tat`` in a small table for callers that want a shared limit
+outside a transaction: one atomic ``INSERT ... ON CONFLICT DO UPDATE ... WHERE ... RETURNING``
+statement, which PostgreSQL (row lock) and SQLite (database write lock) both serialise.
 """
 
 from __future__ import annotations
