@@ -183,7 +183,7 @@ class Deployment:
 def deploy(url: str, tmp: Path, export_records: int) -> Deployment:
     """Migrate, write keys, seed the initiatives and the 100,000 exportable signatures."""
     from bench.records import seed_exportable
-    from tests.batch.sealpki import make_seal_pki
+    from certification.sealpki import make_seal_pki
 
     keys = tmp / "keys"
     keys.mkdir()
