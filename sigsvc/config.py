@@ -18,6 +18,16 @@ _SEAL_VARIABLES = (
     "SIGSVC_BATCH_SEAL_KEY",
     "SIGSVC_BATCH_SEAL_CERT",
     "SIGSVC_BATCH_SEAL_KEY_PASSWORD",
+    "SIGSVC_BATCH_TSA_URL",
+)
+# Keys in a PKCS#11 token (sigsvc.keys.config): token, log key label/name, seal key label.
+_TOKEN_KEY_VARIABLES = (
+    "SIGSVC_PKCS11_MODULE",
+    "SIGSVC_PKCS11_TOKEN",
+    "SIGSVC_PKCS11_PIN_FILE",
+    "SIGSVC_LOG_KEY_LABEL",
+    "SIGSVC_LOG_KEY_NAME",
+    "SIGSVC_BATCH_SEAL_KEY_LABEL",
 )
 DEFAULT_MAX_CONTENT_LENGTH = 10 * 1024 * 1024  # a qualified .edoc/PDF is far below 10 MiB
 
@@ -42,6 +52,7 @@ def from_env(env: Mapping[str, str], instance_path: str | Path) -> dict[str, Any
         "INTAKE_KEYS": {name: env.get(name, "") for name in _KEY_VARIABLES},
         "LOG_KEY_FILE": env.get("SIGSVC_LOG_KEY_FILE", ""),
         "LOG_ORIGIN": env.get("SIGSVC_LOG_ORIGIN", ""),
+        "TOKEN_KEYS": {name: env.get(name, "") for name in _TOKEN_KEY_VARIABLES},
         "TRUSTED_LISTS": env.get("SIGSVC_TRUSTED_LISTS", ""),
         "TL_SIGNERS": env.get("SIGSVC_TL_SIGNERS", ""),
         "ANCHORS": env.get("SIGSVC_ANCHORS", ""),

@@ -10,6 +10,7 @@ from flask import Blueprint, current_app
 
 from sigsvc import db
 from sigsvc.intake import config as intake_config
+from sigsvc.keys.config import seal_source
 from sigsvc.web.endpoints import endpoint
 from sigsvc.web.errors import ApiError
 
@@ -79,6 +80,8 @@ def intake_status() -> dict[str, Any]:
         "trusted_lists": len(intake.trust.lists),
         "log_origin": intake.log_origin,
         "log_key": intake.log_signer.verifier().vkey,
+        "log_key_source": intake.log_key_source.describe() if intake.log_key_source else None,
+        "batch_seal_source": seal_source(current_app.config),
     }
     if intake.test_clock:
         status["test_clock"] = intake.clock().isoformat()

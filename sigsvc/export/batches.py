@@ -34,10 +34,12 @@ from sigsvc.db.models import Initiative
 from sigsvc.db.models.batches import Batch
 from sigsvc.db.models.intake import CheckpointClock, DataKey, Signature, SignatureStatus
 from sigsvc.db.models.log import log_entries
-from sigsvc.export.seal import ENV_CERT, ENV_KEY, ENV_KEY_PASSWORD, FileSealer, Sealer, SealError
+from sigsvc.export.evidence import ENV_TSA_URL, EvidenceError, Tsa
+from sigsvc.export.seal import ENV_CERT, ENV_KEY, ENV_KEY_PASSWORD, Sealer
 from sigsvc.export.writer import BatchInfo, EntryRecord, InitiativeInfo, LogProofs, write_batch
 from sigsvc.intake import protection
 from sigsvc.intake.config import Intake
+from sigsvc.keys import config as keyconfig
 from sigsvc.log import events as intake_log
 from sigsvc.log.storage import SqlLogStorage
 from sigsvc.web.errors import ApiError
@@ -54,10 +56,17 @@ class BatchSettings:
     directory: Path  # where artefacts are written (instance folder by default)
     seal_env: dict[str, str]  # SIGSVC_BATCH_SEAL_KEY / _CERT / _KEY_PASSWORD
 
+    def tsa(self) -> Tsa:
+        """The TSA of the seal's time stamp (version 2 batches are XAdES-BASELINE-LT)."""
+        found = Tsa.from_env(self.seal_env)
+        if found is None:
+            raise ApiError("BATCH_NOT_CONFIGURED", f"batch seal: set {ENV_TSA_URL}")
+        return found
+
     def sealer(self) -> Sealer:
         try:
-            return FileSealer.from_env(self.seal_env)
-        except SealError as exc:
+            return keyconfig.batch_sealer(self.seal_env)[0]
+        except keyconfig.KeyConfigError as exc:
             raise ApiError("BATCH_NOT_CONFIGURED", f"batch seal: {exc}") from exc
 
 
@@ -66,7 +75,13 @@ def settings(app: Flask) -> BatchSettings:
     return BatchSettings(
         directory=Path(app.config.get("BATCH_DIR") or Path(app.instance_path) / "batches"),
         seal_env={
-            k: v for k, v in seal.items() if v and k in (ENV_KEY, ENV_CERT, ENV_KEY_PASSWORD)
+            k: v
+            for k, v in {**seal, **app.config.get("TOKEN_KEYS", {})}.items()
+            if v
+            and (
+                k in (ENV_KEY, ENV_CERT, ENV_KEY_PASSWORD, ENV_TSA_URL)
+                or k in keyconfig.TOKEN_SEAL_ENV
+            )
         },
     )
 
@@ -244,7 +259,7 @@ def _export(
             raise ApiError("NOT_FOUND", "no such initiative")
         if session.scalar(sa.select(sa.exists().where(_pending(initiative_id)))) is False:
             raise ApiError("NOTHING_TO_EXPORT", "no accepted signature is waiting for export")
-        config.sealer()
+        config.sealer(), config.tsa()
         _data_key(session, intake, initiative_id)
         checkpoint = _covering_checkpoint(session, storage, intake, now)
         size = storage.size()
@@ -261,13 +276,20 @@ def _export(
         ]
         if not picked:
             raise ApiError("NOTHING_TO_EXPORT", "no accepted signature is waiting for export")
-        sealer = config.sealer()
+        sealer, tsa = config.sealer(), config.tsa()
         dek = _data_key(session, intake, initiative_id)
         storage = SqlLogStorage(session)
         previous = session.scalars(
             sa.select(Batch).order_by(Batch.sequence.desc()).limit(1)
         ).first()
         log = Log(storage, intake.log_origin)
+        # Completeness range: after this initiative's previous batch.exported entry (or from 0)
+        # up to the checkpoint: everything in it is below the snapshot.
+        before = session.scalar(
+            sa.select(sa.func.max(Batch.exported_leaf_index)).where(
+                Batch.initiative_id == initiative_id
+            )
+        )
         proofs = LogProofs(
             origin=intake.log_origin,
             key=intake.log_signer.verifier().vkey,
@@ -277,6 +299,8 @@ def _export(
             consistency=()
             if previous is None or previous.checkpoint_size == size
             else log.consistency_proof(previous.checkpoint_size, size),
+            range_start=0 if before is None else int(before) + 1,
+            leaves=storage.entries,
         )
         batch_id = str(intake_log.log_safe_uuid())
         info = BatchInfo(
@@ -294,7 +318,10 @@ def _export(
         config.directory.mkdir(parents=True, exist_ok=True)
         path = config.directory / f"batch-{info.sequence:06d}-{batch_id}.asice"
         entries = _entries(session, dek, initiative_id, picked)
-        summary = write_batch(path, info, entries, proofs, sealer)
+        try:
+            summary = write_batch(path, info, entries, proofs, sealer, tsa)
+        except EvidenceError as exc:  # nothing written, nothing reserved: export again later
+            raise ApiError("SEAL_EVIDENCE_UNAVAILABLE", str(exc)) from exc
     try:
         _reserve(sessions, batch_id, [sid for sid, _ in picked], now)  # (3)
         with sessions() as session, session.begin():  # (4) short, log lock

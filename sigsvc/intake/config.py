@@ -20,11 +20,12 @@ from typing import Any
 from flask import Flask, current_app, has_app_context
 
 import crypto
-from audit.note import Signer
+from audit.note import NoteSigner
 from crypto import TrustedListSource, TrustStore
 from sigsvc.intake import protection, pseudonym
 from sigsvc.intake.fetchers import HttpFetcher, crypto_fetcher
 from sigsvc.intake.ratelimit import Limit, MemoryStore, RateLimiter, SqlStore
+from sigsvc.keys import config as keyconfig
 
 _LOCK = threading.Lock()
 _KEY = "sigsvc.intake"
@@ -40,13 +41,14 @@ class Intake:
     fetcher: HttpFetcher
     kek: protection.KeyEncryptionKey
     pseudonyms: pseudonym.PseudonymKey
-    log_signer: Signer
+    log_signer: NoteSigner
     log_origin: str
     limiter: RateLimiter
     checkpoint_interval: float
     clock: Callable[[], datetime]  # verification time ("now", or a fixed test clock)
     test_clock: bool
     max_container_bytes: int
+    log_key_source: keyconfig.KeySource | None = None  # token or file, for /readyz
 
     @property
     def test_anchors(self) -> bool:
@@ -92,13 +94,7 @@ def build(config: dict[str, Any]) -> Intake:
         pseudonyms = pseudonym.pseudonym_key_from_environ(env)
     except (protection.ProtectionError, pseudonym.PseudonymError) as exc:
         raise IntakeConfigError(str(exc)) from exc
-    log_key_file = config.get("LOG_KEY_FILE")
-    if not log_key_file:
-        raise IntakeConfigError("no log signing key: set SIGSVC_LOG_KEY_FILE")
-    try:
-        log_signer = Signer.from_skey(_read(log_key_file, "SIGSVC_LOG_KEY_FILE").decode().strip())
-    except Exception as exc:
-        raise IntakeConfigError(f"SIGSVC_LOG_KEY_FILE: not a signed-note key ({exc})") from exc
+    log_signer, log_key_source = _log_key(config)
     test_clock = config.get("TEST_CLOCK")
     fixed = parse_instant(test_clock, "SIGSVC_TEST_CLOCK") if test_clock else None
     clock: Callable[[], datetime] = (lambda: fixed) if fixed else (lambda: datetime.now(UTC))
@@ -144,7 +140,22 @@ def build(config: dict[str, Any]) -> Intake:
         clock=clock,
         test_clock=fixed is not None,
         max_container_bytes=int(config["MAX_SIGNATURE_BYTES"]),
+        log_key_source=log_key_source,
     )
+
+
+def _log_key(config: dict[str, Any]) -> tuple[NoteSigner, keyconfig.KeySource]:
+    """The log key from the token (SIGSVC_LOG_KEY_LABEL) or a file (SIGSVC_LOG_KEY_FILE)."""
+    env = {**config.get("TOKEN_KEYS", {}), keyconfig.ENV_LOG_KEY_FILE: config.get("LOG_KEY_FILE")}
+    try:
+        found = keyconfig.log_signer(
+            {k: v for k, v in env.items() if v}, config.get("LOG_ORIGIN") or ""
+        )
+    except keyconfig.KeyConfigError as exc:
+        raise IntakeConfigError(str(exc)) from exc
+    if found is None:
+        raise IntakeConfigError("no log signing key: set SIGSVC_LOG_KEY_FILE or _LABEL")
+    return found
 
 
 def _driver_url(url: str) -> str:

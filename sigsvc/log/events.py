@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from audit import events
 from audit.log import Log
-from audit.note import Signer
+from audit.note import NoteSigner
 from sigsvc.db.models.intake import CheckpointClock
 from sigsvc.db.models.log import log_checkpoints
 from sigsvc.log.storage import SqlLogStorage
@@ -56,7 +56,7 @@ def append_events(session: Session, origin: str, batch: Sequence[events.Event]) 
 
 
 def cut_checkpoint_if_due(
-    session: Session, origin: str, signer: Signer, now: datetime, max_age_seconds: float
+    session: Session, origin: str, signer: NoteSigner, now: datetime, max_age_seconds: float
 ) -> bool:
     """Sign a checkpoint of the current tree if entries are uncovered and the newest one is
     older than `max_age_seconds` (or there is none). Takes the log lock; caller commits."""

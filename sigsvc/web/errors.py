@@ -72,6 +72,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "DOWNLOAD_TOKEN_INVALID": (401, "the download token is unknown, used or for another batch"),
     "DATA_PURGED": (410, "the personal data was deleted after the retention period"),
     "BATCH_NOT_CONFIGURED": (503, "the batch seal key or certificate is not configured"),
+    "SEAL_EVIDENCE_UNAVAILABLE": (503, "the TSA or OCSP responder for the seal: retry later"),
     "RATE_LIMITED": (429, "too many requests: retry after Retry-After seconds"),
     "REVOCATION_UNAVAILABLE": (503, "the revocation responder is unreachable: retry later"),
     "INTAKE_NOT_CONFIGURED": (503, "trust, keys or log key are not configured"),

@@ -330,7 +330,9 @@ def _years_ago(day: date, years: int) -> date:
 
 
 def c13(ctx: Context, world: World) -> None:
-    today = world.today()
+    # ages on the signing day, the time stamp's Riga date (not the runner's "today": a run a
+    # minute after midnight signs yesterday)
+    today = (world.default_instant() + timedelta(seconds=5)).astimezone(RIGA).date()
     adults = world.initiative(ctx, regime=Regime.ART22_BILL)
     youth = world.initiative(ctx, regime=Regime.SAEIMA_RULES_131_3)
     seventeen = world.citizen(code=_old_code(_years_ago(today, 17) - timedelta(days=40)))
