@@ -183,14 +183,15 @@ class Deployment:
 def deploy(url: str, tmp: Path, export_records: int) -> Deployment:
     """Migrate, write keys, seed the initiatives and the 100,000 exportable signatures."""
     from bench.records import seed_exportable
-    from certification.sealpki import make_seal_pki
+    from certification.sealpki import operator_seal_files
+    from certification.testpki import pki
 
     keys = tmp / "keys"
     keys.mkdir()
     for name in ("kek", "pseudonym"):
         (keys / name).write_text(base64.b64encode(os.urandom(32)).decode())
     (keys / "log.key").write_text(NoteSigner.generate("bench").skey)
-    seal_key, seal_chain, _ = make_seal_pki().write(tmp)
+    seal_key, seal_chain, _ = operator_seal_files(tmp)  # its OCSP is served: the seal is LT
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SIGSVC_", "DATABASE_URL"))}
     env.update(
         {
@@ -207,6 +208,7 @@ def deploy(url: str, tmp: Path, export_records: int) -> Deployment:
             "SIGSVC_CHECKPOINT_INTERVAL": "2",
             "SIGSVC_BATCH_SEAL_KEY": str(seal_key),
             "SIGSVC_BATCH_SEAL_CERT": str(seal_chain),
+            "SIGSVC_BATCH_TSA_URL": f"{pki.BASE_URL}/{pki.ARCH.value}/tsa/tsa",
             "SIGSVC_BATCH_DIR": str(tmp / "batches"),
         }
     )
@@ -639,6 +641,11 @@ def postgres_url() -> Iterator[str | None]:
 
 
 def main() -> None:
+    with serve_responders():  # the test PKI's TSA and OCSP for the batch seal (run in a netns)
+        _main()
+
+
+def _main() -> None:
     work = corpus(N_INITIATIVES)
     print(
         f"   conditions: {os.cpu_count()} CPUs shared with other work, load generator on the "
