@@ -216,7 +216,13 @@ _MEMORY_EXPORT_LOCK = threading.Lock()
 
 
 class _WithdrawnMeanwhile(Exception):
-    """A picked signature was withdrawn while its batch was being written: write it again."""
+    """While the batch was written, a picked signature was withdrawn, or the initiative
+    accepted a signature (batch format v2: nothing of the initiative may be accepted between
+    the batch's checkpoint and its ``batch.exported`` entry, or no later batch's completeness
+    range could hold it): write it again from a new checkpoint."""
+
+
+PHASED_ATTEMPTS = 3
 
 
 def export(app: Flask, intake: Intake, initiative_id: uuid.UUID, now: datetime) -> dict[str, Any]:
@@ -230,18 +236,149 @@ def export(app: Flask, intake: Intake, initiative_id: uuid.UUID, now: datetime) 
     (3) reserve them (``batch_id``) in chunks, each under the log lock so that withdrawals see
     either nothing or the reservation; a signature withdrawn meanwhile makes the reservation
     come up short: everything is released and the batch written again; (4) log
-    ``batch.exported`` and store the batch. A crash before (4) leaves reservations without a
-    batch: the next export releases them first (under the export lock, so none is running).
+    ``batch.exported`` and store the batch — unless the initiative accepted a signature since
+    the checkpoint (batch format v2 forbids a gap between a batch's checkpoint and its
+    ``batch.exported``): then the batch is written again, and after PHASED_ATTEMPTS the export
+    runs the old way, under the log lock throughout. So intake of every *other* initiative is
+    never stopped; intake of the exported one is, if it keeps accepting while its batch is
+    written. A crash before (4) leaves reservations without a batch: the next export releases
+    them first (under the export lock, so none is running).
     """
     config = settings(app)
     sessions = db.sessions_of(app)
     with export_lock(db.engine_of(app)):
-        for _attempt in range(3):
+        for _attempt in range(PHASED_ATTEMPTS):
             try:
                 return _export(sessions, intake, config, initiative_id, now)
             except _WithdrawnMeanwhile:
                 continue
-    raise RuntimeError("withdrawals kept changing the batch while it was written; export again")
+        # The initiative keeps changing while its batch is written: export it the old way,
+        # under the log lock for the whole export (its intake waits; always completes).
+        path: Path | None = None
+        try:
+            with db.session_scope(app) as session:
+                batch = _create_locked(session, intake, config, initiative_id, now)
+                path = Path(batch.artefact_path or "")
+                result = batch_json(batch)
+        except BaseException:
+            if path is not None:
+                path.unlink(missing_ok=True)
+            raise
+        return result
+
+
+def _create_locked(
+    session: Session, intake: Intake, config: BatchSettings, initiative_id: uuid.UUID, now: datetime
+) -> Batch:
+    """The whole export in the caller's transaction under the log lock (the fallback: intake
+    waits; caller commits; on failure it must delete ``Path(batch.artefact_path)``)."""
+    storage = intake_log.locked_storage(session)
+    initiative = session.get(Initiative, initiative_id)
+    if initiative is None:
+        raise ApiError("NOT_FOUND", "no such initiative")
+    picked = [
+        (sid, int(index))
+        for sid, index in session.execute(
+            sa.select(Signature.id, Signature.leaf_index)
+            .where(
+                Signature.initiative_id == initiative_id,
+                Signature.status == SignatureStatus.ACCEPTED,
+                Signature.batch_id.is_(None),
+            )
+            .order_by(Signature.leaf_index)
+        )
+    ]
+    if not picked:
+        raise ApiError("NOTHING_TO_EXPORT", "no accepted signature is waiting for export")
+    sealer, tsa = config.sealer(), config.tsa()
+    dek = _data_key(session, intake, initiative_id)
+    checkpoint = _covering_checkpoint(session, storage, intake, now)
+    size = storage.size()
+    previous = session.scalars(sa.select(Batch).order_by(Batch.sequence.desc()).limit(1)).first()
+    log = Log(storage, intake.log_origin)
+    # Completeness range: after this initiative's previous batch.exported entry (or from 0).
+    before = session.scalar(
+        sa.select(sa.func.max(Batch.exported_leaf_index)).where(
+            Batch.initiative_id == initiative_id
+        )
+    )
+    proofs = LogProofs(
+        origin=intake.log_origin,
+        key=intake.log_signer.verifier().vkey,
+        checkpoint=checkpoint,
+        nodes=storage,
+        previous_checkpoint=None if previous is None else previous.checkpoint,
+        consistency=()
+        if previous is None or previous.checkpoint_size == size
+        else log.consistency_proof(previous.checkpoint_size, size),
+        range_start=0 if before is None else int(before) + 1,
+        leaves=storage.entries,
+    )
+    batch_id = str(intake_log.log_safe_uuid())
+    info = BatchInfo(
+        id=batch_id,
+        sequence=1 if previous is None else previous.sequence + 1,
+        created=now,
+        initiative=InitiativeInfo(
+            id=str(initiative.id),
+            registration=initiative.registration_number,
+            title=initiative.title,
+            text_sha256=initiative.text_sha256,
+            regime=initiative.regime.value,
+        ),
+    )
+    config.directory.mkdir(parents=True, exist_ok=True)
+    path = config.directory / f"batch-{info.sequence:06d}-{batch_id}.asice"
+    try:
+        summary = write_batch(
+            path, info, _entries(session, dek, initiative_id, picked), proofs, sealer, tsa
+        )
+    except EvidenceError as exc:  # nothing written, nothing marked: export again later
+        raise ApiError("SEAL_EVIDENCE_UNAVAILABLE", str(exc)) from exc
+    try:
+        event = events.batch_exported(
+            at=now,
+            batch=batch_id,
+            initiative=str(initiative_id),
+            count=summary.count,
+            manifest_sha256=summary.manifest_sha256,
+        )
+        (index,) = log.append_events([event])
+        marked = 0
+        for start in range(0, len(picked), CHUNK):
+            ids = [sid for sid, _ in picked[start : start + CHUNK]]
+            result = session.execute(
+                sa.update(Signature)
+                .where(Signature.id.in_(ids), Signature.batch_id.is_(None))
+                .values(batch_id=batch_id, exported_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            marked += result.rowcount  # type: ignore[attr-defined]
+        if marked != summary.count:
+            raise RuntimeError(f"marked {marked} signatures for a batch of {summary.count}")
+        batch = Batch(
+            id=batch_id,
+            initiative_id=initiative_id,
+            sequence=info.sequence,
+            count=summary.count,
+            manifest_sha256=summary.manifest_sha256,
+            checkpoint=checkpoint,
+            checkpoint_size=summary.checkpoint_size,
+            exported_leaf_index=index,
+            artefact_path=str(path),
+            artefact_bytes=path.stat().st_size,
+            downloads=0,
+            created_at=now,
+        )
+        session.add(batch)
+        session.flush()
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    intake_log.cut_checkpoint_if_due(
+        session, intake.log_origin, intake.log_signer, now, intake.checkpoint_interval
+    )
+    return batch
 
 
 def _export(
@@ -326,6 +463,11 @@ def _export(
         _reserve(sessions, batch_id, [sid for sid, _ in picked], now)  # (3)
         with sessions() as session, session.begin():  # (4) short, log lock
             storage = intake_log.locked_storage(session)
+            late = sa.select(Signature.id).where(
+                Signature.initiative_id == initiative_id, Signature.leaf_index >= size
+            )
+            if session.scalar(sa.select(late.exists())):
+                raise _WithdrawnMeanwhile
             event = events.batch_exported(
                 at=now,
                 batch=batch_id,
