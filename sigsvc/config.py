@@ -56,6 +56,13 @@ def from_env(env: Mapping[str, str], instance_path: str | Path) -> dict[str, Any
         "TRUSTED_LISTS": env.get("SIGSVC_TRUSTED_LISTS", ""),
         "TL_SIGNERS": env.get("SIGSVC_TL_SIGNERS", ""),
         "ANCHORS": env.get("SIGSVC_ANCHORS", ""),
+        # Trusted lists kept current from the EU LOTL (sigsvc.intake.trustlists).
+        "TRUST_DIR": env.get("SIGSVC_TRUST_DIR", ""),
+        "LOTL_URL": env.get("SIGSVC_LOTL_URL", ""),
+        "LOTL_SIGNERS": env.get("SIGSVC_LOTL_SIGNERS", ""),
+        "TRUST_REFRESH_INTERVAL": _int(env, "SIGSVC_TRUST_REFRESH_INTERVAL", 3600),
+        "TRUST_GRACE": _int(env, "SIGSVC_TRUST_GRACE", 86400),
+        "TRUST_TEST_HTTP": env.get("SIGSVC_TRUST_TEST_HTTP") == "1",
         "TEST_CLOCK": env.get("SIGSVC_TEST_CLOCK", ""),
         "CHECKPOINT_INTERVAL": _int(env, "SIGSVC_CHECKPOINT_INTERVAL", 2),
         "RATE_PLATFORM": env.get("SIGSVC_RATE_PLATFORM", "100/200"),

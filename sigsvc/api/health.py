@@ -10,6 +10,7 @@ from flask import Blueprint, current_app
 
 from sigsvc import db
 from sigsvc.intake import config as intake_config
+from sigsvc.intake import trustlists
 from sigsvc.keys.config import seal_source
 from sigsvc.web.endpoints import endpoint
 from sigsvc.web.errors import ApiError
@@ -78,6 +79,8 @@ def intake_status() -> dict[str, Any]:
         "configured": True,
         "test_anchors": intake.test_anchors,
         "trusted_lists": len(intake.trust.lists),
+        "lists": trustlists.describe(intake.trust),
+        "stale_lists": intake.stale_lists(),
         "log_origin": intake.log_origin,
         "log_key": intake.log_signer.verifier().vkey,
         "log_key_source": intake.log_key_source.describe() if intake.log_key_source else None,

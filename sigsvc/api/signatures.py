@@ -54,6 +54,7 @@ _POST_ERRORS = (
     "TOO_LARGE",
     "RATE_LIMITED",
     "INTAKE_NOT_CONFIGURED",
+    "TRUST_STALE",
     "REVOCATION_UNAVAILABLE",
 )
 _IDEMPOTENCY_HEADER = {
@@ -105,6 +106,14 @@ def _rate_limited(retry_after: str, which: str) -> ApiError:
 def _post(initiative_id: uuid.UUID, kind: FormKind) -> Response:
     principal = require_platform(initiative_id, cached=True)
     intake = current_intake()
+    stale = intake.stale_lists()
+    if stale:  # verifying against a list its operator should have replaced: not a verdict
+        log.error("trust_stale", lists=stale)
+        raise ApiError(
+            "TRUST_STALE",
+            f"trusted list {', '.join(stale)} is past its NextUpdate",
+            headers={"Retry-After": "300"},
+        )
     decision = intake.limiter.check_platform(principal.id)
     if not decision.allowed:
         raise _rate_limited(decision.retry_after_header, "platform")
@@ -248,11 +257,19 @@ def _decide(
         )
     assert verdict.reason is not None
     reason = verdict.reason.value
-    retryable = verdict.reason is crypto.Reason.REVOCATION_UNAVAILABLE
+    # 503 + Retry-After only for a real outage (unreachable, timeout, tryLater, offline).
+    revocation = verdict.reason is crypto.Reason.REVOCATION_UNAVAILABLE
+    retryable = revocation and verdict.subindication is crypto.SubIndication.TRY_LATER
     headers = (("Retry-After", RETRY_AFTER_REVOCATION),) if retryable else ()
     # Which defect of the personal code (C1); crypto's messages for it never hold the code.
     detail = verdict.message if verdict.reason is crypto.Reason.INVALID_PERSONAL_CODE else None
-    answer = error_answer(reason, detail, retryable=retryable, headers=headers)
+    answer = error_answer(
+        reason,
+        detail,
+        retryable=retryable,
+        headers=headers,
+        permanent=revocation and not retryable,
+    )
     if kind is FormKind.WITHDRAWAL:  # a refused withdrawal changes nothing and is not counted
         from sigsvc.intake.signatures import _remember
 

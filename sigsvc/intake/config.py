@@ -13,16 +13,19 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
 
+# The service loads pyHanko & co. (the verification pipeline) at start-up, not in its first
+# request; `crypto` itself loads them lazily for the CLI's sake.
 import crypto
+import crypto._internal.pipeline
 from audit.note import NoteSigner
 from crypto import TrustedListSource, TrustStore
-from sigsvc.intake import protection, pseudonym
+from sigsvc.intake import protection, pseudonym, trustlists
 from sigsvc.intake.fetchers import HttpFetcher, crypto_fetcher
 from sigsvc.intake.ratelimit import Limit, MemoryStore, RateLimiter, SqlStore
 from sigsvc.keys import config as keyconfig
@@ -49,6 +52,26 @@ class Intake:
     test_clock: bool
     max_container_bytes: int
     log_key_source: keyconfig.KeySource | None = None  # token or file, for /readyz
+    trust_watch: trustlists.TrustWatch | None = None  # set with SIGSVC_TRUST_DIR
+    trust_grace: timedelta = timedelta(days=1)
+
+    def stale_lists(self) -> list[str]:
+        """Refreshed lists past NextUpdate + grace now (intake answers 503 TRUST_STALE).
+
+        Only lists kept by `sigsvc trust refresh` (SIGSVC_TRUST_DIR): statically configured
+        lists (SIGSVC_TRUSTED_LISTS: tests, demo, a deliberate pin) get the verdict warning
+        "past its NextUpdate" instead.
+        """
+        if self.trust_watch is None:
+            return []
+        return trustlists.stale_lists(self.trust, self.clock(), self.trust_grace)
+
+    def reload_trust(self) -> None:
+        """Swap in a newer stored list version, if `sigsvc trust refresh` made one."""
+        if self.trust_watch is not None:
+            fresh = self.trust_watch.changed()
+            if fresh is not None:
+                self.trust = fresh  # one reference swap: verifications in flight keep theirs
 
     @property
     def test_anchors(self) -> bool:
@@ -102,21 +125,31 @@ def build(config: dict[str, Any]) -> Intake:
     anchors = _paths(config.get("ANCHORS"))
     if len(lists) != len(signers):
         raise IntakeConfigError("SIGSVC_TL_SIGNERS needs one certificate per SIGSVC_TRUSTED_LISTS")
-    if not lists and not anchors:
+    trust_dir = config.get("TRUST_DIR")
+    if not lists and not anchors and not trust_dir:
         raise IntakeConfigError("no trust: set SIGSVC_TRUSTED_LISTS + SIGSVC_TL_SIGNERS")
     fetched_at = clock()
+    watch = _trust_watch(config, clock, [_read(a, "SIGSVC_ANCHORS") for a in anchors])
     try:
-        trust = TrustStore(
-            trusted_lists=[
-                TrustedListSource(
-                    _read(tl, "SIGSVC_TRUSTED_LISTS"), (_read(s, "SIGSVC_TL_SIGNERS"),), fetched_at
-                )
-                for tl, s in zip(lists, signers, strict=True)
-            ],
-            test_anchors=[_read(a, "SIGSVC_ANCHORS") for a in anchors],
+        trust = (
+            watch.load()
+            if watch is not None
+            else TrustStore(
+                trusted_lists=[
+                    TrustedListSource(
+                        _read(tl, "SIGSVC_TRUSTED_LISTS"),
+                        (_read(s, "SIGSVC_TL_SIGNERS"),),
+                        fetched_at,
+                    )
+                    for tl, s in zip(lists, signers, strict=True)
+                ],
+                test_anchors=[_read(a, "SIGSVC_ANCHORS") for a in anchors],
+            )
         )
     except crypto.VerificationError as exc:
         raise IntakeConfigError(f"trust configuration rejected: {exc.message}") from exc
+    except trustlists.TrustRefreshError as exc:
+        raise IntakeConfigError(f"SIGSVC_TRUST_DIR: {exc}") from exc
     # The platform limit in this process's memory, its share of the limit (the serving
     # processes split it evenly: SIGSVC_WORKERS, set by `sigsvc serve`); the signer limit in
     # the database, checked inside the intake transaction (exact across processes).
@@ -130,7 +163,9 @@ def build(config: dict[str, Any]) -> Intake:
     )
     return Intake(
         trust=trust,
-        fetcher=crypto_fetcher(),
+        # The fetcher's cache (the only one) expires on the verification clock: with a test
+        # clock, responses valid then stay cached instead of being fetched for every request.
+        fetcher=crypto_fetcher(clock=lambda: clock().timestamp()),
         kek=kek,
         pseudonyms=pseudonyms,
         log_signer=log_signer,
@@ -140,8 +175,37 @@ def build(config: dict[str, Any]) -> Intake:
         clock=clock,
         test_clock=fixed is not None,
         max_container_bytes=int(config["MAX_SIGNATURE_BYTES"]),
+        trust_watch=watch,
+        trust_grace=timedelta(seconds=int(config.get("TRUST_GRACE", 86400))),
         log_key_source=log_key_source,
     )
+
+
+def _trust_watch(
+    config: dict[str, Any], clock: Callable[[], datetime], anchors: list[bytes]
+) -> trustlists.TrustWatch | None:
+    """With SIGSVC_TRUST_DIR: lists from the refreshed store, reloaded when it changes, and the
+    refresh itself on a schedule (SIGSVC_TRUST_REFRESH_INTERVAL seconds) in this process."""
+    directory = config.get("TRUST_DIR")
+    if not directory:
+        return None
+    signer_files = _paths(config.get("LOTL_SIGNERS"))
+    if not signer_files:
+        raise IntakeConfigError("SIGSVC_TRUST_DIR needs SIGSVC_LOTL_SIGNERS (pinned LOTL signers)")
+    signers = tuple(_read(f, "SIGSVC_LOTL_SIGNERS") for f in signer_files)
+    settings = trustlists.RefreshSettings(
+        directory=Path(directory),
+        lotl_signers=signers,
+        lotl_url=config.get("LOTL_URL") or trustlists.EU_LOTL_URL,
+        allow_loopback_http=bool(config.get("TRUST_TEST_HTTP")),
+    )
+    schedule = trustlists.RefreshSchedule(
+        settings, float(config.get("TRUST_REFRESH_INTERVAL", 3600)), clock
+    )
+    if not (settings.directory / trustlists.CURRENT).exists():
+        schedule.run_once()  # first start: fetch before serving
+    schedule.start()
+    return trustlists.TrustWatch(settings.directory, signers, anchors)
 
 
 def _log_key(config: dict[str, Any]) -> tuple[NoteSigner, keyconfig.KeySource]:
@@ -177,6 +241,7 @@ def get(app: Flask | None = None) -> Intake:
             if found is None:
                 found = build(app.config)
                 app.extensions[_KEY] = found
+    found.reload_trust()
     return found
 
 

@@ -47,13 +47,24 @@ class Answer:
     content_type: str = "application/json"
 
 
+# crypto's REVOCATION_UNAVAILABLE with a sub-indication other than TRY_LATER: not an outage.
+PERMANENT_REVOCATION_MESSAGE = (
+    "no revocation evidence can prove the certificate's status at the signing time "
+    "(not an outage: retrying will not help)"
+)
+
+
 def json_answer(status: int, doc: dict[str, Any], **kwargs: Any) -> Answer:
     return Answer(status, json.dumps(doc, ensure_ascii=False).encode("utf-8") + b"\n", **kwargs)
 
 
-def error_answer(code: str, message: str | None = None, **kwargs: Any) -> Answer:
+def error_answer(
+    code: str, message: str | None = None, *, permanent: bool = False, **kwargs: Any
+) -> Answer:
     """The error body; ``message`` (free of personal data) replaces the code's meaning."""
     status, meaning = ERROR_CODES[code]
+    if permanent and code == "REVOCATION_UNAVAILABLE":  # evidence exists but proves nothing
+        status, meaning = 422, PERMANENT_REVOCATION_MESSAGE
     text = message or meaning
     doc = {"error": {"code": code, "message": text, "request_id": g.get("request_id", "")}}
     return json_answer(status, doc, **kwargs)

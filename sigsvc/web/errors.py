@@ -76,6 +76,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "RATE_LIMITED": (429, "too many requests: retry after Retry-After seconds"),
     "REVOCATION_UNAVAILABLE": (503, "the revocation responder is unreachable: retry later"),
     "INTAKE_NOT_CONFIGURED": (503, "trust, keys or log key are not configured"),
+    "TRUST_STALE": (503, "a trusted list is past its NextUpdate: retry after the refresh"),
     **{reason: (422, meaning) for reason, meaning in VERIFICATION_REASONS.items()},
     "INTERNAL_ERROR": (500, "unexpected server error"),
     "NOT_READY": (503, "the service is not ready"),

@@ -50,11 +50,9 @@ def test_every_answer_carries_the_security_headers(client: FlaskClient, path: st
     assert "Strict-Transport-Security" not in answer.headers  # plain HTTP: no HSTS
 
 
-def test_hsts_only_behind_tls(client: FlaskClient) -> None:
-    proxied = client.get("/", headers={"X-Forwarded-Proto": "https"})
-    assert proxied.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+def test_pages_get_hsts_over_tls(client: FlaskClient) -> None:
     direct = client.get("/", base_url="https://localhost")
-    assert "Strict-Transport-Security" in direct.headers
+    assert direct.headers["Strict-Transport-Security"].startswith("max-age=31536000")
 
 
 def test_pages_have_no_inline_script_or_style(client: FlaskClient, app: Flask) -> None:
@@ -338,3 +336,14 @@ def test_console_key_is_shared_through_the_instance_folder_or_configured(
     monkeypatch.setenv("SIGSVC_CONSOLE_KEY_FILE", str(configured))
     third = create_app({"DATABASE_URL": "sqlite://"}, instance_path=str(tmp_path / "other"))
     assert console_session.console_key(third) == b"\x07" * 32
+
+
+def test_histogram_quantile_is_the_bucket_bound() -> None:
+    from sigsvc.pages.counters import quantile
+
+    buckets = [(0.01, 2.0), (0.05, 50.0), (0.1, 95.0), (0.5, 100.0), (float("inf"), 100.0)]
+    assert quantile(buckets, 0.5) == 0.05
+    assert quantile(buckets, 0.95) == 0.1
+    assert quantile(buckets, 0.99) == 0.5
+    assert quantile([], 0.5) is None
+    assert quantile([(0.1, 0.0), (float("inf"), 0.0)], 0.5) is None
