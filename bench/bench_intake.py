@@ -87,7 +87,7 @@ def _registration(i: int) -> str:
 def _corpus_dir() -> Path:
     root = Path(os.environ.get("BENCH_CACHE") or Path.home() / ".cache" / "sigsvc-bench")
     tag = hashlib.sha256(CORPUS_VERSION)
-    for path in sorted(GENERATED.rglob("*")):  # a new test PKI makes a new corpus
+    for path in sorted((GENERATED / "certs").rglob("*")):  # new certificates: a new corpus
         if path.is_file():
             tag.update(path.name.encode() + path.read_bytes())
     tag.update(RESPONDER_TIME.isoformat().encode())
