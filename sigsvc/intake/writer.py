@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from flask import Flask
@@ -168,14 +169,23 @@ def for_app(app: Flask, intake: Intake) -> GroupWriter:
                 from sigsvc.db.models import utcnow
                 from sigsvc.log import events as intake_log
 
+                cut_here: list[datetime] = []  # when this writer last cut a checkpoint
+
                 def finish(session: Session) -> None:
-                    intake_log.cut_checkpoint_if_due(
+                    now = utcnow()
+                    # The newest cut of any process is at least as recent as this writer's:
+                    # within the interval of it no cut can be due (skips the check's queries).
+                    recent = cut_here and (now - cut_here[0]).total_seconds() < (
+                        intake.checkpoint_interval
+                    )
+                    if not recent and intake_log.cut_checkpoint_if_due(
                         session,
                         intake.log_origin,
                         intake.log_signer,
-                        utcnow(),
+                        now,
                         intake.checkpoint_interval,
-                    )
+                    ):
+                        cut_here[:] = [now]
 
                 found = GroupWriter(
                     app.extensions["sigsvc.db"]["sessions"],
