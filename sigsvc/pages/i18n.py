@@ -61,7 +61,7 @@ M: dict[str, tuple[str, str]] = {
         "Collection has not started yet.",
     ),
     "initiative.textsha": ("Teksta SHA-256", "Text SHA-256"),
-    "initiative.data": ("Dati: JSON, CSV", "Data: JSON, CSV"),
+    "initiative.data": ("Dati", "Data"),
     # log
     "log.title": ("Audita žurnāls", "Audit log"),
     "log.lead": (
