@@ -72,6 +72,13 @@ KNOWN_VARIABLES = frozenset(
         "SIGSVC_LOG_KEY_LABEL",
         "SIGSVC_LOG_KEY_NAME",
         "SIGSVC_BATCH_SEAL_KEY_LABEL",
+        # trusted lists refreshed from the EU LOTL (sigsvc/intake/trustlists.py)
+        "SIGSVC_LOTL_URL",
+        "SIGSVC_LOTL_SIGNERS",
+        "SIGSVC_TRUST_DIR",
+        "SIGSVC_TRUST_GRACE",
+        "SIGSVC_TRUST_REFRESH_INTERVAL",
+        "SIGSVC_TRUST_TEST_HTTP",
         # operator console (sigsvc/pages), fetcher test switch (issue 9)
         "SIGSVC_CONSOLE_KEY",
         "SIGSVC_CONSOLE_KEY_FILE",
@@ -133,6 +140,7 @@ def from_env(env: Mapping[str, str], instance_path: str | Path) -> dict[str, Any
         "RATE_PLATFORM": env.get("SIGSVC_RATE_PLATFORM", "100/200"),
         "RATE_SIGNER": env.get("SIGSVC_RATE_SIGNER", "0.1667/5"),
         "MAX_SIGNATURE_BYTES": _int(env, "SIGSVC_MAX_SIGNATURE_BYTES", 5 * 1024 * 1024),
+        "WORKERS": _int(env, "SIGSVC_WORKERS", 1),  # serving processes sharing the rate limit
         # Batch export and handover (sigsvc.export: batches, handover, retention).
         "BATCH_DIR": env.get("SIGSVC_BATCH_DIR", ""),
         "BATCH_SEAL": {name: env.get(name, "") for name in _SEAL_VARIABLES},

@@ -82,13 +82,12 @@ def unusable_parts() -> list[str]:
     except intake_config.IntakeConfigError as exc:
         problems.append(f"intake not configured: {exc}")
     else:
-        now = intake.clock()
-        for info in intake.trust.lists:
-            if info.next_update is not None and now > info.next_update:
-                problems.append(
-                    f"trusted list {info.territory} #{info.sequence} is past its NextUpdate "
-                    f"{info.next_update.isoformat()}: fetch the current list"
-                )
+        stale = intake.stale_lists()  # past NextUpdate + SIGSVC_TRUST_GRACE: intake refuses
+        if stale:
+            problems.append(
+                f"trusted list(s) {', '.join(stale)} past NextUpdate (+ SIGSVC_TRUST_GRACE): "
+                "intake answers 503 TRUST_STALE until `sigsvc trust refresh` fetches current ones"
+            )
     settings = batches.settings(current_app)
     if seal_source(current_app.config) is not None:  # batches are optional; configured must work
         try:

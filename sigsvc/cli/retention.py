@@ -6,8 +6,8 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from sigsvc import progress
-from sigsvc.cli._common import echo_json, transaction
+from sigsvc import db, progress
+from sigsvc.cli._common import echo_json
 from sigsvc.cli.batches import configured_intake, parse_now
 from sigsvc.export import retention
 
@@ -24,6 +24,6 @@ def purge(now_text: str | None) -> None:
     """Purge batches acknowledged more than SIGSVC_RETENTION_DAYS ago; print what was logged."""
     intake = configured_intake()
     days = int(current_app.config["RETENTION_DAYS"])
-    with transaction() as session, progress.on_terminal():
-        purged = retention.purge(session, intake, parse_now(now_text), days)
+    with progress.on_terminal():
+        purged = retention.purge(db.sessions_of(), intake, parse_now(now_text), days)
     echo_json(purged)

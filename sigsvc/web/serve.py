@@ -29,7 +29,7 @@ LONGEST_FETCH_SECONDS = 10
 class ServeSettings:
     bind: str = "127.0.0.1:8080"
     workers: int = 2  # one per core; verification is CPU-bound (docs/deployment.md, sizing)
-    threads: int = 4  # requests that wait on OCSP/TSA fetches or the database overlap
+    threads: int = 8  # per worker; docs/adr/intake.md "Workers and threads" for the measurement
     timeout: int = 60  # a worker silent this long is killed and replaced
     graceful_timeout: int = 30  # in-flight requests finish on SIGTERM (> LONGEST_FETCH_SECONDS)
     keepalive: int = 5
@@ -142,14 +142,18 @@ def run_gunicorn(
     *,
     certfile: str | None = None,
     keyfile: str | None = None,
+    threads: int | None = None,
 ) -> None:
     """Serve in the foreground; with ``certfile``/``keyfile`` gunicorn terminates TLS itself
     (Python's default server context: TLS 1.2 or newer)."""
-    chosen = (settings or ServeSettings()).override(bind=bind, workers=workers)
+    base = settings or ServeSettings.from_env()
+    chosen = base.override(bind=bind, workers=workers, threads=threads)
     tls = {"certfile": certfile, "keyfile": keyfile} if certfile and keyfile else {}
     run(chosen, tls)
 
 
 def run(settings: ServeSettings, tls: dict[str, str] | None = None) -> None:
+    # Each worker enforces its share of the platform rate limit (sigsvc.intake.config).
+    os.environ["SIGSVC_WORKERS"] = str(settings.workers)
     prepare_metrics_dir()
     _Server({**(tls or {}), **gunicorn_options(settings)}).run()

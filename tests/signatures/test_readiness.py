@@ -40,9 +40,8 @@ def test_intake_without_keys(client, intake_overrides):
     assert "intake not configured" in _not_ready(client)
 
 
-@pytest.mark.parametrize("intake_overrides", [{"TEST_CLOCK": "2026-07-01T00:00:00Z"}])
-def test_trusted_list_past_its_next_update(client, intake_overrides):
-    assert "past its NextUpdate 2026-06-01" in _not_ready(client)
+# A refreshed trusted list past NextUpdate + grace: tests/signatures/test_trust_service.py
+# (test_trust_stale_answers_503: intake 503 TRUST_STALE and /readyz 503 naming the list).
 
 
 @pytest.mark.parametrize(
