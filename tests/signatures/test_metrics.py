@@ -20,8 +20,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from certification.testpki import RESPONDER_TIME
 from sigsvc import db
 from sigsvc.log.storage import SqlLogStorage
+from tests.conftest import _free_port
 from tests.signatures.conftest import post, settings_env
-from tests.signatures.test_live import _free_port
 
 ROUTE = "/v1/initiatives/<uuid:initiative_id>/signatures"
 

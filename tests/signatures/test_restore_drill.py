@@ -29,9 +29,8 @@ from sigsvc import db, registry
 from sigsvc.app import create_app
 from sigsvc.intake import config as intake_config
 from sigsvc.log.storage import SqlLogStorage
-from tests.conftest import _pg_bindir
+from tests.conftest import _free_port, _pg_bindir
 from tests.signatures.conftest import intake_settings, settings_env
-from tests.signatures.test_live import _free_port
 
 pytestmark = pytest.mark.postgres
 ADMIN = "restore-drill-admin-token-0123456789abcdef"
