@@ -11,8 +11,11 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from zoneinfo import ZoneInfo
 
 FORM_VERSION = "v1"
+# The Latvian calendar: signing dates, collection periods and ages are counted in it.
+RIGA = ZoneInfo("Europe/Riga")
 
 
 class Regime(enum.StrEnum):
