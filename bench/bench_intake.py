@@ -36,7 +36,7 @@ from audit.note import Signer as NoteSigner
 from certification.testpki import RESPONDER_TIME, TEST_INITIATIVE, make_form_edoc, serve_responders
 from certification.testpki.sign import TEST_INITIATIVE_TEXT
 from crypto.form import Regime
-from sigsvc import db, registry
+from sigsvc import db, registry, services
 from sigsvc.app import create_app
 
 SIGNERS = ("valid_p384", "valid_rsa", "no_prefix")
@@ -76,6 +76,7 @@ def seed(url: str, n_initiatives: int, tmp: Path) -> tuple[list[str], str]:
         for i in range(n_initiatives):
             created = registry.register_initiative(
                 session,
+                services.log_service(app),
                 registry.NewInitiative(
                     regime=Regime.ART22_BILL,
                     registration_number=_registration(i),

@@ -45,11 +45,11 @@ def create_app(
         app.register_blueprint(module.bp)
 
     if app.config.get("LOG_KEY_FILE"):  # build trust and keys now, not in the first request
-        from sigsvc.intake import config as intake_config
+        from sigsvc import services
 
         try:
-            intake_config.get(app)
-        except intake_config.IntakeConfigError as exc:  # /readyz reports it; intake answers 503
+            services.get(app)
+        except services.IntakeConfigError as exc:  # /readyz reports it; intake answers 503
             structlog.get_logger("sigsvc.intake").error("intake_not_configured", detail=str(exc))
 
     return app

@@ -7,8 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, current_app
 
-from sigsvc import db
-from sigsvc.intake import config as intake_config
+from sigsvc import db, services
 from sigsvc.web.endpoints import endpoint
 from sigsvc.web.errors import ApiError
 
@@ -61,16 +60,16 @@ def readyz() -> dict[str, Any]:
 def intake_status() -> dict[str, Any]:
     """Intake configuration of this process; test anchors and a test clock are flagged."""
     try:
-        intake = intake_config.get()
-    except intake_config.IntakeConfigError as exc:
+        intake = services.get(current_app._get_current_object())  # type: ignore[attr-defined]
+    except services.IntakeConfigError as exc:
         return {"configured": False, "error": str(exc)}
     status: dict[str, Any] = {
         "configured": True,
         "test_anchors": intake.test_anchors,
         "trusted_lists": len(intake.trust.lists),
-        "log_origin": intake.log_origin,
-        "log_key": intake.log_signer.verifier().vkey,
+        "log_origin": intake.log.origin,
+        "log_key": intake.log.signer.verifier().vkey if intake.log.signer else None,
     }
     if intake.test_clock:
-        status["test_clock"] = intake.clock().isoformat()
+        status["test_clock"] = intake.verification_time().isoformat()
     return status

@@ -13,6 +13,7 @@ from crypto.form import FormFieldError, Regime, SignerFields, render_form
 from sigsvc import db, registry
 from sigsvc.db.models import Initiative, InitiativeStatus
 from sigsvc.web.auth import require_platform
+from sigsvc.web.context import registry_log
 from sigsvc.web.endpoints import endpoint
 from sigsvc.web.errors import ApiError
 
@@ -70,6 +71,7 @@ def create_initiative(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
     session = db.session()
     initiative = registry.register_initiative(
         session,
+        registry_log(),
         registry.NewInitiative(
             regime=Regime(body["regime"]),
             registration_number=body["registration_number"],
@@ -118,7 +120,7 @@ def get_initiative(initiative_id: uuid.UUID) -> dict[str, Any]:
 )
 def close_initiative(initiative_id: uuid.UUID) -> dict[str, Any]:
     session = db.session()
-    initiative = registry.close_initiative(session, initiative_id)
+    initiative = registry.close_initiative(session, registry_log(), initiative_id)
     session.commit()
     return admin_json(initiative)
 

@@ -24,4 +24,4 @@ def purge(now_text: str | None) -> None:
     intake = configured_intake()
     days = int(current_app.config["RETENTION_DAYS"])
     with transaction() as session:
-        echo_json(retention.purge(session, intake, parse_now(now_text), days))
+        echo_json(retention.purge(session, intake, parse_now(now_text, intake), days))

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import Flask
@@ -25,20 +24,19 @@ from sqlalchemy.orm import Session
 
 from audit import events
 from audit.log import Log
+from crypto.form import RIGA
 from sigsvc import db
 from sigsvc.db.models import Initiative
 from sigsvc.db.models.batches import Batch
-from sigsvc.db.models.intake import CheckpointClock, DataKey, Signature, SignatureStatus
+from sigsvc.db.models.intake import DataKey, Signature, SignatureStatus
 from sigsvc.db.models.log import log_entries
 from sigsvc.export.seal import ENV_CERT, ENV_KEY, ENV_KEY_PASSWORD, FileSealer, Sealer, SealError
 from sigsvc.export.writer import BatchInfo, EntryRecord, InitiativeInfo, LogProofs, write_batch
 from sigsvc.intake import protection
-from sigsvc.intake.config import Intake
-from sigsvc.log import events as intake_log
-from sigsvc.log.storage import SqlLogStorage
-from sigsvc.web.errors import ApiError
+from sigsvc.log.service import log_safe_uuid
+from sigsvc.refusal import Refusal
+from sigsvc.services import Services
 
-RIGA = ZoneInfo("Europe/Riga")  # the signing date CVK counts is the Latvian calendar day
 CHUNK = 500  # signatures decrypted per round trip
 MEDIA_ASICE = "application/vnd.etsi.asic-e+zip"
 MEDIA_PDF = "application/pdf"
@@ -53,7 +51,7 @@ class BatchSettings:
         try:
             return FileSealer.from_env(self.seal_env)
         except SealError as exc:
-            raise ApiError("BATCH_NOT_CONFIGURED", f"batch seal: {exc}") from exc
+            raise Refusal("BATCH_NOT_CONFIGURED", f"batch seal: {exc}") from exc
 
 
 def settings(app: Flask) -> BatchSettings:
@@ -89,25 +87,10 @@ def batch_json(batch: Batch) -> dict[str, Any]:
     }
 
 
-def _covering_checkpoint(
-    session: Session, storage: SqlLogStorage, intake: Intake, now: datetime
-) -> bytes:
-    """The newest checkpoint if it covers the whole log, else a fresh one (log lock held)."""
-    size = storage.size()
-    latest = storage.latest_checkpoint()
-    if latest is not None and latest[0] == size:
-        return latest[1]
-    seq = len(storage.checkpoints())
-    note = Log(storage, intake.log_origin).checkpoint([intake.log_signer])
-    session.add(CheckpointClock(seq=seq, cut_at=now))
-    session.flush()
-    return note
-
-
-def _data_key(session: Session, intake: Intake, initiative_id: uuid.UUID) -> bytes:
+def _data_key(session: Session, intake: Services, initiative_id: uuid.UUID) -> bytes:
     row = session.get(DataKey, initiative_id)
     if row is None:
-        raise ApiError("DATA_PURGED", "the initiative's data key no longer exists")
+        raise Refusal("DATA_PURGED", "the initiative's data key no longer exists")
     wrapped = protection.WrappedDataKey(row.kek_id, row.wrapped)
     return protection.unwrap_data_key(intake.kek, wrapped, initiative_id)
 
@@ -146,7 +129,7 @@ def _entries(
 
             def field(name: str, blob: bytes | None, sid: uuid.UUID = sid) -> bytes:
                 if not blob:
-                    raise ApiError("DATA_PURGED", f"signature {sid}: record deleted")
+                    raise Refusal("DATA_PURGED", f"signature {sid}: record deleted")
                 aad = protection.record_aad(initiative_id, sid, name)
                 return protection.unseal(dek, blob, aad)
 
@@ -164,14 +147,18 @@ def _entries(
 
 
 def create_batch(
-    session: Session, intake: Intake, config: BatchSettings, initiative_id: uuid.UUID, now: datetime
+    session: Session,
+    intake: Services,
+    config: BatchSettings,
+    initiative_id: uuid.UUID,
+    now: datetime,
 ) -> Batch:
     """Export the initiative's pending signatures into a new batch (caller commits; on any
     failure the caller must delete ``Path(batch.artefact_path)`` if it was set)."""
-    storage = intake_log.locked_storage(session)
+    storage = intake.log.lock(session)
     initiative = session.get(Initiative, initiative_id)
     if initiative is None:
-        raise ApiError("NOT_FOUND", "no such initiative")
+        raise Refusal("NOT_FOUND", "no such initiative")
     picked = [
         (sid, int(index))
         for sid, index in session.execute(
@@ -185,16 +172,17 @@ def create_batch(
         )
     ]
     if not picked:
-        raise ApiError("NOTHING_TO_EXPORT", "no accepted signature is waiting for export")
+        raise Refusal("NOTHING_TO_EXPORT", "no accepted signature is waiting for export")
     sealer = config.sealer()
     dek = _data_key(session, intake, initiative_id)
-    checkpoint = _covering_checkpoint(session, storage, intake, now)
+    checkpoint = intake.log.covering_checkpoint(session)
     size = storage.size()
     previous = session.scalars(sa.select(Batch).order_by(Batch.sequence.desc()).limit(1)).first()
-    log = Log(storage, intake.log_origin)
+    log = Log(storage, intake.log.origin)
+    assert intake.log.signer is not None  # covering_checkpoint has signed with it
     proofs = LogProofs(
-        origin=intake.log_origin,
-        key=intake.log_signer.verifier().vkey,
+        origin=intake.log.origin,
+        key=intake.log.signer.verifier().vkey,
         checkpoint=checkpoint,
         nodes=storage,
         previous_checkpoint=None if previous is None else previous.checkpoint,
@@ -202,7 +190,7 @@ def create_batch(
         if previous is None or previous.checkpoint_size == size
         else log.consistency_proof(previous.checkpoint_size, size),
     )
-    batch_id = str(intake_log.log_safe_uuid())
+    batch_id = str(log_safe_uuid())
     info = BatchInfo(
         id=batch_id,
         sequence=1 if previous is None else previous.sequence + 1,
@@ -258,13 +246,11 @@ def create_batch(
     except BaseException:
         path.unlink(missing_ok=True)
         raise
-    intake_log.cut_checkpoint_if_due(
-        session, intake.log_origin, intake.log_signer, now, intake.checkpoint_interval
-    )
+    intake.log.cut_if_due(session)
     return batch
 
 
-def export(app: Flask, intake: Intake, initiative_id: uuid.UUID, now: datetime) -> dict[str, Any]:
+def export(app: Flask, intake: Services, initiative_id: uuid.UUID, now: datetime) -> dict[str, Any]:
     """create_batch in its own committed transaction; the file goes if the commit fails."""
     config = settings(app)
     path: Path | None = None

@@ -39,9 +39,9 @@ from audit.strict import b64encode
 from sigsvc import db
 from sigsvc.db.models import utcnow
 from sigsvc.db.models.batches import Batch, BatchStatus, HandoverAttempt
-from sigsvc.intake.config import Intake
-from sigsvc.log import events as intake_log
-from sigsvc.web.errors import ApiError
+from sigsvc.log.storage import SqlLogStorage
+from sigsvc.refusal import Refusal
+from sigsvc.services import Services
 
 log = structlog.get_logger("sigsvc.handover")
 
@@ -84,11 +84,11 @@ def receiver_key(app: Flask) -> Verifier:
 
 
 def _batch(session: Session, batch_id: str, *, lock: bool = False) -> Batch:
-    if lock:
-        intake_log.locked_storage(session)
+    if lock:  # batch state changes are serialised with the log's writers
+        SqlLogStorage(session).lock()
     batch = session.get(Batch, batch_id, populate_existing=lock)
     if batch is None:
-        raise ApiError("NOT_FOUND", "no such batch")
+        raise Refusal("NOT_FOUND", "no such batch")
     return batch
 
 
@@ -102,9 +102,9 @@ def check_acknowledgement(batch: Batch, note: bytes, key: Verifier) -> str:
         lines = opened.text.decode("utf-8").split("\n")
         checkpoint = Checkpoint.from_text(parse(batch.checkpoint).text)
     except (AuditError, UnicodeError) as exc:
-        raise ApiError("ACKNOWLEDGEMENT_INVALID", f"acknowledgement: {exc}") from exc
+        raise Refusal("ACKNOWLEDGEMENT_INVALID", f"acknowledgement: {exc}") from exc
     if len(lines) != ACK_LINES + 1 or lines[-1] != "" or lines[0] != ACK_HEADER:
-        raise ApiError("ACKNOWLEDGEMENT_INVALID", "acknowledgement: not a sigsvc-batch-ack/v1")
+        raise Refusal("ACKNOWLEDGEMENT_INVALID", "acknowledgement: not a sigsvc-batch-ack/v1")
     expected = {
         2: batch.id,
         3: str(batch.sequence),
@@ -115,14 +115,14 @@ def check_acknowledgement(batch: Batch, note: bytes, key: Verifier) -> str:
     }
     for number, value in expected.items():
         if lines[number] != value:
-            raise ApiError("ACKNOWLEDGEMENT_INVALID", f"acknowledgement line {number + 1} differs")
+            raise Refusal("ACKNOWLEDGEMENT_INVALID", f"acknowledgement line {number + 1} differs")
     if lines[5] != "ACCEPTED":
-        raise ApiError("ACKNOWLEDGEMENT_INVALID", f"the receiver refused the batch: {lines[6]}")
+        raise Refusal("ACKNOWLEDGEMENT_INVALID", f"the receiver refused the batch: {lines[6]}")
     return lines[5]
 
 
 def acknowledge(
-    session: Session, intake: Intake, key: Verifier, batch_id: str, note: bytes, now: datetime
+    session: Session, intake: Services, key: Verifier, batch_id: str, note: bytes, now: datetime
 ) -> Batch:
     """Verify and record the receiver's acceptance (caller commits). The same note again is a
     no-op; any other note for an acknowledged batch is refused (BATCH_LOCKED)."""
@@ -130,7 +130,7 @@ def acknowledge(
     if batch.status in (BatchStatus.ACKNOWLEDGED, BatchStatus.PURGED):
         if batch.acknowledgement == note:
             return batch
-        raise ApiError("BATCH_LOCKED", "the batch is already acknowledged")
+        raise Refusal("BATCH_LOCKED", "the batch is already acknowledged")
     status = check_acknowledgement(batch, note, key)
     event = events.batch_acknowledged(
         at=now,
@@ -138,7 +138,7 @@ def acknowledge(
         status=status,
         acknowledgement_sha256=hashlib.sha256(note).hexdigest(),
     )
-    (index,) = intake_log.append_events(session, intake.log_origin, [event])
+    (index,) = intake.log.append(session, [event])
     batch.status = BatchStatus.ACKNOWLEDGED
     batch.acknowledgement = note
     batch.acknowledged_at = now
@@ -146,9 +146,7 @@ def acknowledge(
     batch.handed_over_at = batch.handed_over_at or now
     batch.download_token_sha256 = None  # nothing more to hand over
     session.flush()
-    intake_log.cut_checkpoint_if_due(
-        session, intake.log_origin, intake.log_signer, now, intake.checkpoint_interval
-    )
+    intake.log.cut_if_due(session)
     log.info("batch_acknowledged", batch=batch.id, sequence=batch.sequence, leaf_index=index)
     return batch
 
@@ -181,7 +179,7 @@ def _record(
 
 def push(
     app: Flask,
-    intake: Intake,
+    intake: Services,
     batch_id: str,
     *,
     policy: PushPolicy = PushPolicy(),
@@ -240,7 +238,7 @@ def new_download_token(session: Session, batch_id: str) -> str:
     """A fresh one-time token (shown once; only its SHA-256 is stored; replaces an older one)."""
     batch = _batch(session, batch_id, lock=True)
     if batch.status in (BatchStatus.ACKNOWLEDGED, BatchStatus.PURGED):
-        raise ApiError("BATCH_LOCKED", "the batch is already acknowledged")
+        raise Refusal("BATCH_LOCKED", "the batch is already acknowledged")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     batch.download_token_sha256 = _digest(token)
     return token
@@ -254,7 +252,7 @@ def redeem_download_token(session: Session, batch_id: str, token: str, now: date
     matches = hmac.compare_digest(_digest(token), stored or b"\0" * 32)
     if batch is None or stored is None or not matches or not batch.artefact_path:
         log.warning("batch_download_refused", batch=batch_id)
-        raise ApiError("DOWNLOAD_TOKEN_INVALID", "the download token is not valid")
+        raise Refusal("DOWNLOAD_TOKEN_INVALID", "the download token is not valid")
     batch.download_token_sha256 = None
     batch.downloads += 1
     if batch.status is BatchStatus.CREATED:

@@ -23,8 +23,7 @@ from sqlalchemy.orm import Session
 from audit import events
 from sigsvc.db.models.batches import Batch, BatchStatus
 from sigsvc.db.models.intake import DataKey, Signature, SignatureStatus
-from sigsvc.intake.config import Intake
-from sigsvc.log import events as intake_log
+from sigsvc.services import Services
 
 log = structlog.get_logger("sigsvc.retention")
 
@@ -39,10 +38,10 @@ _ERASED = {  # non-nullable sealed columns become empty (unseal refuses them), c
 
 
 def purge(
-    session: Session, intake: Intake, now: datetime, retention_days: int
+    session: Session, intake: Services, now: datetime, retention_days: int
 ) -> list[dict[str, Any]]:
     """Purge every batch past retention (caller commits); one summary per ``data.purged``."""
-    intake_log.locked_storage(session)
+    intake.log.lock(session)
     cutoff = now - timedelta(days=retention_days)
     due = session.scalars(
         sa.select(Batch)
@@ -102,13 +101,11 @@ def purge(
         )
         done.append({"initiative": str(initiative_id), "scope": SCOPE_KEY, "count": records})
     if logged:
-        first = intake_log.append_events(session, intake.log_origin, logged)
+        first = intake.log.append(session, logged)
         for item, index in zip(done, first, strict=True):
             item["leaf_index"] = index
         session.flush()
-        intake_log.cut_checkpoint_if_due(
-            session, intake.log_origin, intake.log_signer, now, intake.checkpoint_interval
-        )
+        intake.log.cut_if_due(session)
     # Files last, after every database change succeeded. Should the commit still fail, the
     # batches stay acknowledged and the next run erases their records and logs the purge.
     for path in files:

@@ -1,26 +1,26 @@
-"""What views share from the process: the configured intake (or the 503 that says it is not)."""
+"""What views are handed from the process: its `Services` (or the 503 that says intake is not
+configured) and the log the registry writes."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import structlog
+from flask import current_app
 
-from sigsvc.db.models import utcnow
-from sigsvc.intake import config as intake_config
-from sigsvc.intake.config import Intake, IntakeConfigError
+from sigsvc import services
+from sigsvc.log.service import LogService
+from sigsvc.services import IntakeConfigError, Services
 from sigsvc.web.errors import ApiError
 
 log = structlog.get_logger("sigsvc.intake")
 
 
-def current_intake() -> Intake:
+def current_services() -> Services:
     try:
-        return intake_config.get()
+        return services.get(current_app._get_current_object())  # type: ignore[attr-defined]
     except IntakeConfigError as exc:
         log.error("intake_not_configured", detail=str(exc))
         raise ApiError("INTAKE_NOT_CONFIGURED", "signature intake is not configured") from exc
 
 
-def intake_now() -> datetime:
-    return utcnow()
+def registry_log() -> LogService:
+    return services.log_service(current_app._get_current_object())  # type: ignore[attr-defined]

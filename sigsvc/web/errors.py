@@ -12,6 +12,8 @@ import structlog
 from flask import Flask, Response, g, jsonify
 from werkzeug.exceptions import HTTPException
 
+from sigsvc.refusal import Refusal
+
 log = structlog.get_logger("sigsvc.errors")
 
 # DESIGN.md reject reasons answered 422 (TOO_LARGE stays 413, INITIATIVE_CLOSED/DUPLICATE 409,
@@ -89,17 +91,19 @@ _HTTP_CODES = {
 }
 
 
-class ApiError(Exception):
-    """Raise anywhere in a request to answer with the JSON error shape."""
+class ApiError(Refusal):
+    """A refusal of the HTTP layer itself (authentication, media type, size, parameters)."""
 
     def __init__(self, code: str, message: str, *, headers: dict[str, str] | None = None):
         if code not in ERROR_CODES:
             raise KeyError(f"unregistered error code {code}")
-        super().__init__(message)
-        self.code = code
+        super().__init__(code, message)
         self.status = ERROR_CODES[code][0]
-        self.message = message
         self.headers = headers or {}
+
+
+def refusal_headers(refusal: Refusal) -> dict[str, str]:
+    return {} if refusal.retry_after is None else {"Retry-After": refusal.retry_after}
 
 
 def error_response(
@@ -118,6 +122,10 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> Response:
         return error_response(exc.code, exc.message, exc.status, exc.headers)
+
+    @app.errorhandler(Refusal)
+    def _refusal(exc: Refusal) -> Response:
+        return error_response(exc.code, exc.message, headers=refusal_headers(exc))
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
