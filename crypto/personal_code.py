@@ -14,7 +14,16 @@ from datetime import date
 
 from crypto.errors import InvalidPersonalCode
 
-_SERIAL = re.compile(r"(?:PNOLV-)?([0-9]{6})-?([0-9]{5})")
+# The one spelling rule of a personal code, everywhere in the project: eleven ASCII digits
+# (`\d` would admit other scripts' digits), canonically DDMMYY-NNNNN; where a code is only
+# recognised (dedup input, ids that must not hold one, log redaction) the hyphen is optional.
+CANONICAL_PATTERN = "[0-9]{6}-[0-9]{5}"
+SHAPE_PATTERN = "[0-9]{6}-?[0-9]{5}"
+ETSI_PREFIX = "PNOLV-"  # EN 319 412-1 natural-person semantics identifier: PNO + LV + "-"
+_CANONICAL = re.compile(CANONICAL_PATTERN)
+_SHAPE = re.compile(SHAPE_PATTERN)
+_SPELLING = re.compile(f"(?:{ETSI_PREFIX})?([0-9]{{6}})-?([0-9]{{5}})")
+_STANDALONE = re.compile(f"(?<![0-9]){SHAPE_PATTERN}(?![0-9])")
 _WEIGHTS = (1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CENTURY = {"0": 1800, "1": 1900, "2": 2000}
 
@@ -29,6 +38,30 @@ class PersonalCode:
         return self.birth_date is None
 
 
+def is_canonical(text: str) -> bool:
+    """True for exactly DDMMYY-NNNNN (the form, the API and the batch format write this)."""
+    return _CANONICAL.fullmatch(text) is not None
+
+
+def contains_code_shape(text: str) -> bool:
+    """True if eleven digits shaped like a code (hyphen optional) appear anywhere in `text`."""
+    return _SHAPE.search(text) is not None
+
+
+def redact(text: str, replacement: str = "[redacted]") -> str:
+    """`text` with every standalone code-shaped digit run replaced."""
+    return _STANDALONE.sub(replacement, text)
+
+
+def canonical(spelling: str) -> str:
+    """DDMMYY-NNNNN from any accepted spelling (PNOLV- prefix, hyphen optional); no date or
+    checksum rule (`parse_personal_code` checks those). InvalidPersonalCode otherwise."""
+    match = _SPELLING.fullmatch(spelling)
+    if match is None:
+        raise InvalidPersonalCode("not a Latvian personal code (expected DDMMYY-NNNNN)")
+    return f"{match[1]}-{match[2]}"
+
+
 def check_digit(digits: str) -> int:
     """Check digit of an old-format code's first ten digits (10 means no valid code)."""
     return (1101 - sum(int(d) * w for d, w in zip(digits, _WEIGHTS, strict=True))) % 11
@@ -36,11 +69,13 @@ def check_digit(digits: str) -> int:
 
 def parse_personal_code(serial_number: str) -> PersonalCode:
     """Parse a certificate subject serialNumber (`PNOLV-DDMMYY-NNNNN` or without prefix)."""
-    match = _SERIAL.fullmatch(serial_number)
-    if not match:
-        raise InvalidPersonalCode(f"serialNumber {serial_number!r} is not a Latvian personal code")
-    head, tail = match.groups()
-    code = f"{head}-{tail}"
+    try:
+        code = canonical(serial_number)
+    except InvalidPersonalCode:
+        raise InvalidPersonalCode(
+            f"serialNumber {serial_number!r} is not a Latvian personal code"
+        ) from None
+    head, tail = code.split("-")
     if head[0] == "3" and head[1] in "23456789":
         return PersonalCode(code, None)  # new format: no birth date, no mandatory checksum
     digits = head + tail

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from audit import events
 from crypto.form import FormFieldError, InitiativeFields, Regime, SignerFields, render_form
+from crypto.personal_code import contains_code_shape
 from sigsvc.db.models import Initiative, InitiativeStatus, Platform
 from sigsvc.db.models.intake import Rejection, Signature, SignatureStatus
 from sigsvc.log.service import LogService, log_safe_uuid
@@ -126,7 +127,7 @@ def _registration_id(number: str) -> str:
     """The CVK number as a log id ([A-Za-z0-9._:-], no 11-digit run that could be read as a
     personal code); otherwise a readable prefix plus a base32 digest keeps numbers distinct."""
     safe = re.sub(r"[^A-Za-z0-9._:-]", "_", number)
-    digit_run = re.search(r"[0-9]{6}-?[0-9]{5}", safe)
+    digit_run = contains_code_shape(safe)
     if safe == number and safe[:1].isalnum() and len(safe) <= 64 and not digit_run:
         return safe
     digest = base64.b32encode(hashlib.sha256(number.encode()).digest()).decode().lower()[:16]

@@ -12,33 +12,15 @@ import structlog
 from flask import Flask, Response, g, jsonify
 from werkzeug.exceptions import HTTPException
 
+from crypto.reasons import MEANINGS, Reason
 from sigsvc.refusal import Refusal
 
 log = structlog.get_logger("sigsvc.errors")
 
-# DESIGN.md reject reasons answered 422 (TOO_LARGE stays 413, INITIATIVE_CLOSED/DUPLICATE 409,
-# REVOCATION_UNAVAILABLE 503: it is retryable).
-VERIFICATION_REASONS: dict[str, str] = {
-    "MALFORMED_CONTAINER": "the container is not a well-formed ASiC-E/edoc or PDF",
-    "UNSAFE_INPUT": "the container holds a hostile construct",
-    "UNSUPPORTED_FORMAT": "neither ASiC-E/edoc nor PAdES",
-    "SIGNATURE_INVALID": "the signature does not verify",
-    "DOCUMENT_MISMATCH": "the signed file is not this initiative's signature form",
-    "IDENTITY_MISMATCH": "the form names another person than the certificate",
-    "UNTRUSTED_CHAIN": "the certificate does not chain to a trusted, granted CA/QC service",
-    "NOT_QUALIFIED": "not a qualified certificate for e-signatures on a QSCD",
-    "KEY_USAGE": "the certificate lacks nonRepudiation",
-    "WEAK_ALGORITHM": "an algorithm or key size below policy",
-    "CERT_EXPIRED": "the certificate had expired at signing time",
-    "CERT_NOT_YET_VALID": "the certificate was not yet valid at signing time",
-    "CERT_REVOKED": "the certificate is revoked",
-    "NO_TIMESTAMP": "no qualified time stamp (XAdES-T at least is required)",
-    "TIMESTAMP_INVALID": "the time stamp is invalid or not qualified",
-    "OUTSIDE_PERIOD": "signed outside the initiative's collection period",
-    "UNDERAGE": "the signer is under the regime's minimum age on the signing date",
-    "INVALID_PERSONAL_CODE": "the certificate's personal code is invalid",
-    "MULTIPLE_SIGNATURES": "the container holds more than one signature",
-}
+# Reject reasons (crypto.Reason) are answered 422 with crypto's meaning, except those mapped
+# explicitly below: TOO_LARGE 413, INITIATIVE_CLOSED and DUPLICATE 409, REVOCATION_UNAVAILABLE
+# 503 (it is retryable).
+_NOT_422 = {"TOO_LARGE", "INITIATIVE_CLOSED", "DUPLICATE", "REVOCATION_UNAVAILABLE"}
 
 # code -> (HTTP status, meaning)
 ERROR_CODES: dict[str, tuple[int, str]] = {
@@ -77,7 +59,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "RATE_LIMITED": (429, "too many requests: retry after Retry-After seconds"),
     "REVOCATION_UNAVAILABLE": (503, "the revocation responder is unreachable: retry later"),
     "INTAKE_NOT_CONFIGURED": (503, "trust, keys or log key are not configured"),
-    **{reason: (422, meaning) for reason, meaning in VERIFICATION_REASONS.items()},
+    **{r.value: (422, MEANINGS[r]) for r in Reason if r.value not in _NOT_422},
     "INTERNAL_ERROR": (500, "unexpected server error"),
     "NOT_READY": (503, "the service is not ready"),
 }

@@ -48,3 +48,12 @@ def test_every_refusal_names_a_registered_code():
     codes = _refusal_codes()
     assert len(codes) > 20  # the walker finds them
     assert {(m, c) for m, c in codes if c not in ERROR_CODES} == set()
+
+
+def test_the_api_answers_every_reason_of_the_one_vocabulary():
+    from crypto.reasons import MEANINGS, Reason
+
+    assert set(MEANINGS) == set(Reason)
+    assert {r.value for r in Reason} <= set(ERROR_CODES)
+    unsafe = ERROR_CODES[Reason.UNSAFE_INPUT.value]
+    assert unsafe == (422, MEANINGS[Reason.UNSAFE_INPUT])
