@@ -32,10 +32,10 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from audit import events
+from audit.acknowledgement import Acknowledgement
 from audit.checkpoint import Checkpoint
 from audit.errors import AuditError
 from audit.note import Verifier, open_note, parse
-from audit.strict import b64encode
 from sigsvc import db
 from sigsvc.db.models import utcnow
 from sigsvc.db.models.batches import Batch, BatchStatus, HandoverAttempt
@@ -45,10 +45,6 @@ from sigsvc.services import Services
 
 log = structlog.get_logger("sigsvc.handover")
 
-ACK_HEADER = "sigsvc-batch-ack/v1"
-ACK_LINES = (
-    11  # header, receiver, batch, sequence, manifest, status, reason, origin, size, root, at
-)
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 MEDIA_TYPE = "application/vnd.etsi.asic-e+zip"
 TOKEN_PREFIX = "sigsvc_dl_"  # noqa: S105 (a prefix, not a secret)
@@ -99,26 +95,25 @@ def check_acknowledgement(batch: Batch, note: bytes, key: Verifier) -> str:
     """The receiver's status line (ACCEPTED) if ``note`` is its signed acceptance of ``batch``."""
     try:
         opened, _ = open_note(note, [key])
-        lines = opened.text.decode("utf-8").split("\n")
+        ack = Acknowledgement.from_text(opened.text)
         checkpoint = Checkpoint.from_text(parse(batch.checkpoint).text)
-    except (AuditError, UnicodeError) as exc:
+    except AuditError as exc:
         raise Refusal("ACKNOWLEDGEMENT_INVALID", f"acknowledgement: {exc}") from exc
-    if len(lines) != ACK_LINES + 1 or lines[-1] != "" or lines[0] != ACK_HEADER:
-        raise Refusal("ACKNOWLEDGEMENT_INVALID", "acknowledgement: not a sigsvc-batch-ack/v1")
-    expected = {
-        2: batch.id,
-        3: str(batch.sequence),
-        4: batch.manifest_sha256,
-        7: checkpoint.origin,
-        8: str(checkpoint.size),
-        9: b64encode(checkpoint.root),
-    }
-    for number, value in expected.items():
-        if lines[number] != value:
-            raise Refusal("ACKNOWLEDGEMENT_INVALID", f"acknowledgement line {number + 1} differs")
-    if lines[5] != "ACCEPTED":
-        raise Refusal("ACKNOWLEDGEMENT_INVALID", f"the receiver refused the batch: {lines[6]}")
-    return lines[5]
+    if not ack.accepted:
+        raise Refusal("ACKNOWLEDGEMENT_INVALID", f"the receiver refused the batch: {ack.reason}")
+    differs = [
+        name
+        for name, ok in (
+            ("batch", ack.batch == batch.id),
+            ("sequence", ack.sequence == batch.sequence),
+            ("manifest", ack.manifest_sha256 == batch.manifest_sha256),
+            ("checkpoint", ack.checkpoint_matches(checkpoint)),
+        )
+        if not ok
+    ]
+    if differs:
+        raise Refusal("ACKNOWLEDGEMENT_INVALID", f"acknowledgement: {differs[0]} differs")
+    return ack.status
 
 
 def acknowledge(
