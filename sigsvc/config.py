@@ -56,6 +56,9 @@ def from_env(env: Mapping[str, str], instance_path: str | Path) -> dict[str, Any
         "HANDOVER_URL": env.get("SIGSVC_HANDOVER_URL", ""),
         "RECEIVER_KEY": env.get("SIGSVC_RECEIVER_KEY", ""),
         "RETENTION_DAYS": _int(env, "SIGSVC_RETENTION_DAYS", 90),
+        # Housekeeping (sigsvc.housekeeping): how long a platform may replay a POST.
+        "IDEMPOTENCY_RETENTION_HOURS": _int(env, "SIGSVC_IDEMPOTENCY_RETENTION_HOURS", 168),
+        "HOUSEKEEPING_INTERVAL": _int(env, "SIGSVC_HOUSEKEEPING_INTERVAL", 3600),
     }
     admin_token = env.get("SIGSVC_ADMIN_TOKEN")
     if admin_token:

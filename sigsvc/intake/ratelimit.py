@@ -98,6 +98,10 @@ class RateLimitStore(Protocol):
         """Count one request for ``key`` at ``now_us`` if the limit allows it."""
         ...
 
+    def prune(self, now_us: int) -> int:
+        """Forget keys that no longer limit anyone at ``now_us``; how many."""
+        ...
+
 
 class MemoryStore:
     """Per-process state; correct only with a single worker process."""
@@ -233,6 +237,10 @@ class RateLimiter:
 
     def check_platform(self, platform_id: str | uuid.UUID) -> Decision:
         return self._hit(f"platform:{platform_id}", self.platform_limit)
+
+    def prune(self) -> int:
+        """Forget state that no longer limits anyone (sigsvc.housekeeping runs it)."""
+        return self.store.prune(self._now_us())
 
     def check_signer(self, signer_pseudonym: bytes) -> Decision:
         """``signer_pseudonym`` from :mod:`sigsvc.intake.pseudonym` (never a personal code)."""

@@ -33,9 +33,12 @@ class _Server(BaseApplication):  # type: ignore[misc]
                 self.cfg.set(key, value)
 
     def load(self) -> Any:
+        from sigsvc import housekeeping
         from sigsvc.app import create_app
 
-        return create_app()
+        app = create_app()
+        housekeeping.start(app)  # in each worker: no thread crosses a fork
+        return app
 
 
 def run_gunicorn(bind: str, workers: int) -> None:
