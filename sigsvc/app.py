@@ -44,6 +44,10 @@ def create_app(
     for module in (health, initiatives, platforms, signatures, batches, log, openapi):
         app.register_blueprint(module.bp)
 
+    from sigsvc import pages  # public pages, receipt check, operator console (issue 16)
+
+    pages.init_app(app)
+
     if app.config.get("LOG_KEY_FILE"):  # build trust and keys now, not in the first request
         from sigsvc import services
 

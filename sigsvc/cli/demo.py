@@ -240,6 +240,13 @@ def print_instructions(app: Flask, creds: dict[str, str], base: str) -> None:
         f"    -d {shlex.quote(register_body)} {base}/v1/initiatives",
         f"  curl -s {base}/openapi.json",
         "",
+        "Pages (open in a browser):",
+        f"  {base}/                     initiatives with their counts",
+        f"  {base}/initiatives/{iid}  the demo initiative, signatures per day",
+        f"  {base}/log                  the log: size, checkpoints, how to verify",
+        f"  {base}/receipt              check a receipt in the browser",
+        f"  {base}/console/             operator console (log in with the admin token)",
+        "",
         "Stop with Ctrl-C.",
         "",
     ]

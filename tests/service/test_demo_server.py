@@ -67,11 +67,15 @@ def test_demo_run_serves_with_gunicorn_and_stops_on_ctrl_c(tmp_path):
         )
         assert form.status_code == 200
         assert form.text.startswith("Paraksta veidlapa: v1\n")
+        pages = ["/", f"/initiatives/{values['INITIATIVE_ID']}", "/log", "/receipt", "/console/"]
+        for page in pages:  # the pages `make run` prints (issue 16)
+            assert requests.get(f"{base}{page}", timeout=10).status_code == 200, page
     finally:
         server.send_signal(signal.SIGINT)
         out, err = server.communicate(timeout=30)
     assert server.returncode == 0, err
     assert values["ADMIN_TOKEN"] in out
+    assert f"{base}/receipt" in out and f"{base}/console/" in out
     for line in err.splitlines():
         record = json.loads(line)
         assert "request_id" in record

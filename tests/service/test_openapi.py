@@ -12,6 +12,8 @@ from sigsvc.web.errors import ERROR_CODES
 
 def _rules(app):
     for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith(("pages_public.", "pages_console.")):
+            continue  # HTML pages and their static files (sigsvc/pages): not the API contract
         yield re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule), rule
 
 
