@@ -47,6 +47,9 @@ def from_env(env: Mapping[str, str], instance_path: str | Path) -> dict[str, Any
         "ANCHORS": env.get("SIGSVC_ANCHORS", ""),
         "TEST_CLOCK": env.get("SIGSVC_TEST_CLOCK", ""),
         "CHECKPOINT_INTERVAL": _int(env, "SIGSVC_CHECKPOINT_INTERVAL", 2),
+        # The worst national surge seen is 2,000 signatures a minute (~33/s) across all
+        # platforms: one platform may take all of it with 3x headroom. A signer needs a handful
+        # of posts (retry, withdrawal, re-signing); a loop of one container is what it stops.
         "RATE_PLATFORM": env.get("SIGSVC_RATE_PLATFORM", "100/200"),
         "RATE_SIGNER": env.get("SIGSVC_RATE_SIGNER", "0.1667/5"),
         "MAX_SIGNATURE_BYTES": _int(env, "SIGSVC_MAX_SIGNATURE_BYTES", 5 * 1024 * 1024),

@@ -40,7 +40,6 @@ from sigsvc.db.models.idempotency import MAX_KEY_LENGTH as MAX_KEY_LENGTH  # the
 from sigsvc.db.models.idempotency import idempotency_keys
 
 HEADER = "Idempotency-Key"
-IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
 IDEMPOTENCY_KEY_MISSING = "IDEMPOTENCY_KEY_MISSING"
 IDEMPOTENCY_KEY_INVALID = "IDEMPOTENCY_KEY_INVALID"
 _FINGERPRINT_TAG = b"sigsvc/idempotency/v1"
@@ -58,15 +57,6 @@ class InvalidIdempotencyKey(IdempotencyError):
     def __init__(self, message: str, code: str = IDEMPOTENCY_KEY_INVALID) -> None:
         super().__init__(message)
         self.code = code
-
-
-class IdempotencyKeyReused(IdempotencyError):
-    """409: the key was used before for a different request (raise it on CONFLICT)."""
-
-    code = IDEMPOTENCY_KEY_REUSED
-
-    def __init__(self) -> None:
-        super().__init__(f"{HEADER} was already used for a different request")
 
 
 class UnsupportedDatabase(IdempotencyError):

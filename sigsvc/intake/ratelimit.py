@@ -65,14 +65,6 @@ class Limit:
         return (self.burst - 1) * self.interval_us
 
 
-# Defaults, sized from DESIGN.md "Scale": the worst national surge seen is 2,000 signatures a
-# minute (~33/s) across all platforms, so one platform may take all of it with 3x headroom.
-# A signer needs a handful of posts (retry after a timeout, withdrawal, re-signing); a loop of
-# the same container is what the signer limit stops.
-DEFAULT_PLATFORM_LIMIT = Limit(rate=100.0, burst=200)
-DEFAULT_SIGNER_LIMIT = Limit.per_minute(10, burst=5)
-
-
 @dataclass(frozen=True)
 class Decision:
     allowed: bool
