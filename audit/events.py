@@ -22,7 +22,7 @@ from audit.errors import EventError
 EVENT_VERSION = 1
 SCHEMA_ID = "https://sigsvc.invalid/schemas/log-leaf.schema.json"  # sigsvc schema naming
 
-# DESIGN.md "Fixed vocabularies": reject reason codes and ETSI EN 319 102-1 indications.
+# docs/design.md "Fixed vocabularies": reject reason codes and ETSI EN 319 102-1 indications.
 REASON_CODES = (
     "MALFORMED_CONTAINER",
     "UNSAFE_INPUT",

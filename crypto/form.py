@@ -1,4 +1,4 @@
-"""Signature form v1 (DESIGN.md "Signature form, version 1"): the exact bytes a citizen signs.
+"""Signature form v1 (docs/design.md "Signature form, version 1"): the exact bytes a citizen signs.
 
 Pure: the service renders it for platforms (GET .../form) and the verifier renders it again to
 check that the signed data file is byte-equal. One function for both, so they cannot drift.

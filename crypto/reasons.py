@@ -1,4 +1,5 @@
-"""Stable vocabularies of a verdict: DESIGN.md reject reasons and ETSI EN 319 102-1 indications."""
+"""Stable vocabularies of a verdict: reject reasons (docs/design.md) and ETSI EN 319 102-1
+indications."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import enum
 
 
 class Reason(enum.StrEnum):
-    """Reject reason codes of DESIGN.md "Fixed vocabularies", most fundamental first."""
+    """Reject reason codes of docs/design.md "Fixed vocabularies", most fundamental first."""
 
     MALFORMED_CONTAINER = "MALFORMED_CONTAINER"
     UNSAFE_INPUT = "UNSAFE_INPUT"

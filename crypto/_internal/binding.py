@@ -1,6 +1,6 @@
 """Form binding: the signed data file must be form v1 for this initiative, signer and date.
 
-DESIGN.md "Signature form, version 1": rendered from the initiative, the certificate's identity
+docs/design.md "Signature form, version 1": rendered from the initiative, the certificate's identity
 and the time-stamp date in Europe/Riga, accepting that date or the day before (a signature made
 just before midnight may be stamped just after).
 """

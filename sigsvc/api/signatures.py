@@ -96,7 +96,7 @@ def _post(initiative_id: uuid.UUID, kind: FormKind) -> Response:
     return _response(answer)
 
 
-# Every reason of DESIGN.md's vocabulary (crypto.Reason is its one source) can answer a post.
+# Every reason of docs/design.md's vocabulary (crypto.Reason is its one source) can answer a post.
 _SIGNATURE_ERRORS = (
     *_POST_ERRORS,
     *(reason.value for reason in crypto.Reason if reason.value not in _POST_ERRORS),

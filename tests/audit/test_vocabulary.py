@@ -1,4 +1,4 @@
-"""audit/ keeps its own copy of DESIGN.md's reason vocabulary (it may not import crypto/);
+"""audit/ keeps its own copy of docs/design.md's reason vocabulary (it may not import crypto/);
 the copy must stay equal, in order, to crypto.Reason, the one the verifier answers with."""
 
 from audit.events import INDICATIONS, REASON_CODES
