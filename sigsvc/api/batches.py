@@ -9,10 +9,10 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, request, send_file
 
 from sigsvc import db
-from sigsvc.db.models import Initiative, utcnow
+from sigsvc.db.models import Initiative
 from sigsvc.db.models.batches import Batch
 from sigsvc.export import batches, handover
-from sigsvc.web.context import current_services
+from sigsvc.web.context import current_services, now
 from sigsvc.web.endpoints import endpoint
 from sigsvc.web.errors import ApiError
 
@@ -103,7 +103,7 @@ def artefact(batch_id: uuid.UUID) -> Response:
     header = request.headers.get("Authorization", "")
     token = header[len("Bearer ") :] if header.startswith("Bearer ") else ""
     session = db.session()
-    path = handover.redeem_download_token(session, str(batch_id), token, utcnow())
+    path = handover.redeem_download_token(session, str(batch_id), token, now())
     session.commit()  # the token is spent before a byte is sent
     return send_file(
         path,

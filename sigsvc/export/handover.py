@@ -37,7 +37,6 @@ from audit.checkpoint import Checkpoint
 from audit.errors import AuditError
 from audit.note import Verifier, open_note, parse
 from sigsvc import db
-from sigsvc.db.models import utcnow
 from sigsvc.db.models.batches import Batch, BatchStatus, HandoverAttempt
 from sigsvc.log.storage import SqlLogStorage
 from sigsvc.refusal import Refusal
@@ -150,15 +149,22 @@ def acknowledge(
 
 
 def _record(
-    app: Flask, batch_id: str, attempt: int, status: int | None, outcome: str, detail: str
+    app: Flask,
+    intake: Services,
+    batch_id: str,
+    attempt: int,
+    status: int | None,
+    outcome: str,
+    detail: str,
 ) -> None:
+    now = intake.clock()
     with db.session_scope(app) as session:
         session.add(
             HandoverAttempt(
                 batch_id=batch_id,
                 method="push",
                 attempt=attempt,
-                at=utcnow(),
+                at=now,
                 http_status=status,
                 outcome=outcome,
                 detail=detail[:500],
@@ -168,7 +174,7 @@ def _record(
             batch = session.get(Batch, batch_id)
             if batch is not None and batch.status is BatchStatus.CREATED:
                 batch.status = BatchStatus.HANDED_OVER
-                batch.handed_over_at = utcnow()
+                batch.handed_over_at = now
     log.info("batch_push", batch=batch_id, attempt=attempt, http_status=status, outcome=outcome)
 
 
@@ -199,23 +205,23 @@ def push(
                     timeout=policy.timeout,
                 )
         except requests.RequestException as exc:
-            _record(app, batch_id, attempt, None, "RETRY", type(exc).__name__)
+            _record(app, intake, batch_id, attempt, None, "RETRY", type(exc).__name__)
         else:
             status = response.status_code
             if status in (200, 201):
                 note = str(response.json().get("acknowledgement", "")).encode()
-                _record(app, batch_id, attempt, status, "ACCEPTED", "")
+                _record(app, intake, batch_id, attempt, status, "ACCEPTED", "")
                 with db.session_scope(app) as session:
-                    done = acknowledge(session, intake, key, batch_id, note, utcnow())
+                    done = acknowledge(session, intake, key, batch_id, note, intake.clock())
                     return {"batch": done.id, "status": done.status.value, "attempts": attempt}
             if status == 422:
                 reason = str(response.json().get("reason", "REFUSED"))
-                _record(app, batch_id, attempt, status, "REFUSED", reason)
+                _record(app, intake, batch_id, attempt, status, "REFUSED", reason)
                 raise HandoverError(f"the receiver refused batch {batch_id}: {reason}")
             if status != 429 and status < 500:
-                _record(app, batch_id, attempt, status, "ERROR", response.text[:200])
+                _record(app, intake, batch_id, attempt, status, "ERROR", response.text[:200])
                 raise HandoverError(f"the receiver answered {status}: {response.text[:200]}")
-            _record(app, batch_id, attempt, status, "RETRY", response.text[:200])
+            _record(app, intake, batch_id, attempt, status, "RETRY", response.text[:200])
         if attempt < policy.attempts:
             sleep(min(delay, policy.max_delay))
             delay *= 2

@@ -3,6 +3,8 @@ configured) and the log the registry writes."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import structlog
 from flask import current_app
 
@@ -20,6 +22,11 @@ def current_services() -> Services:
     except IntakeConfigError as exc:
         log.error("intake_not_configured", detail=str(exc))
         raise ApiError("INTAKE_NOT_CONFIGURED", "signature intake is not configured") from exc
+
+
+def now() -> datetime:
+    """The service's clock (the process's Services' when built)."""
+    return registry_log().clock()
 
 
 def registry_log() -> LogService:
