@@ -16,8 +16,8 @@ from audit.note import Signer
 from sigsvc.export.seal import FileSealer
 from tests.batch.kit import Kit
 from tests.batch.tampers import TAMPERS
-from tests.batches.conftest import verify_batch
-from tests.batches.test_export_handover import _artefact, _create
+from tests.export.conftest import verify_batch
+from tests.export.test_export_handover import _artefact, _create
 from tests.signatures.conftest import post
 
 KINDS = (

@@ -28,7 +28,7 @@ from sigsvc import db, services
 from sigsvc.db.models.batches import Batch, HandoverAttempt
 from sigsvc.db.models.intake import DataKey, Signature
 from sigsvc.export import handover, retention
-from tests.batches.conftest import log_vkey, verify_batch
+from tests.export.conftest import log_vkey, verify_batch
 from tests.service.conftest import assert_error, assert_schema
 from tests.signatures.conftest import post
 
