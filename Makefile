@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench interop clean pki pki-check
+.PHONY: run test lint bench interop clean pki pki-check certify
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -28,6 +28,15 @@ bench: $(STAMP)
 
 interop: $(STAMP)
 	$(BIN)/pytest -m interop
+
+# The certifier's conformance suite (docs/certification.md) against a fresh local deployment:
+# `make certify` (SQLite), `make certify DB=postgres`, `make certify TLS=1` (gunicorn
+# terminates TLS, so C24 runs). The report goes to $(CERTIFY_OUT).
+DB ?= sqlite
+CERTIFY_OUT ?= certify-report
+certify: $(STAMP)
+	$(BIN)/python -m certification.certify.local --db $(DB) $(if $(TLS),--tls) \
+		--out $(CERTIFY_OUT) $(if $(ONLY),--only $(ONLY))
 
 # Test PKI (certification/testpki): regenerate certificates and the test trusted list from
 # pki.yml; pki-check fails when the checked-in files differ from a fresh regeneration.

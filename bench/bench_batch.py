@@ -37,9 +37,9 @@ def one(n: int) -> dict[str, float]:
     from audit.log import Log
     from audit.note import Signer
     from audit.storage import MemoryStorage
+    from certification.sealpki import make_seal_pki
     from sigsvc.export.seal import FileSealer
     from sigsvc.export.writer import BatchInfo, EntryRecord, InitiativeInfo, LogProofs, write_batch
-    from tests.batch.sealpki import make_seal_pki
 
     at = datetime(2026, 3, 3, tzinfo=UTC)
     log, signer = Log(MemoryStorage(), "bench.example/log"), Signer.generate("bench-log")

@@ -33,6 +33,7 @@ def one(n: int) -> dict[str, float]:
 
     from audit import events
     from audit.log import Log
+    from certification.sealpki import make_seal_pki
     from certification.testpki.sign import TEST_INITIATIVE_TEXT
     from crypto.form import Regime
     from sigsvc import db, registry, services
@@ -42,7 +43,6 @@ def one(n: int) -> dict[str, float]:
     from sigsvc.intake import protection
     from sigsvc.log.service import log_safe_uuid
     from sigsvc.log.storage import SqlLogStorage
-    from tests.batch.sealpki import make_seal_pki
     from tests.signatures.conftest import intake_settings
 
     at = datetime(2026, 6, 1, tzinfo=UTC)

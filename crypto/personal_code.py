@@ -68,26 +68,27 @@ def check_digit(digits: str) -> int:
 
 
 def parse_personal_code(serial_number: str) -> PersonalCode:
-    """Parse a certificate subject serialNumber (`PNOLV-DDMMYY-NNNNN` or without prefix)."""
+    """Parse a certificate subject serialNumber (`PNOLV-DDMMYY-NNNNN` or without prefix).
+
+    Each defect has its own message, and no message repeats the code: the service answers a
+    platform with it (conformance C1) and it may reach logs."""
     try:
         code = canonical(serial_number)
     except InvalidPersonalCode:
-        raise InvalidPersonalCode(
-            f"serialNumber {serial_number!r} is not a Latvian personal code"
-        ) from None
+        raise InvalidPersonalCode("the serialNumber is not a personal code DDMMYY-NNNNN") from None
     head, tail = code.split("-")
     if head[0] == "3" and head[1] in "23456789":
         return PersonalCode(code, None)  # new format: no birth date, no mandatory checksum
     digits = head + tail
     century = _CENTURY.get(digits[6])
     if century is None:
-        raise InvalidPersonalCode(f"personal code {code} has century digit {digits[6]}")
+        raise InvalidPersonalCode("the personal code's century digit is not 0, 1 or 2")
     try:
         born = date(century + int(digits[4:6]), int(digits[2:4]), int(digits[0:2]))
     except ValueError:
-        raise InvalidPersonalCode(f"personal code {code} does not hold a valid date") from None
+        raise InvalidPersonalCode("the personal code does not hold a valid birth date") from None
     if check_digit(digits[:10]) != int(digits[10]):
-        raise InvalidPersonalCode(f"personal code {code} fails its check digit")
+        raise InvalidPersonalCode("the personal code fails its check digit")
     return PersonalCode(code, born)
 
 

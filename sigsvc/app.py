@@ -11,7 +11,7 @@ from flask import Flask, request
 
 from sigsvc import config as config_module
 from sigsvc import db
-from sigsvc.web import errors, requestlog
+from sigsvc.web import errors, requestlog, transport
 from sigsvc.web.errors import ApiError
 
 
@@ -31,6 +31,7 @@ def create_app(
     requestlog.init_app(app)  # first: every later hook and handler sees the request id
     errors.init_app(app)
     db.init_app(app)
+    transport.init_app(app)
 
     @app.before_request
     def _size_gate() -> None:

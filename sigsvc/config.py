@@ -58,7 +58,8 @@ def from_env(env: Mapping[str, str], instance_path: str | Path) -> dict[str, Any
         "BATCH_SEAL": {name: env.get(name, "") for name in _SEAL_VARIABLES},
         "HANDOVER_URL": env.get("SIGSVC_HANDOVER_URL", ""),
         "RECEIVER_KEY": env.get("SIGSVC_RECEIVER_KEY", ""),
-        "RETENTION_DAYS": _int(env, "SIGSVC_RETENTION_DAYS", 90),
+        # 0: purge as soon as CVK has acknowledged (a certification run uses it: C26)
+        "RETENTION_DAYS": _int(env, "SIGSVC_RETENTION_DAYS", 90, minimum=0),
         # Housekeeping (sigsvc.housekeeping): how long a platform may replay a POST.
         "IDEMPOTENCY_RETENTION_HOURS": _int(env, "SIGSVC_IDEMPOTENCY_RETENTION_HOURS", 168),
         "HOUSEKEEPING_INTERVAL": _int(env, "SIGSVC_HOUSEKEEPING_INTERVAL", 3600),
@@ -74,10 +75,11 @@ def from_env(env: Mapping[str, str], instance_path: str | Path) -> dict[str, Any
     return config
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
     raw = env.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or int(raw) <= 0:
-        raise ConfigError(f"{name} must be a positive integer")
+    if not raw.isdigit() or int(raw) < minimum:
+        what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ConfigError(f"{name} must be {what}")
     return int(raw)

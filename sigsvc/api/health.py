@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 from typing import Any
 
 import sqlalchemy as sa
@@ -52,9 +53,17 @@ def readyz() -> dict[str, Any]:
         raise ApiError("NOT_READY", "database schema is not at the migration head")
     return {
         "status": "ready",
+        "version": _version(),
         "schema_revision": ",".join(sorted(current)),
         "intake": intake_status(),
     }
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("sigsvc")
+    except importlib.metadata.PackageNotFoundError:  # running from a bare source tree
+        return "unknown"
 
 
 def intake_status() -> dict[str, Any]:

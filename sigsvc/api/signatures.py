@@ -62,10 +62,15 @@ def _response(answer: Answer) -> Response:
 
 
 def _error_answer(
-    code: str, *, retryable: bool = False, headers: tuple[tuple[str, str], ...] = ()
+    code: str,
+    message: str | None = None,
+    *,
+    retryable: bool = False,
+    headers: tuple[tuple[str, str], ...] = (),
 ) -> Answer:
     status, meaning = ERROR_CODES[code]
-    doc = {"error": {"code": code, "message": meaning, "request_id": g.get("request_id", "")}}
+    text = message or meaning
+    doc = {"error": {"code": code, "message": text, "request_id": g.get("request_id", "")}}
     return json_answer(status, doc, retryable=retryable, headers=headers)
 
 

@@ -46,8 +46,15 @@ class Answers(Protocol):
     """How refusals are answered (status and body): given by the web layer."""
 
     def __call__(
-        self, code: str, *, retryable: bool = False, headers: tuple[tuple[str, str], ...] = ()
-    ) -> Answer: ...
+        self,
+        code: str,
+        message: str | None = None,
+        *,
+        retryable: bool = False,
+        headers: tuple[tuple[str, str], ...] = (),
+    ) -> Answer:
+        """``message`` (free of personal data) replaces the code's meaning."""
+        ...
 
 
 def json_answer(status: int, doc: dict[str, Any], **kwargs: Any) -> Answer:

@@ -157,7 +157,9 @@ def _decide(
     reason = verdict.reason.value
     retryable = verdict.reason is crypto.Reason.REVOCATION_UNAVAILABLE
     headers = (("Retry-After", RETRY_AFTER_REVOCATION),) if retryable else ()
-    answer = answers(reason, retryable=retryable, headers=headers)
+    # Which defect of the personal code (C1); crypto's messages for it never hold the code.
+    detail = verdict.message if verdict.reason is crypto.Reason.INVALID_PERSONAL_CODE else None
+    answer = answers(reason, detail, retryable=retryable, headers=headers)
     if kind is FormKind.WITHDRAWAL:  # a refused withdrawal changes nothing and is not counted
         remember(session, services, attempt, answer)
         return answer

@@ -41,9 +41,15 @@ class _Server(BaseApplication):  # type: ignore[misc]
         return app
 
 
-def run_gunicorn(bind: str, workers: int) -> None:
+def run_gunicorn(
+    bind: str, workers: int, *, certfile: str | None = None, keyfile: str | None = None
+) -> None:
+    """Serve in the foreground; with ``certfile``/``keyfile`` gunicorn terminates TLS itself
+    (Python's default server context: TLS 1.2 or newer)."""
+    tls = {"certfile": certfile, "keyfile": keyfile} if certfile and keyfile else {}
     _Server(
         {
+            **tls,
             "bind": bind,
             "workers": workers,
             "worker_class": "gthread",

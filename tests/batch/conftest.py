@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from certification.sealpki import make_seal_pki
 from certification.testpki import Responders, clock, make_form_edoc, serve_responders
 from certification.testpki.sign import identity
 from sigsvc.export.seal import FileSealer
 from tests.batch.kit import Kit, Person
-from tests.batch.sealpki import make_seal_pki
 
 SIGNERS = ("valid_p384", "valid_rsa", "no_prefix")
 

@@ -115,7 +115,7 @@ def test_containers_reverified_with_crypto(kit: Kit, edocs: Edocs) -> None:
 
 
 def test_other_operator_seal_is_refused(kit: Kit, edocs: Edocs, tmp_path: Path) -> None:
-    from tests.batch.sealpki import make_seal_pki
+    from certification.sealpki import make_seal_pki
 
     batch = _first(kit, edocs, 2)
     (tmp_path / "other").mkdir()

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from certification.sealpki import make_seal_pki
 from crypto.seal import SealInvalid, verify_seal
 from sigsvc.export.seal import FileSealer, SealError, seal_document
-from tests.batch.sealpki import make_seal_pki
 
 AT = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
 DATA = b'{"format":"sigsvc-batch"}\n'

@@ -84,3 +84,19 @@ def test_age_on_birthday_boundaries() -> None:
     assert age_on(date(2008, 3, 12), date(2026, 3, 12)) == 18
     assert age_on(date(2008, 2, 29), date(2026, 2, 28)) == 17
     assert age_on(date(2008, 2, 29), date(2026, 3, 1)) == 18
+
+
+def test_each_defect_has_its_own_message_without_the_code():
+    defects = {
+        "PNOLV-15067-514827": "form",
+        "PNOLV-150675-54827": "century",
+        "PNOLV-310285-14823": "date",
+        "PNOLV-150675-14827": "check digit",
+    }
+    messages = {}
+    for serial in defects:
+        with pytest.raises(InvalidPersonalCode) as caught:
+            parse_personal_code(serial)
+        messages[serial] = str(caught.value)
+        assert not any(part in messages[serial] for part in serial.split("-")[1:])
+    assert len(set(messages.values())) == len(defects)

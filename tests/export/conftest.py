@@ -17,7 +17,7 @@ from flask import Flask
 from audit.cli import main as sigaudit
 from audit.note import Signer
 from certification.receiver import ReceiverConfig, serve_receiver
-from tests.batch.sealpki import make_seal_pki
+from certification.sealpki import make_seal_pki
 from tests.signatures.conftest import (  # noqa: F401 (fixtures)
     _close_verifier_event_loop,
     admin_headers,

@@ -30,3 +30,9 @@ def test_size_limit_must_be_a_plain_positive_integer(tmp_path, value):
 
 def test_size_limit_is_read(tmp_path):
     assert from_env({"SIGSVC_MAX_CONTENT_LENGTH": "2048"}, tmp_path)["MAX_CONTENT_LENGTH"] == 2048
+
+
+def test_retention_days_may_be_zero_but_not_negative(tmp_path):
+    assert from_env({"SIGSVC_RETENTION_DAYS": "0"}, tmp_path)["RETENTION_DAYS"] == 0
+    with pytest.raises(ConfigError):
+        from_env({"SIGSVC_RETENTION_DAYS": "-1"}, tmp_path)

@@ -1,7 +1,8 @@
 """A TEST-ONLY operator seal PKI made at test time: seal CA -> seal certificate (P-256).
 
 The operator's seal is not part of the citizens' test PKI (certification/testpki), so the batch
-tests make their own, with the fixed test clock's validity period.
+tests and the certification kit (certification/certify/kit.py) make their own, with the fixed
+test clock's validity period.
 """
 
 from __future__ import annotations

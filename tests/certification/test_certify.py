@@ -1,0 +1,198 @@
+"""sigsvc-certify against the service started in-process (real HTTP on 127.0.0.1, SQLite).
+
+A rule broken by monkeypatching inside the test (never a product setting) must turn the
+affected check into FAIL; the intact service PASSes the same check; bad runner input exits 2
+and writes no report.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from certification.certify import cli
+from certification.certify.kit import ensure_kit
+from crypto._internal import pipeline
+from sigsvc import db, services
+from sigsvc.app import create_app
+from sigsvc.web.auth import create_admin_token
+from tests.signatures.conftest import intake_settings
+
+pytestmark = pytest.mark.usefixtures("responders")
+
+
+@pytest.fixture
+def kit_dir(tmp_path: Path) -> Path:
+    return ensure_kit(tmp_path / "kit").directory
+
+
+def _app(tmp_path: Path, kit_dir: Path, **overrides: Any) -> Flask:
+    kit = ensure_kit(kit_dir)
+    url = f"sqlite:///{tmp_path / 'sigsvc.sqlite'}"
+    db.upgrade(url)
+    settings = intake_settings(tmp_path, **overrides)
+    settings.pop("TEST_CLOCK")  # the suite signs at the real time, as against any deployment
+    settings.update(
+        {
+            "BATCH_DIR": str(tmp_path / "batches"),
+            "BATCH_SEAL": {
+                "SIGSVC_BATCH_SEAL_KEY": str(kit.seal_key),
+                "SIGSVC_BATCH_SEAL_CERT": str(kit.seal_chain),
+            },
+            "RECEIVER_KEY": kit.receiver_signer().verifier().vkey,
+            "CHECKPOINT_INTERVAL": 1,
+        }
+    )
+    return create_app(
+        {"TESTING": True, "DATABASE_URL": url, "ADMIN_TOKEN_SHA256": None, **settings},
+        instance_path=str(tmp_path / "instance"),
+    )
+
+
+def _serve(app: Flask) -> tuple[Any, threading.Thread]:
+    """One server thread handling requests in turn (the runner sends them one at a time);
+    crypto's per-thread event loop is closed in that thread when it stops."""
+    server = make_server("127.0.0.1", 0, app, threaded=False)
+
+    def loop() -> None:
+        try:
+            server.serve_forever(0.05)
+        finally:
+            from crypto._internal import chain
+
+            pending = getattr(chain._LOCAL, "loop", None)
+            if pending is not None:
+                pending.close()
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    return server, thread
+
+
+@pytest.fixture
+def served(tmp_path: Path, kit_dir: Path) -> Iterator[tuple[str, str]]:
+    """(base URL, admin token) of the service in this process."""
+    app = _app(tmp_path, kit_dir)
+    with db.session_scope(app) as session:
+        token = create_admin_token(session, "certify-test")
+    server, thread = _serve(app)
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", token
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        services.close(app)
+        db.engine_of(app).dispose()
+
+
+def _run(served: tuple[str, str], kit_dir: Path, out: Path, *extra: str) -> int:
+    url, token = served
+    return cli.main(
+        [
+            "run",
+            "--target",
+            url,
+            "--admin-token",
+            token,
+            "--kit",
+            str(kit_dir),
+            "--out",
+            str(out),
+            *extra,
+        ]
+    )
+
+
+SCHEMA = Path(__file__).parents[2] / "schemas" / "certify-report.schema.json"
+
+
+def _verdicts(out: Path) -> dict[str, str]:
+    doc = json.loads((out / "report.json").read_text())
+    jsonschema.validate(doc, json.loads(SCHEMA.read_text()))
+    assert doc["target"]["version"] and doc["trust"] and doc["run_id"]
+    return {c["id"]: c["verdict"] for c in doc["checks"]}
+
+
+@pytest.mark.parametrize("broken", [False, True], ids=["intact", "minimum-age-broken"])
+def test_a_broken_age_rule_fails_c13(served, kit_dir, tmp_path, monkeypatch, broken):
+    if broken:  # every signer is "99 years old": the minimum age is never enforced
+        monkeypatch.setattr(pipeline, "age_on", lambda born, day: 99)
+    out = tmp_path / "report"
+    code = _run(served, kit_dir, out, "--only", "C13,C24")
+    verdicts = _verdicts(out)
+    assert verdicts == {"C13": "FAIL" if broken else "PASS", "C24": "SKIP"}
+    assert code == (1 if broken else 0)
+    assert {p.name for p in out.iterdir()} == {"report.json", "report.html", "junit.xml"}
+    junit = (out / "junit.xml").read_text()
+    assert ("<failure" in junit) is broken and "<skipped" in junit
+
+
+def _no_report(out: Path) -> bool:
+    return not out.exists()
+
+
+def test_wrong_url_exits_2_without_a_report(kit_dir, tmp_path, capsys):
+    out = tmp_path / "report"
+    code = cli.main(
+        [
+            "run",
+            "--target",
+            "http://127.0.0.1:9",
+            "--admin-token",
+            "x" * 40,
+            "--kit",
+            str(kit_dir),
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 2 and _no_report(out)
+    assert "cannot reach it" in capsys.readouterr().err
+
+
+def test_wrong_admin_token_exits_2_without_a_report(served, kit_dir, tmp_path, capsys):
+    out = tmp_path / "report"
+    assert _run((served[0], "y" * 43), kit_dir, out) == 2 and _no_report(out)
+    assert "--admin-token" in capsys.readouterr().err
+
+
+def test_unknown_check_and_missing_kit_exit_2(served, kit_dir, tmp_path, capsys):
+    out = tmp_path / "report"
+    assert _run(served, kit_dir, out, "--only", "C5,C99") == 2
+    assert "C99" in capsys.readouterr().err
+    assert _run(served, tmp_path / "no-kit", out) == 2 and _no_report(out)
+    assert "sigsvc-certify env --kit" in capsys.readouterr().err
+
+
+def test_a_target_without_the_test_pki_exits_2(tmp_path, kit_dir, capsys):
+    generated = Path(__file__).parents[2] / "certification" / "testpki" / "generated" / "certs"
+    app = _app(
+        tmp_path,
+        kit_dir,
+        TRUSTED_LISTS="",
+        TL_SIGNERS="",
+        ANCHORS=str(generated / "rogue_root.pem"),
+    )
+    with db.session_scope(app) as session:
+        token = create_admin_token(session, "certify-test")
+    server, thread = _serve(app)
+    try:
+        out = tmp_path / "report"
+        assert _run((f"http://127.0.0.1:{server.server_port}", token), kit_dir, out) == 2
+        assert _no_report(out)
+        err = capsys.readouterr().err
+        assert "does not accept a valid TEST-PKI signature" in err
+        assert "SIGSVC_TRUSTED_LISTS" in err
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        services.close(app)
+        db.engine_of(app).dispose()
