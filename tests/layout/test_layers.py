@@ -57,3 +57,18 @@ def test_the_api_answers_every_reason_of_the_one_vocabulary():
     assert {r.value for r in Reason} <= set(ERROR_CODES)
     unsafe = ERROR_CODES[Reason.UNSAFE_INPUT.value]
     assert unsafe == (422, MEANINGS[Reason.UNSAFE_INPUT])
+
+
+def test_checkpoints_are_cut_only_by_the_log_service():
+    cutters = set()
+    for name, path in _modules().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            called = node.func if isinstance(node, ast.Call) else None
+            if isinstance(called, ast.Attribute) and called.attr == "checkpoint":
+                cutters.add(name)  # audit.log.Log.checkpoint signs a new checkpoint
+            if isinstance(called, ast.Name) and called.id == "CheckpointClock":
+                cutters.add(name)
+    assert {m for m in cutters if m.startswith("sigsvc.")} == {
+        "sigsvc.log.service",
+        "sigsvc.log.storage",  # LogStore, the store the bench and tests drive directly
+    }
