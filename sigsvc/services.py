@@ -1,6 +1,6 @@
 """`Services`: what the service needs from the deployment, built once per worker process.
 
-The clock (one injected callable: event times, checkpoint ages, token expiry), the audit log
+The clock (one injected callable: event times, checkpoint ages, rate limits, handover), the log
 (`LogService`: origin, signing key, checkpoint interval), trust (trusted lists pinned to their
 operators, test/demo anchors), the revocation fetcher, the key-encryption key, the pseudonym key
 and the rate limiter. Parsing a trusted list costs far more than a verification, so this is made
@@ -12,7 +12,6 @@ domain code takes it as an argument and never looks it up.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -130,7 +129,7 @@ def build(config: dict[str, Any], clock: Clock = utcnow) -> Services:
         SqlStore.from_url(_driver_url(config["DATABASE_URL"])),
         platform_limit=parse_limit(config["RATE_PLATFORM"], "SIGSVC_RATE_PLATFORM"),
         signer_limit=parse_limit(config["RATE_SIGNER"], "SIGSVC_RATE_SIGNER"),
-        clock=time.time,
+        clock=lambda: clock().timestamp(),
     )
     log = LogService(
         origin=config.get("LOG_ORIGIN") or log_signer.name,
