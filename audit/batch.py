@@ -17,7 +17,9 @@ from audit import merkle, multiproof
 from audit.batch_format import (
     CHECKPOINT,
     FIXED_MEMBERS,
+    FIXED_MEMBERS_V2,
     INCLUSION,
+    LEAVES,
     MANIFEST,
     PROGRESS_EVERY,
     SEAL,
@@ -31,6 +33,7 @@ from audit.batch_format import (
     ZipBatchArchive,
     parse_manifest,
 )
+from audit.batch_range import RangeReport, check_range
 from audit.checkpoint import Checkpoint, SignedCheckpoint, open_checkpoint
 from audit.errors import AuditError
 from audit.events import EVENT_VERSION
@@ -50,9 +53,11 @@ class BatchReport:
     manifest_sha256: str
     seal: object  # what the seal check returned; None when the seal was not checked
     containers_verified: bool
+    version: int = 1
+    range: RangeReport | None = None  # version 2: the completeness facts
 
 
-SealCheck = Callable[[bytes, bytes], object]  # (seal XML, manifest bytes) -> info
+SealCheck = Callable[[bytes, bytes, int], object]  # (seal XML, manifest, version) -> info
 ContainerCheck = Callable[[dict[str, str], BatchEntry, bytes], None]  # initiative, entry, file
 Progress = Callable[[int, int], None]
 
@@ -164,20 +169,24 @@ def verify_batch(
     for name in FIXED_MEMBERS:
         if name not in names:
             raise BatchError(BatchReason.MALFORMED_BATCH, f"missing member {name}", name=name)
-    unknown = [n for n in names if n not in FIXED_MEMBERS and not n.startswith("signatures/")]
+    unknown = [n for n in names if n not in FIXED_MEMBERS_V2 and not n.startswith("signatures/")]
     if unknown:
         raise BatchError(BatchReason.MALFORMED_BATCH, f"unexpected member {unknown[0]}")
     manifest_bytes = archive.read(MANIFEST)
     manifest = parse_manifest(manifest_bytes)
     manifest_sha256 = hashlib.sha256(manifest_bytes).hexdigest()
     doc = manifest.doc
-    # Step 2: the operator's seal over manifest.json.
+    version = doc["version"]
+    if (LEAVES in names) != (version >= 2):
+        raise BatchError(BatchReason.MALFORMED_BATCH, f"{LEAVES} belongs to version 2 only")
+    # Step 2: the operator's seal over manifest.json (version 2: with LT/LTA evidence).
     seal_info: object = None
     if seal_check is not None:
         try:
-            seal_info = seal_check(archive.read(SEAL), manifest_bytes)
+            seal_info = seal_check(archive.read(SEAL), manifest_bytes, version)
         except SealRejected as exc:
-            raise BatchError(BatchReason.SEAL_INVALID, str(exc)) from None
+            reason = BatchReason.SEAL_EVIDENCE_EXPIRED if exc.expired else BatchReason.SEAL_INVALID
+            raise BatchError(reason, str(exc)) from None
     del manifest_bytes
     # Steps 3-4: checkpoints.
     current, previous = _check_log(archive, doc["log"], keys, trusted)
@@ -225,14 +234,26 @@ def verify_batch(
         raise BatchError(
             BatchReason.ENTRY_ADDED, f"{added[0]} is not in the manifest", name=added[0]
         )
-    # Step 11: every leaf in the batch checkpoint.
-    raw = archive.read(INCLUSION)
+    # Step 11 (version 2): the whole range is in the checkpoint, the batch is all of it.
+    span: RangeReport | None = None
+    if version >= 2:
+        span = check_range(
+            archive,
+            doc["log"]["range"],
+            initiative,
+            [entry for entry, _ in entries],
+            leaf_hashes,
+            current,
+        )
+    # Step 11 (version 1): every leaf in the batch checkpoint.
+    raw = archive.read(INCLUSION) if span is None else b""
     if len(raw) % merkle.HASH_SIZE:
         raise BatchError(BatchReason.NOT_INCLUDED, "inclusion proof length is not 32 * n")
     proof = [raw[i : i + merkle.HASH_SIZE] for i in range(0, len(raw), merkle.HASH_SIZE)]
     indexes = [entry.leaf_index for entry, _ in entries]
     try:
-        multiproof.verify(indexes, leaf_hashes, current.size, proof, current.root)
+        if span is None:
+            multiproof.verify(indexes, leaf_hashes, current.size, proof, current.root)
     except AuditError as exc:
         raise BatchError(
             BatchReason.NOT_INCLUDED, f"entries not in the checkpoint: {exc}"
@@ -257,4 +278,6 @@ def verify_batch(
         manifest_sha256=manifest_sha256,
         seal=seal_info,
         containers_verified=container_check is not None,
+        version=version,
+        range=span,
     )

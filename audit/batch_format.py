@@ -18,11 +18,14 @@ from audit import merkle
 from audit.errors import AuditError
 from audit.events import KINDS
 
-FORMAT, VERSION = "sigsvc-batch", 1
+FORMAT = "sigsvc-batch"
+VERSION_1, VERSION = 1, 2  # what is written: 2; what is read: both (docs/batch-format.md)
 MIMETYPE = b"application/vnd.etsi.asic-e+zip"  # ETSI EN 319 162-1 §A.1
 MANIFEST, CHECKPOINT, INCLUSION = "manifest.json", "log/checkpoint", "log/inclusion-proof"
+LEAVES = "log/leaves"  # version 2: every leaf of the initiative's range, one JSON per line
 ODF_MANIFEST, SEAL = "META-INF/manifest.xml", "META-INF/signatures0.xml"
 FIXED_MEMBERS = frozenset({"mimetype", MANIFEST, CHECKPOINT, INCLUSION, ODF_MANIFEST, SEAL})
+FIXED_MEMBERS_V2 = FIXED_MEMBERS | {LEAVES}
 EXTENSIONS = {"application/vnd.etsi.asic-e+zip": "edoc", "application/pdf": "pdf"}
 MAX_MEMBER_BYTES = 64 * 1024 * 1024  # one container, the checkpoint, the seal
 MAX_MANIFEST_BYTES = 1024 * 1024 * 1024
@@ -43,6 +46,10 @@ class BatchReason(enum.StrEnum):
     ENTRY_ADDED = "ENTRY_ADDED"
     NOT_INCLUDED = "NOT_INCLUDED"
     CONTAINER_INVALID = "CONTAINER_INVALID"
+    # version 2
+    SEAL_EVIDENCE_EXPIRED = "SEAL_EVIDENCE_EXPIRED"  # newest time stamp untrusted at that time
+    BATCH_INCOMPLETE = "BATCH_INCOMPLETE"  # a pending signature of the range is not in it
+    ENTRY_NOT_PENDING = "ENTRY_NOT_PENDING"  # an entry is not a pending signature of the range
 
 
 class BatchError(AuditError):
@@ -59,7 +66,12 @@ class BatchError(AuditError):
 
 
 class SealRejected(AuditError):
-    """Raised by an injected seal check when the seal does not verify."""
+    """Raised by an injected seal check when the seal does not verify; ``expired`` when only
+    its long-term evidence ran out at the validation time (SEAL_EVIDENCE_EXPIRED)."""
+
+    def __init__(self, message: str, *, expired: bool = False) -> None:
+        super().__init__(message)
+        self.expired = expired
 
 
 class ContainerRejected(AuditError):
@@ -138,7 +150,7 @@ class ZipBatchArchive:
             raise BatchError(BatchReason.MALFORMED_BATCH, f"{name}: {exc}", name=name) from None
 
     def read(self, name: str) -> bytes:
-        limit = MAX_MANIFEST_BYTES if name == MANIFEST else MAX_MEMBER_BYTES
+        limit = MAX_MANIFEST_BYTES if name in (MANIFEST, LEAVES) else MAX_MEMBER_BYTES
         with self._open(name, limit) as member:
             try:
                 return member.read()
@@ -285,8 +297,9 @@ def parse_manifest(data: bytes) -> _Manifest:
         raise _malformed(f"not UTF-8 JSON: {exc}") from None
     top = frozenset({"format", "version", "batch", "initiative", "log", "count", "entries"})
     _object(doc, top, "manifest")
-    if doc["format"] != FORMAT or type(doc["version"]) is not int or doc["version"] != VERSION:
-        raise _malformed(f"format is not {FORMAT} version {VERSION}")
+    version = doc["version"]
+    if doc["format"] != FORMAT or type(version) is not int or version not in (VERSION_1, VERSION):
+        raise _malformed(f"format is not {FORMAT} version {VERSION_1} or {VERSION}")
     batch = _object(doc["batch"], frozenset({"id", "sequence", "created"}), "batch")
     _string(batch["id"], "batch.id", _ID)
     _integer(batch["sequence"], "batch.sequence", 1)
@@ -298,7 +311,12 @@ def parse_manifest(data: bytes) -> _Manifest:
     _string(ini["title"], "initiative.title")
     _string(ini["text_sha256"], "initiative.text_sha256", _SHA256)
     _string(ini["regime"], "initiative.regime", KINDS["regime"]["pattern"])
-    log = _object(doc["log"], frozenset({"origin", "key", "checkpoint", "previous"}), "log")
+    log_keys = frozenset({"origin", "key", "checkpoint", "previous"})
+    log = _object(doc["log"], log_keys | ({"range"} if version == VERSION else set()), "log")
+    if version == VERSION:
+        span = _object(log["range"], frozenset({"start", "end"}), "log.range")
+        if _integer(span["start"], "log.range.start") > _integer(span["end"], "log.range.end"):
+            raise _malformed("log.range.start is after log.range.end")
     for key in ("origin", "key", "checkpoint"):
         _string(log[key], f"log.{key}")
     if log["previous"] is not None:

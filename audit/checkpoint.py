@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from audit.errors import CheckpointError, NoteError
 from audit.merkle import HASH_SIZE
-from audit.note import Note, Signer, Verifier, open_note, sign
+from audit.note import Note, NoteSigner, Verifier, open_note, sign
 from audit.strict import b64decode, b64encode, decimal
 
 
@@ -57,7 +57,7 @@ class SignedCheckpoint:
     signed_by: tuple[Verifier, ...]
 
 
-def sign_checkpoint(checkpoint: Checkpoint, signers: Iterable[Signer]) -> bytes:
+def sign_checkpoint(checkpoint: Checkpoint, signers: Iterable[NoteSigner]) -> bytes:
     """Signed-note bytes of the checkpoint; during a key rotation pass old and new signer."""
     return sign(checkpoint.text(), signers)
 

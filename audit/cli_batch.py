@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,17 +26,35 @@ from audit.batch import (
     ZipBatchArchive,
     verify_batch,
 )
+from audit.events import format_time
 from audit.note import Verifier
 from audit.strict import b64encode
 
 
-def seal_checker(anchors: Sequence[bytes]) -> SealCheck:
-    """The seal check: XAdES over manifest.json chaining to one of ``anchors`` (DER certs)."""
-    from crypto.seal import SealInvalid, verify_seal
+def seal_checker(
+    anchors: Sequence[bytes],
+    *,
+    tsa_anchors: Sequence[bytes] = (),
+    at: datetime | None = None,
+) -> SealCheck:
+    """The seal check: XAdES over manifest.json chaining to one of ``anchors`` (DER certs).
 
-    def check(seal_xml: bytes, manifest: bytes) -> object:
+    Version 1 seals are XAdES-B-B (chain valid at their claimed SigningTime). Version 2 seals
+    must be XAdES-BASELINE-LT or -LTA, judged at validation time ``at`` (default: now) with
+    time stamps chaining to ``tsa_anchors`` (default: ``anchors``).
+    """
+    from crypto.seal import SealInvalid, verify_seal
+    from crypto.seal_evidence import SealEvidenceExpired, verify_seal_lt
+
+    def check(seal_xml: bytes, manifest: bytes, version: int) -> object:
         try:
-            return verify_seal(seal_xml, "manifest.json", manifest, anchors)
+            if version < 2:
+                return verify_seal(seal_xml, "manifest.json", manifest, anchors)
+            when = at or datetime.now(UTC)
+            tsas = list(tsa_anchors) or list(anchors)
+            return verify_seal_lt(seal_xml, "manifest.json", manifest, anchors, tsas, when)
+        except SealEvidenceExpired as exc:
+            raise SealRejected(exc.message, expired=True) from None
         except SealInvalid as exc:
             raise SealRejected(exc.message) from None
 
@@ -91,7 +109,20 @@ def _time(text: str) -> datetime | None:
 
 def report_json(report: BatchReport) -> dict[str, Any]:
     seal = report.seal
+    from crypto.seal_evidence import LtSealInfo
+
+    span = report.range
+    evidence = None
+    if isinstance(seal, LtSealInfo):
+        evidence = {
+            "level": seal.level,
+            "sealed_before": format_time(seal.sealed_before),
+            "timestamps": [format_time(t) for t in seal.timestamps],
+            "renew_before": format_time(seal.renew_before),
+            "validated_at": format_time(seal.validated_at),
+        }
     return {
+        "version": report.version,
         "batch": report.batch_id,
         "sequence": report.sequence,
         "initiative": report.initiative["id"],
@@ -102,6 +133,17 @@ def report_json(report: BatchReport) -> dict[str, Any]:
         "previous_size": report.previous.size if report.previous else None,
         "manifest_sha256": report.manifest_sha256,
         "seal": getattr(seal, "subject", None),
+        "seal_evidence": evidence,
+        "range": None
+        if span is None
+        else {
+            "start": span.start,
+            "end": span.end,
+            "previous_batch": span.previous_export,
+            "accepted": span.accepted,
+            "withdrawn": span.withdrawn,
+            "complete": True,
+        },
         "containers_verified": report.containers_verified,
     }
 
@@ -116,7 +158,16 @@ def run(
     if len(args.trusted_list) != len(args.tl_signer):
         print("sigaudit: give one --tl-signer per --trusted-list", file=sys.stderr)
         return 2
-    seal = seal_checker([read(p) for p in args.seal_anchor]) if args.seal_anchor else None
+    at = None
+    if args.at:
+        at = _time(args.at)
+        if at is None:
+            print("sigaudit: --at is not ISO 8601 with a zone", file=sys.stderr)
+            return 2
+    seal = None
+    if args.seal_anchor:
+        tsas = [read(p) for p in args.tsa_anchor]
+        seal = seal_checker([read(p) for p in args.seal_anchor], tsa_anchors=tsas, at=at)
     if seal is None:
         print("sigaudit: WARNING: no --seal-anchor, the seal is NOT checked", file=sys.stderr)
     containers = None
@@ -157,6 +208,15 @@ def run(
     )
     if doc["previous_size"] is not None:
         human += f", consistent with size {doc['previous_size']}"
+    if doc["range"] is not None:
+        span = doc["range"]
+        human += f"; complete for log range [{span['start']}, {span['end']})"
+    if evidence := doc["seal_evidence"]:
+        human += (
+            f"; seal {evidence['level']}, sealed before {evidence['sealed_before']}, "
+            f"evidence valid at {evidence['validated_at']} (renew before "
+            f"{evidence['renew_before']})"
+        )
     return emit(args, True, human, doc)
 
 
@@ -174,6 +234,18 @@ def add_parser(
         default=[],
         metavar="CERT",
         help="DER certificate the operator's seal must chain to; repeatable",
+    )
+    b.add_argument(
+        "--tsa-anchor",
+        action="append",
+        default=[],
+        metavar="CERT",
+        help="certificate the seal's time stamps must chain to (default: the seal anchors)",
+    )
+    b.add_argument(
+        "--at",
+        metavar="TIME",
+        help="validation time for the seal's long-term evidence (ISO 8601; default: now)",
     )
     b.add_argument(
         "--trusted-list",

@@ -129,6 +129,12 @@ EVENT_FIELDS: dict[str, dict[str, tuple[str, bool]]] = {
         "status": ("code", True),
         "acknowledgement_sha256": ("sha256", True),
     },
+    # A receiver refused a batch: its signed refusal (C2SP note) by digest, with its reason.
+    "batch.refused": {
+        "batch": ("id", True),
+        "reason": ("code", True),
+        "acknowledgement_sha256": ("sha256", True),
+    },
     "data.purged": {
         "initiative": ("id", True),
         "scope": ("code", True),
@@ -343,6 +349,16 @@ def batch_acknowledged(
         at,
         batch=batch,
         status=status,
+        acknowledgement_sha256=acknowledgement_sha256,
+    )
+
+
+def batch_refused(*, at: datetime, batch: str, reason: str, acknowledgement_sha256: str) -> Event:
+    return build(
+        "batch.refused",
+        at,
+        batch=batch,
+        reason=reason,
         acknowledgement_sha256=acknowledgement_sha256,
     )
 

@@ -9,7 +9,7 @@ from audit import events, merkle
 from audit.checkpoint import Checkpoint, sign_checkpoint
 from audit.errors import StorageError
 from audit.merkle import Node
-from audit.note import Signer
+from audit.note import NoteSigner
 from audit.receipt import Receipt
 from audit.storage import LogStorage
 
@@ -66,14 +66,14 @@ class Log:
     def root(self, size: int | None = None) -> bytes:
         return merkle.root_at(self.size if size is None else size, self.storage)
 
-    def checkpoint(self, signers: Sequence[Signer]) -> bytes:
+    def checkpoint(self, signers: Sequence[NoteSigner]) -> bytes:
         """Cut, sign and store a checkpoint of the current tree; return the note."""
         size = self.storage.size()
         note = sign_checkpoint(Checkpoint(self.origin, size, self.root(size)), signers)
         self.storage.add_checkpoint(size, note)
         return note
 
-    def rotate_key(self, at: datetime, old: Signer, new: Signer) -> bytes:
+    def rotate_key(self, at: datetime, old: NoteSigner, new: NoteSigner) -> bytes:
         """Log ``key.rotated`` and cut the switch checkpoint signed by both keys."""
         event = events.key_rotated(
             at=at,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -111,6 +112,20 @@ class Verifier:
         return True
 
 
+class NoteSigner(Protocol):
+    """What signs a note: an in-memory ``Signer`` or a key held in a PKCS#11 token."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def key_id(self) -> int: ...
+
+    def verifier(self) -> Verifier: ...
+
+    def sign(self, text: bytes) -> Signature: ...
+
+
 @dataclass(frozen=True)
 class Signer:
     """An Ed25519 note signing key."""
@@ -182,7 +197,7 @@ def _check_text(text: bytes) -> None:
         raise MalformedNoteError("note contains a control character")
 
 
-def sign(text: bytes, signers: Iterable[Signer]) -> bytes:
+def sign(text: bytes, signers: Iterable[NoteSigner]) -> bytes:
     """Encode ``text`` signed by each signer, in order."""
     _check_text(text)
     if not text.endswith(b"\n"):
@@ -250,6 +265,7 @@ def open_note(message: bytes, verifiers: Sequence[Verifier]) -> tuple[Note, list
 
 __all__ = [
     "Note",
+    "NoteSigner",
     "Signature",
     "Signer",
     "Verifier",

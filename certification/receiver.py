@@ -63,6 +63,7 @@ class ReceiverConfig:
     db_path: Path
     container_check: ContainerCheck | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    tsa_anchors: Sequence[bytes] = ()  # the seal's time stamps chain to these (default: seal's)
 
 
 def _json(status: int, doc: dict[str, Any]) -> Response:
@@ -75,7 +76,6 @@ class Receiver:
         self._lock = threading.Lock()
         self._db = sqlite3.connect(config.db_path, check_same_thread=False, isolation_level=None)
         self._db.executescript(_SCHEMA)
-        self._seal = seal_checker(list(config.seal_anchors))
 
     def close(self) -> None:
         self._db.close()
@@ -138,21 +138,41 @@ class Receiver:
                 )
             return Response(text, status, mimetype="application/json")
 
+    def _refuse(self, reason: str, message: str, now: str) -> tuple[int, dict[str, Any]]:
+        note, sha = self._ack(Acknowledgement.refusal(self.config.name, reason, now))
+        doc = {"status": "REFUSED", "reason": reason, "message": message}
+        return 422, {**doc, "acknowledgement": note, "acknowledgement_sha256": sha}
+
     def _verify(self, body: Any, body_sha: str) -> tuple[int, dict[str, Any]]:
-        now = format_time(self.config.clock())
+        clock = self.config.clock()
+        now = format_time(clock)
+        seal = seal_checker(
+            list(self.config.seal_anchors), tsa_anchors=list(self.config.tsa_anchors), at=clock
+        )
         try:
             report = verify_batch(
                 ZipBatchArchive(body),
                 self.config.log_keys,
-                seal_check=self._seal,
+                seal_check=seal,
                 trusted=self._witness,
                 container_check=self.config.container_check,
             )
         except BatchError as exc:
-            refusal = Acknowledgement.refusal(self.config.name, str(exc.reason), now)
-            note, sha = self._ack(refusal)
-            doc = {"status": "REFUSED", "reason": str(exc.reason), "message": exc.message}
-            return 422, {**doc, "acknowledgement": note, "acknowledgement_sha256": sha}
+            return self._refuse(str(exc.reason), exc.message, now)
+        previous = report.range.previous_export if report.range else None
+        if (
+            previous is not None
+            and not self._db.execute(
+                "SELECT 1 FROM batches WHERE batch = ?", (previous,)
+            ).fetchone()
+        ):
+            # Complete only if the batch the range follows reached us: else its signatures
+            # were exported but never delivered.
+            return self._refuse(
+                "PREVIOUS_BATCH_UNKNOWN",
+                f"the range follows batch {previous}, which this receiver never accepted",
+                now,
+            )
         stored = self._db.execute(
             "SELECT manifest_sha256, response FROM batches WHERE batch = ?", (report.batch_id,)
         ).fetchone()

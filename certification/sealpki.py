@@ -82,3 +82,17 @@ def make_seal_pki(label: str = "TEST") -> SealPki:
         ),
         chain_pem=cert.public_bytes(pem) + ca.public_bytes(pem),
     )
+
+
+TESTPKI = Path(__file__).parent / "testpki"
+
+
+def operator_seal_files(directory: Path) -> tuple[Path, Path, Path]:
+    """(key, chain, anchor) of the test PKI's operator seal (``operator_seal`` under ``ica``,
+    anchor the root): the local OCSP responder answers for it, as XAdES-LT sealing needs."""
+    certs = TESTPKI / "generated" / "certs"
+    key = directory / "operator_seal.key.pem"
+    key.write_bytes((TESTPKI / "test-only-keys" / "TEST-ONLY-operator_seal.key.pem").read_bytes())
+    chain = directory / "operator_seal.chain.pem"
+    chain.write_bytes((certs / "operator_seal.pem").read_bytes() + (certs / "ica.pem").read_bytes())
+    return key, chain, certs / "root.pem"

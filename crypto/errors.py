@@ -141,7 +141,19 @@ class RevocationUnavailable(VerificationError):
 
 
 class FetchError(RevocationUnavailable):
-    """An injected fetcher could not obtain a response (network, HTTP, size)."""
+    """An injected fetcher could not obtain a response (network, HTTP, size): an outage.
+
+    Every outage of any fetch (OCSP, CRL, caIssuers) is REVOCATION_UNAVAILABLE with TRY_LATER:
+    the service answers it with 503 + Retry-After, because the same request can pass later.
+    """
+
+
+class FetcherFailure(RuntimeError):
+    """The injected fetcher failed in a way that is not an outage (a bug in the caller's code).
+
+    Not a verdict: `crypto.verify` lets it propagate, so it is never mistaken for a property of
+    the container (it used to become MALFORMED_CONTAINER).
+    """
 
 
 class NoTimestamp(VerificationError):

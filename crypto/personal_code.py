@@ -24,6 +24,12 @@ _CANONICAL = re.compile(CANONICAL_PATTERN)
 _SHAPE = re.compile(SHAPE_PATTERN)
 _SPELLING = re.compile(f"(?:{ETSI_PREFIX})?([0-9]{{6}})-?([0-9]{{5}})")
 _STANDALONE = re.compile(f"(?<![0-9]){SHAPE_PATTERN}(?![0-9])")
+# EN 319 412-1 §5.1.3 semantics identifier: "PNO" + ISO 3166 country + "-" + national id.
+_SEMANTICS = re.compile(r"PNOLV-([0-9]{6})-?([0-9]{5})")
+_FOREIGN = re.compile(r"(PNO|IDC|PAS|TIN)([A-Z]{2})[-:].*", re.S)
+# Legacy certificates carry the bare code; only with its hyphen (an Estonian or Lithuanian
+# 11-digit code must never read as a Latvian one) and only with C=LV from an LV-listed CA.
+_BARE = re.compile(r"([0-9]{6})-([0-9]{5})")
 _WEIGHTS = (1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CENTURY = {"0": 1800, "1": 1900, "2": 2000}
 
@@ -32,6 +38,7 @@ _CENTURY = {"0": 1800, "1": 1900, "2": 2000}
 class PersonalCode:
     code: str  # DDMMYY-NNNNN
     birth_date: date | None  # None for new-format codes
+    bare: bool = False  # legacy form without the PNOLV- semantics identifier
 
     @property
     def new_format(self) -> bool:
@@ -68,17 +75,29 @@ def check_digit(digits: str) -> int:
 
 
 def parse_personal_code(serial_number: str) -> PersonalCode:
-    """Parse a certificate subject serialNumber (`PNOLV-DDMMYY-NNNNN` or without prefix).
+    """Parse a certificate subject serialNumber: `PNOLV-DDMMYY-NNNNN` (the semantics identifier)
+    or a legacy bare `DDMMYY-NNNNN` (`bare=True`: the caller must check C=LV and the issuer).
 
     Each defect has its own message, and no message repeats the code: the service answers a
-    platform with it (conformance C1) and it may reach logs."""
-    try:
-        code = canonical(serial_number)
-    except InvalidPersonalCode:
-        raise InvalidPersonalCode("the serialNumber is not a personal code DDMMYY-NNNNN") from None
-    head, tail = code.split("-")
+    platform with it (conformance C1) and it may reach logs. A foreign identifier is named by
+    its type and country only."""
+    match = _SEMANTICS.fullmatch(serial_number) or _BARE.fullmatch(serial_number)
+    if not match:
+        foreign = _FOREIGN.fullmatch(serial_number)
+        if foreign and (foreign.group(1), foreign.group(2)) != ("PNO", "LV"):
+            raise InvalidPersonalCode(
+                f"the serialNumber is a {foreign.group(2)} {foreign.group(1)} identifier "
+                f"({foreign.group(1)}{foreign.group(2)}-...), not a Latvian personal code"
+            )
+        raise InvalidPersonalCode(
+            "the serialNumber is not a personal code DDMMYY-NNNNN "
+            "(neither PNOLV-DDMMYY-NNNNN nor a legacy DDMMYY-NNNNN)"
+        )
+    bare = match.re is _BARE
+    head, tail = match.groups()
+    code = f"{head}-{tail}"
     if head[0] == "3" and head[1] in "23456789":
-        return PersonalCode(code, None)  # new format: no birth date, no mandatory checksum
+        return PersonalCode(code, None, bare)  # new format: no birth date, no mandatory checksum
     digits = head + tail
     century = _CENTURY.get(digits[6])
     if century is None:
@@ -89,7 +108,7 @@ def parse_personal_code(serial_number: str) -> PersonalCode:
         raise InvalidPersonalCode("the personal code does not hold a valid birth date") from None
     if check_digit(digits[:10]) != int(digits[10]):
         raise InvalidPersonalCode("the personal code fails its check digit")
-    return PersonalCode(code, born)
+    return PersonalCode(code, born, bare)
 
 
 def age_on(born: date, day: date) -> int:

@@ -75,6 +75,21 @@ def _certs(blobs: Iterable[bytes]) -> list[x509.Certificate]:
     return [c for blob in blobs for c in load_certificates(blob)]
 
 
+def read_lotl(source: TrustedListSource) -> dict[str, tl.ListReference]:
+    """Territory -> (location, operator certificates) from a list of the lists whose signature
+    one of `source.signer_certs` verifies at `source.fetched_at` (TrustListError otherwise)."""
+    payload = tl.verified_payload(source.xml, _certs(source.signer_certs), source.fetched_at)
+    return tl.lotl_references(payload)
+
+
+def _authority_ders(registry: TSPRegistry) -> set[bytes]:
+    return {
+        a.certificate.dump()
+        for a in registry.known_certificate_authorities
+        if isinstance(a, AuthorityWithCert)
+    }
+
+
 class TrustStore:
     """Trusted CA/QC and QTST services and test anchors; immutable after construction."""
 
@@ -92,6 +107,7 @@ class TrustStore:
         (verified) LOTL announces for its territory.
         """
         self.registry = TSPRegistry()
+        self._territory: dict[bytes, str | None] = {}  # listed CA certificate -> list territory
         self.lists: list[TrustedListInfo] = []
         self.parse_warnings: list[str] = []
         announced: dict[str, list[x509.Certificate]] = {}
@@ -107,7 +123,10 @@ class TrustStore:
             territory, seq, issued, next_update = tl.list_metadata(payload)
             if claimed is not None and territory != claimed:
                 raise TrustListError("signed territory differs from the unsigned one")
+            before = _authority_ders(self.registry)
             self.parse_warnings.extend(tl.add_to_registry(payload, self.registry))
+            for der in _authority_ders(self.registry) - before:
+                self._territory[der] = territory
             stale = next_update is not None and source.fetched_at > next_update
             self.lists.append(
                 TrustedListInfo(territory, seq, issued, next_update, source.fetched_at, stale)
@@ -139,8 +158,6 @@ class TrustStore:
         # a missing issuer -> UNTRUSTED). Under the GIL CPU-bound verifications cannot overlap
         # anyway; processes, not threads, give parallel verification.
         self.verification_lock = threading.Lock()
-        self._revinfo_cache: dict[str, tuple[datetime | None, bytes]] = {}
-        self._cert_cache: dict[str, bytes] = {}
         # Parsed certificates by DER (CA, TSA, OCSP responder certificates recur in every
         # container; asn1crypto caches name preparation and parsing on the object).
         self._parsed: dict[bytes, x509.Certificate] = {
@@ -154,6 +171,10 @@ class TrustStore:
     @property
     def has_test_anchors(self) -> bool:
         return bool(self.test_anchors)
+
+    def territory_of(self, cert: x509.Certificate) -> str | None:
+        """The territory of the trusted list that lists `cert` as a CA/QC service, if any."""
+        return self._territory.get(cert.dump())
 
     def is_test_anchor(self, cert: x509.Certificate) -> bool:
         return cert.public_key.dump() in self._test_anchor_keys
@@ -230,40 +251,19 @@ class TrustStore:
                 self._anchor_managers[key] = hit
         return hit
 
-    # -- revocation cache (fetched CRLs stay usable until their nextUpdate) ---------------
 
-    def cached(self, url: str, moment: datetime) -> bytes | None:
-        with self._lock:
-            hit = self._revinfo_cache.get(url)
-        if hit is None or hit[0] is None or moment >= hit[0]:
-            return None
-        return hit[1]
-
-    def cached_certificate(self, url: str) -> bytes | None:
-        with self._lock:
-            return self._cert_cache.get(url)
-
-    def remember_certificate(self, url: str, blob: bytes) -> None:
-        with self._lock:
-            if len(self._cert_cache) > 256:
-                self._cert_cache.clear()
-            self._cert_cache[url] = blob
-
-    def remember(self, url: str, until: datetime | None, der: bytes) -> None:
-        with self._lock:
-            if len(self._revinfo_cache) > 1024:
-                self._revinfo_cache.clear()
-            self._revinfo_cache[url] = (until, der)
-
+ListReference = tl.ListReference
 
 __all__ = [
     "CA_QC_URI",
     "QTST_URI",
     "TEST_ANCHOR",
     "TRUSTED_LIST",
+    "ListReference",
     "ServiceEntry",
     "TrustStore",
     "TrustedListInfo",
     "TrustedListSource",
     "load_certificates",
+    "read_lotl",
 ]

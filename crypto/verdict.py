@@ -20,6 +20,7 @@ class Signer:
     birth_date: date | None  # derivable from old-format codes only
     serial_number: str  # subject serialNumber as in the certificate, e.g. PNOLV-321806-14495
     certificate_sha256: str  # hex
+    legacy_code: bool = False  # bare DDMMYY-NNNNN (no PNOLV-): valid only from an LV-listed CA
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -18,6 +18,16 @@ _SEAL_VARIABLES = (
     "SIGSVC_BATCH_SEAL_KEY",
     "SIGSVC_BATCH_SEAL_CERT",
     "SIGSVC_BATCH_SEAL_KEY_PASSWORD",
+    "SIGSVC_BATCH_TSA_URL",
+)
+# Keys in a PKCS#11 token (sigsvc.keys.config): token, log key label/name, seal key label.
+_TOKEN_KEY_VARIABLES = (
+    "SIGSVC_PKCS11_MODULE",
+    "SIGSVC_PKCS11_TOKEN",
+    "SIGSVC_PKCS11_PIN_FILE",
+    "SIGSVC_LOG_KEY_LABEL",
+    "SIGSVC_LOG_KEY_NAME",
+    "SIGSVC_BATCH_SEAL_KEY_LABEL",
 )
 DEFAULT_MAX_CONTENT_LENGTH = 10 * 1024 * 1024  # a qualified .edoc/PDF is far below 10 MiB
 
@@ -42,9 +52,17 @@ def from_env(env: Mapping[str, str], instance_path: str | Path) -> dict[str, Any
         "INTAKE_KEYS": {name: env.get(name, "") for name in _KEY_VARIABLES},
         "LOG_KEY_FILE": env.get("SIGSVC_LOG_KEY_FILE", ""),
         "LOG_ORIGIN": env.get("SIGSVC_LOG_ORIGIN", ""),
+        "TOKEN_KEYS": {name: env.get(name, "") for name in _TOKEN_KEY_VARIABLES},
         "TRUSTED_LISTS": env.get("SIGSVC_TRUSTED_LISTS", ""),
         "TL_SIGNERS": env.get("SIGSVC_TL_SIGNERS", ""),
         "ANCHORS": env.get("SIGSVC_ANCHORS", ""),
+        # Trusted lists kept current from the EU LOTL (sigsvc.intake.trustlists).
+        "TRUST_DIR": env.get("SIGSVC_TRUST_DIR", ""),
+        "LOTL_URL": env.get("SIGSVC_LOTL_URL", ""),
+        "LOTL_SIGNERS": env.get("SIGSVC_LOTL_SIGNERS", ""),
+        "TRUST_REFRESH_INTERVAL": _int(env, "SIGSVC_TRUST_REFRESH_INTERVAL", 3600),
+        "TRUST_GRACE": _int(env, "SIGSVC_TRUST_GRACE", 86400),
+        "TRUST_TEST_HTTP": env.get("SIGSVC_TRUST_TEST_HTTP") == "1",
         "TEST_CLOCK": env.get("SIGSVC_TEST_CLOCK", ""),
         "CHECKPOINT_INTERVAL": _int(env, "SIGSVC_CHECKPOINT_INTERVAL", 2),
         # The worst national surge seen is 2,000 signatures a minute (~33/s) across all

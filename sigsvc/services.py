@@ -14,19 +14,23 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
+# The service loads pyHanko & co. (the verification pipeline) at start-up, not in its first
+# request; `crypto` itself loads them lazily for the CLI's sake.
 import crypto
-from audit.note import Signer
+import crypto._internal.pipeline
+from audit.note import NoteSigner
 from crypto import TrustedListSource, TrustStore
 from sigsvc.db.models import utcnow
-from sigsvc.intake import protection, pseudonym
+from sigsvc.intake import protection, pseudonym, trustlists
 from sigsvc.intake.fetchers import HttpFetcher, crypto_fetcher
 from sigsvc.intake.ratelimit import Limit, RateLimiter, SqlStore
+from sigsvc.keys import config as keyconfig
 from sigsvc.log.service import LogService
 
 Clock = Callable[[], datetime]
@@ -39,7 +43,7 @@ class IntakeConfigError(Exception):
     """The deployment's intake configuration is missing or invalid (message names the variable)."""
 
 
-@dataclass(frozen=True)
+@dataclass  # not frozen: `reload_trust` swaps in a refreshed trust store
 class Services:
     clock: Clock  # the service's time (UTC)
     log: LogService
@@ -51,6 +55,27 @@ class Services:
     verification_time: Clock  # `clock`, or SIGSVC_TEST_CLOCK's fixed instant in tests
     test_clock: bool
     max_container_bytes: int
+    log_key_source: keyconfig.KeySource | None = None  # token or file, for /readyz
+    trust_watch: trustlists.TrustWatch | None = None  # set with SIGSVC_TRUST_DIR
+    trust_grace: timedelta = timedelta(days=1)
+
+    def stale_lists(self) -> list[str]:
+        """Refreshed lists past NextUpdate + grace now (intake answers 503 TRUST_STALE).
+
+        Only lists kept by `sigsvc trust refresh` (SIGSVC_TRUST_DIR): statically configured
+        lists (SIGSVC_TRUSTED_LISTS: tests, demo, a deliberate pin) get the verdict warning
+        "past its NextUpdate" instead.
+        """
+        if self.trust_watch is None:
+            return []
+        return trustlists.stale_lists(self.trust, self.verification_time(), self.trust_grace)
+
+    def reload_trust(self) -> None:
+        """Swap in a newer stored list version, if `sigsvc trust refresh` made one."""
+        if self.trust_watch is not None:
+            fresh = self.trust_watch.changed()
+            if fresh is not None:
+                self.trust = fresh  # one reference swap: verifications in flight keep theirs
 
     @property
     def test_anchors(self) -> bool:
@@ -96,13 +121,7 @@ def build(config: dict[str, Any], clock: Clock = utcnow) -> Services:
         pseudonyms = pseudonym.pseudonym_key_from_environ(env)
     except (protection.ProtectionError, pseudonym.PseudonymError) as exc:
         raise IntakeConfigError(str(exc)) from exc
-    log_key_file = config.get("LOG_KEY_FILE")
-    if not log_key_file:
-        raise IntakeConfigError("no log signing key: set SIGSVC_LOG_KEY_FILE")
-    try:
-        log_signer = Signer.from_skey(_read(log_key_file, "SIGSVC_LOG_KEY_FILE").decode().strip())
-    except Exception as exc:
-        raise IntakeConfigError(f"SIGSVC_LOG_KEY_FILE: not a signed-note key ({exc})") from exc
+    log_signer, log_key_source = _log_key(config)
     test_clock = config.get("TEST_CLOCK")
     fixed = parse_instant(test_clock, "SIGSVC_TEST_CLOCK") if test_clock else None
     verification_time: Clock = (lambda: fixed) if fixed else clock
@@ -110,21 +129,31 @@ def build(config: dict[str, Any], clock: Clock = utcnow) -> Services:
     anchors = _paths(config.get("ANCHORS"))
     if len(lists) != len(signers):
         raise IntakeConfigError("SIGSVC_TL_SIGNERS needs one certificate per SIGSVC_TRUSTED_LISTS")
-    if not lists and not anchors:
+    trust_dir = config.get("TRUST_DIR")
+    if not lists and not anchors and not trust_dir:
         raise IntakeConfigError("no trust: set SIGSVC_TRUSTED_LISTS + SIGSVC_TL_SIGNERS")
     fetched_at = verification_time()
+    watch = _trust_watch(config, verification_time, [_read(a, "SIGSVC_ANCHORS") for a in anchors])
     try:
-        trust = TrustStore(
-            trusted_lists=[
-                TrustedListSource(
-                    _read(tl, "SIGSVC_TRUSTED_LISTS"), (_read(s, "SIGSVC_TL_SIGNERS"),), fetched_at
-                )
-                for tl, s in zip(lists, signers, strict=True)
-            ],
-            test_anchors=[_read(a, "SIGSVC_ANCHORS") for a in anchors],
+        trust = (
+            watch.load()
+            if watch is not None
+            else TrustStore(
+                trusted_lists=[
+                    TrustedListSource(
+                        _read(tl, "SIGSVC_TRUSTED_LISTS"),
+                        (_read(s, "SIGSVC_TL_SIGNERS"),),
+                        fetched_at,
+                    )
+                    for tl, s in zip(lists, signers, strict=True)
+                ],
+                test_anchors=[_read(a, "SIGSVC_ANCHORS") for a in anchors],
+            )
         )
     except crypto.VerificationError as exc:
         raise IntakeConfigError(f"trust configuration rejected: {exc.message}") from exc
+    except trustlists.TrustRefreshError as exc:
+        raise IntakeConfigError(f"SIGSVC_TRUST_DIR: {exc}") from exc
     limiter = RateLimiter(
         SqlStore.from_url(_driver_url(config["DATABASE_URL"])),
         platform_limit=parse_limit(config["RATE_PLATFORM"], "SIGSVC_RATE_PLATFORM"),
@@ -141,14 +170,60 @@ def build(config: dict[str, Any], clock: Clock = utcnow) -> Services:
         clock=clock,
         log=log,
         trust=trust,
-        fetcher=crypto_fetcher(),
+        # The fetcher's cache (the only one) expires on the verification clock: with a test
+        # clock, responses valid then stay cached instead of being fetched for every request.
+        fetcher=crypto_fetcher(clock=lambda: verification_time().timestamp()),
         kek=kek,
         pseudonyms=pseudonyms,
         limiter=limiter,
         verification_time=verification_time,
         test_clock=fixed is not None,
         max_container_bytes=int(config["MAX_SIGNATURE_BYTES"]),
+        trust_watch=watch,
+        trust_grace=timedelta(seconds=int(config.get("TRUST_GRACE", 86400))),
+        log_key_source=log_key_source,
     )
+
+
+def _trust_watch(
+    config: dict[str, Any], clock: Callable[[], datetime], anchors: list[bytes]
+) -> trustlists.TrustWatch | None:
+    """With SIGSVC_TRUST_DIR: lists from the refreshed store, reloaded when it changes, and the
+    refresh itself on a schedule (SIGSVC_TRUST_REFRESH_INTERVAL seconds) in this process."""
+    directory = config.get("TRUST_DIR")
+    if not directory:
+        return None
+    signer_files = _paths(config.get("LOTL_SIGNERS"))
+    if not signer_files:
+        raise IntakeConfigError("SIGSVC_TRUST_DIR needs SIGSVC_LOTL_SIGNERS (pinned LOTL signers)")
+    signers = tuple(_read(f, "SIGSVC_LOTL_SIGNERS") for f in signer_files)
+    settings = trustlists.RefreshSettings(
+        directory=Path(directory),
+        lotl_signers=signers,
+        lotl_url=config.get("LOTL_URL") or trustlists.EU_LOTL_URL,
+        allow_loopback_http=bool(config.get("TRUST_TEST_HTTP")),
+    )
+    schedule = trustlists.RefreshSchedule(
+        settings, float(config.get("TRUST_REFRESH_INTERVAL", 3600)), clock
+    )
+    if not (settings.directory / trustlists.CURRENT).exists():
+        schedule.run_once()  # first start: fetch before serving
+    schedule.start()
+    return trustlists.TrustWatch(settings.directory, signers, anchors)
+
+
+def _log_key(config: dict[str, Any]) -> tuple[NoteSigner, keyconfig.KeySource]:
+    """The log key from the token (SIGSVC_LOG_KEY_LABEL) or a file (SIGSVC_LOG_KEY_FILE)."""
+    env = {**config.get("TOKEN_KEYS", {}), keyconfig.ENV_LOG_KEY_FILE: config.get("LOG_KEY_FILE")}
+    try:
+        found = keyconfig.log_signer(
+            {k: v for k, v in env.items() if v}, config.get("LOG_ORIGIN") or ""
+        )
+    except keyconfig.KeyConfigError as exc:
+        raise IntakeConfigError(str(exc)) from exc
+    if found is None:
+        raise IntakeConfigError("no log signing key: set SIGSVC_LOG_KEY_FILE or _LABEL")
+    return found
 
 
 def _driver_url(url: str) -> str:
@@ -169,6 +244,7 @@ def get(app: Flask) -> Services:
             if found is None:
                 found = build(app.config)
                 app.extensions[_KEY] = found
+    found.reload_trust()
     return found
 
 

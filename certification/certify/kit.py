@@ -1,9 +1,10 @@
 """The certification kit: what a deployment under test is configured with, and what the runner
 keeps to check it.
 
-`sigsvc-certify env --kit DIR` makes, once, in DIR (mode 0700): an operator seal (TEST seal CA
--> seal certificate; the deployment seals batches with it, the runner's reference receiver
-trusts its CA) and the CVK stand-in's acknowledgement key (the deployment verifies
+`sigsvc-certify env --kit DIR` makes, once, in DIR (mode 0700): an operator seal (the test
+PKI's TEST operator seal certificate, whose OCSP the runner's responders answer, so the
+deployment can seal at XAdES-BASELINE-LT with the runner's TSA; the reference receiver trusts
+the test PKI's root) and the CVK stand-in's acknowledgement key (the deployment verifies
 acknowledgements with its public half). It prints the environment the deployment needs;
 the trusted list and its pinned signer are the test PKI's checked-in files.
 
@@ -17,8 +18,11 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
 from audit.note import Signer
-from certification.sealpki import make_seal_pki
+from certification.sealpki import operator_seal_files
 from certification.testpki import pki as testpki
 
 GENERATED = testpki.HERE / "generated"
@@ -62,9 +66,14 @@ class Kit:
             "SIGSVC_TL_SIGNERS": str(TL_SIGNER),
             "SIGSVC_BATCH_SEAL_KEY": str(self.seal_key),
             "SIGSVC_BATCH_SEAL_CERT": str(self.seal_chain),
+            # the runner's TSA (test PKI responders): batch seals are XAdES-BASELINE-LT
+            "SIGSVC_BATCH_TSA_URL": f"{testpki.BASE_URL}/{testpki.ARCH.value}/tsa/tsa",
             "SIGSVC_RECEIVER_KEY": self.receiver_signer().verifier().vkey,
             # low enough that a burst from one client shows throttling (C27) on any machine
             "SIGSVC_RATE_PLATFORM": PLATFORM_RATE,
+            # the test PKI's responders live on 127.0.0.1 (the runner serves them): revocation
+            # fetches must reach them (TEST ONLY; production fetches public addresses only)
+            "SIGSVC_TEST_FETCH_PRIVATE_ADDRESSES": "1",
         }
 
     def shell(self) -> str:
@@ -79,7 +88,11 @@ def ensure_kit(directory: Path) -> Kit:
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     kit = Kit(directory)
     if not (kit.seal_key.exists() and kit.seal_chain.exists() and kit.seal_anchor.exists()):
-        make_seal_pki("TEST certify").write(directory)
+        key, chain, anchor = operator_seal_files(directory)
+        key.replace(kit.seal_key)
+        chain.replace(kit.seal_chain)
+        root = x509.load_pem_x509_certificate(anchor.read_bytes())
+        kit.seal_anchor.write_bytes(root.public_bytes(Encoding.DER))
         os.chmod(kit.seal_key, 0o600)
     if not kit.receiver_key_file.exists():
         fd = os.open(kit.receiver_key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

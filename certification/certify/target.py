@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
+from requests.structures import CaseInsensitiveDict
 
 ASICE = "application/vnd.etsi.asic-e+zip"
 TIMEOUT = 60
@@ -23,7 +24,7 @@ class Answer:
 
     status: int
     body: bytes
-    headers: dict[str, str]
+    headers: CaseInsensitiveDict[str]  # HTTP/1.1 servers may send names in any case
 
     @property
     def json(self) -> Any:
@@ -82,7 +83,7 @@ class Target:
         reply = self.http.request(
             method, self.base + path, headers=sent, timeout=timeout, verify=self.verify, **kwargs
         )
-        return Answer(reply.status_code, reply.content, dict(reply.headers))
+        return Answer(reply.status_code, reply.content, CaseInsensitiveDict(reply.headers))
 
     def admin(self, method: str, path: str, **kwargs: Any) -> Answer:
         return self.request(method, path, token=self.admin_token, **kwargs)

@@ -44,6 +44,8 @@ KEY_TYPES: dict[str, str] = {
     "untrusted": "p384",
     "ocsp_down": "p384",
     "withdrawn_ca": "p384",
+    "operator_seal": "p256",  # the operator's batch seal (sigsvc's own e-seal)
+    "tsa_archive": "rsa3072",  # a later TSA, for archive time stamps past `tsa`'s expiry
 }
 
 
@@ -55,6 +57,8 @@ def _generate(kind: str) -> bytes:
     key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
     if kind == "p384":
         key = ec.generate_private_key(ec.SECP384R1())
+    elif kind == "p256":
+        key = ec.generate_private_key(ec.SECP256R1())
     else:
         key = rsa.generate_private_key(
             public_exponent=65537, key_size=int(kind.removeprefix("rsa"))

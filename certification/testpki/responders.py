@@ -69,7 +69,7 @@ def time_header(at: datetime) -> dict[str, str]:
 
 _OCSP_LABELS = frozenset({"ica-ocsp", "legacy-ocsp", "tsa-ca-ocsp", "rogue-ocsp"})
 # TSA service label (URL) -> certificate label in pki.yml
-TSA_CERTS = {"tsa": "tsa", "unlisted-tsa": "unlisted_tsa"}
+TSA_CERTS = {"tsa": "tsa", "unlisted-tsa": "unlisted_tsa", "tsa-archive": "tsa_archive"}
 
 
 def _at(request: Request) -> datetime:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from cryptography.x509 import load_der_x509_certificate
 from lxml import etree
 
 from . import clock, pki
@@ -145,14 +146,16 @@ def _status_block(parent: etree._Element, service: Service, status: Status, hist
     names(parent, "ServiceName", [("en", service.name)])
     cert = pki.cert(service.cert_label)
     identity = sub(parent, tsl("ServiceDigitalIdentity"))
-    # History instances of the real LV list carry only name + SKI; we add the certificate too,
-    # since pyHanko's parser needs it to apply history to a certificate.
-    sub(
-        sub(identity, tsl("DigitalId")),
-        tsl("X509Certificate"),
-        b64(pki.cert_der(service.cert_label)),
-    )
-    sub(sub(identity, tsl("DigitalId")), tsl("X509SubjectName"), cert.subject.human_friendly)
+    # History instances carry only name + SKI, as on the real LV list (crypto binds them to
+    # the service's current certificate by both).
+    if not history:
+        sub(
+            sub(identity, tsl("DigitalId")),
+            tsl("X509Certificate"),
+            b64(pki.cert_der(service.cert_label)),
+        )
+    subject = load_der_x509_certificate(pki.cert_der(service.cert_label)).subject
+    sub(sub(identity, tsl("DigitalId")), tsl("X509SubjectName"), subject.rfc4514_string())
     sub(sub(identity, tsl("DigitalId")), tsl("X509SKI"), b64(cert.key_identifier))
     sub(parent, tsl("ServiceStatus"), status.status)
     sub(parent, tsl("StatusStartingTime"), iso(status.since))
@@ -199,6 +202,7 @@ def build_trusted_list(
     services: Sequence[Service] | None = None,
     signed: bool = True,
     after_sign: Callable[[etree._Element], None] | None = None,
+    territory: str = "LV",
 ) -> bytes:
     """The test trusted list's bytes; ``operator`` is the pki.yml label of the signing cert.
 
@@ -207,7 +211,9 @@ def build_trusted_list(
     tree after signing: a tampered list; see ``tampered_trusted_list``).
     """
     root = new_list("LV-TSL")
-    scheme_information(root, sequence=sequence, issued=issued, next_update=next_update)
+    scheme_information(
+        root, sequence=sequence, issued=issued, next_update=next_update, territory=territory
+    )
     _provider(root, default_services() if services is None else services)
     if signed:
         sign_enveloped(root, operator, issued)

@@ -35,7 +35,9 @@ class AsicContainer:
 def parse_asic(data: bytes, limits: SizeLimits) -> AsicContainer:
     entries = read_zip(data, limits)
     # 1. mimetype: first entry, at offset 0, stored, exact value (EN 319 162-1 A.1)
-    if not entries or entries[0].name != "mimetype" or entries[0].offset != 0:
+    if not any(e.name == "mimetype" for e in entries):
+        raise MalformedContainer("no mimetype entry")
+    if entries[0].name != "mimetype" or entries[0].offset != 0:
         raise MalformedContainer("mimetype is not the first entry")
     if not entries[0].stored:
         raise MalformedContainer("mimetype entry is compressed")

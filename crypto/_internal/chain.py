@@ -246,6 +246,20 @@ def _refuse(error: type[VerificationError], exc: _SearchFailed) -> NoReturn:
 _MAX_AIA_DEPTH = 4
 
 
+_WEAK_CERT_HASHES = frozenset({"md2", "md5", "sha1"})
+
+
+def check_signature_hash(cert: x509.Certificate) -> None:
+    """A certificate signed with a broken hash is WEAK_ALGORITHM (ETSI TS 119 312), whatever
+    else is wrong with its path: the signature is not worth verifying."""
+    try:
+        algo = cert["signature_algorithm"].hash_algo
+    except ValueError:  # e.g. Ed25519: no separate hash
+        return
+    if algo in _WEAK_CERT_HASHES:
+        raise WeakAlgorithm(f"{cert.subject.human_friendly} is signed with {algo.upper()}")
+
+
 def check_issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> None:
     """The certificate's signature verifies with the issuer's key (RFC 5280 §6.1.3 (a)(1))."""
     try:
@@ -273,25 +287,33 @@ def _ca_issuer_urls(cert: x509.Certificate) -> list[str]:
 def _fetch_issuers(
     cert: x509.Certificate, fetcher: Fetcher, trust: TrustStore
 ) -> list[x509.Certificate]:
-    """Issuer certificates named by caIssuers URLs, up to a few levels; failures end the walk."""
+    """Issuer certificates named by caIssuers URLs, up to a few levels (the fetcher caches).
+
+    An outage that leaves a certificate without its issuer is REVOCATION_UNAVAILABLE (TRY_LATER):
+    the same container can pass later, so it must not become a permanent UNTRUSTED_CHAIN.
+    """
     found: list[x509.Certificate] = []
     current = cert
     for _ in range(_MAX_AIA_DEPTH):
         urls = _ca_issuer_urls(current)[:2]
         issuer = None
+        outages: list[str] = []
         for url in urls:
             try:
-                blob = trust.cached_certificate(url) or fetcher.certificate(url)
-                candidates = load_certificates(blob)
-            except (FetchError, TrustListError):
+                candidates = load_certificates(fetcher.certificate(url))
+            except FetchError as exc:
+                outages.append(exc.message)
+                continue
+            except TrustListError:
                 continue
             for candidate in candidates:
                 if candidate.subject == current.issuer:
-                    trust.remember_certificate(url, blob)
                     issuer = candidate
                     break
             if issuer is not None:
                 break
+        if issuer is None and outages:
+            raise FetchError("issuer certificate unavailable: " + "; ".join(outages))
         if issuer is None or issuer.self_signed != "no":
             if issuer is not None:
                 found.append(issuer)
@@ -328,7 +350,12 @@ def validate(
     except cv_errors.NotYetValidError as exc:
         raise CertNotYetValid(str(exc)) from exc
     except cv_errors.InsufficientRevinfoError as exc:
-        raise RevocationUnavailable(str(exc)) from exc
+        # Evidence was given (crypto._internal.revocation) but does not prove the status:
+        # e.g. signed by a responder the issuer did not authorise. Permanent, not "try later".
+        raise RevocationUnavailable(
+            f"revocation data present but not usable: {exc}",
+            subindication=SubIndication.CERTIFICATE_CHAIN_GENERAL_FAILURE,
+        ) from exc
     except cv_errors.DisallowedAlgorithmError as exc:
         raise WeakAlgorithm(str(exc)) from exc
     except (cv_errors.PathValidationError, cv_errors.InvalidCertificateError) as exc:

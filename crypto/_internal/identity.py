@@ -32,6 +32,11 @@ def signer_from_certificate(cert: x509.Certificate, der: bytes) -> Signer:
     if not given or not surname:
         raise InvalidPersonalCode("certificate subject lacks givenName or surname")
     code = parse_personal_code(serial)
+    if code.bare and _attr(cert, "country_name") != "LV":
+        raise InvalidPersonalCode(
+            "the serialNumber has no PNOLV- semantics identifier and the subject's country "
+            "is not LV"
+        )
     return Signer(
         given_name=given,
         surname=surname,
@@ -39,4 +44,5 @@ def signer_from_certificate(cert: x509.Certificate, der: bytes) -> Signer:
         birth_date=code.birth_date,
         serial_number=serial,
         certificate_sha256=hashlib.sha256(der).hexdigest(),
+        legacy_code=code.bare,
     )

@@ -17,9 +17,11 @@ from crypto._internal.xades import TimestampRef, parse_and_verify
 from crypto.errors import (
     CertExpired,
     CertNotYetValid,
+    DocumentMismatch,
     InvalidPersonalCode,
     NoTimestamp,
     OutsidePeriod,
+    RevocationUnavailable,
     TimestampInvalid,
     Underage,
     VerificationError,
@@ -28,7 +30,7 @@ from crypto.fetcher import Fetcher
 from crypto.personal_code import age_on
 from crypto.policy import Policy
 from crypto.reasons import Indication, SubIndication
-from crypto.trust import TrustStore
+from crypto.trust import TEST_ANCHOR, TrustStore
 from crypto.verdict import DataFile, Evidence, Signer, Verdict
 
 _CLOCK_SKEW = timedelta(minutes=5)
@@ -152,14 +154,21 @@ def verify_signer(
         progress.signing_time = ts.gen_time
     # 5. Form binding: data file == form v1 for this initiative, identity and date.
     if progress.signer is not None:
-        check_binding(sig.data, progress.signer, moment, policy)
+        try:
+            check_binding(sig.data, progress.signer, moment, policy)
+        except DocumentMismatch as exc:
+            if ts_error is not None:  # without a valid time stamp the form date is unknowable
+                raise ts_error from exc
+            raise
     # 6. Chain to a CA/QC service granted at the signing time (or a test anchor).
     tp = chain.trusted_path(leaf, list(sig.other_certs), trust, moment, fetcher=fetcher)
     # Each link's signature verifies before anything else is concluded from, or fetched for,
     # these certificates (no requests on behalf of forged certificates).
     for cert, issuer in tp.pairs():
+        chain.check_signature_hash(cert)  # SHA-1/MD5: WEAK_ALGORITHM, not UNTRUSTED_CHAIN
         chain.check_issued_by(cert, issuer)
     progress.trust_source = tp.source
+    code_error = code_error or _legacy_code_issuer(progress.signer, tp, trust)
     if tp.source == "test-anchor":
         progress.warnings.append("trust from a test/demo anchor, not from a trusted list")
     # 7. Qualification and key usage, 8. algorithm policy for the signer key.
@@ -169,10 +178,7 @@ def verify_signer(
     # 9. Validity at the signing time, then revocation (embedded first, else fetched).
     _check_validity(tp, moment)
     budget.check("certificate path")
-    revinfo = revocation.gather(tp.pairs(), sig.ocsps, sig.crls, fetcher, trust, moment, policy)
-    progress.warnings.extend(revinfo.warnings)
-    budget.check("revocation data")
-    chain.validate(tp, trust, moment, revinfo.ocsps, revinfo.crls)
+    revinfo = _validate_with_revocation(tp, sig, trust, fetcher, moment, policy, progress)
     budget.check("path validation")
     progress.evidence = Evidence(
         signer_certificate=sig.leaf_der,
@@ -197,6 +203,56 @@ def verify_signer(
         raise code_error
     assert progress.signer is not None
     _check_age(progress.signer, ts.gen_time, policy, progress.warnings)
+
+
+def _legacy_code_issuer(
+    signer: Signer | None, tp: chain.TrustedPath, trust: TrustStore
+) -> InvalidPersonalCode | None:
+    """A bare DDMMYY-NNNNN is a Latvian personal code only from a CA on the LV list."""
+    if signer is None or not signer.legacy_code or tp.source == TEST_ANCHOR:
+        return None
+    if trust.territory_of(tp.anchor) == "LV":
+        return None
+    return InvalidPersonalCode(
+        "the serialNumber has no PNOLV- semantics identifier and its issuing CA is not on the "
+        "Latvian trusted list"
+    )
+
+
+def _validate_with_revocation(
+    tp: chain.TrustedPath,
+    sig: Signed,
+    trust: TrustStore,
+    fetcher: Fetcher | None,
+    moment: datetime,
+    policy: Policy,
+    progress: Progress,
+) -> revocation.Revinfo:
+    """Path validation with revocation at `moment`: embedded evidence first; when it is missing,
+    does not meet the freshness rule or does not verify (e.g. an unauthorised responder), fresh
+    evidence from the fetcher (at intake: produced now, after the time stamp)."""
+    pairs = tp.pairs()
+    warnings: list[str] = []
+    revinfo: revocation.Revinfo | None = None
+    try:
+        revinfo = revocation.evidence(pairs, sig.ocsps, sig.crls, fetcher, moment, policy, warnings)
+        chain.validate(tp, trust, moment, revinfo.ocsps, revinfo.crls)
+    except RevocationUnavailable as exc:
+        # revinfo None: the fetcher was already asked (or there is none); fetched: nothing new
+        if fetcher is None or revinfo is None or revinfo.fetched:
+            progress.warnings.extend(warnings)
+            raise
+        warnings = [f"embedded revocation data not usable: {exc.message}"]
+        try:
+            revinfo = revocation.evidence(
+                pairs, (), (), fetcher, moment, policy, warnings, fetch_first=True
+            )
+            chain.validate(tp, trust, moment, revinfo.ocsps, revinfo.crls)
+        finally:
+            progress.warnings.extend(warnings)
+        return revinfo
+    progress.warnings.extend(warnings)
+    return revinfo
 
 
 def note_trust_freshness(trust: TrustStore, at: datetime, progress: Progress) -> None:

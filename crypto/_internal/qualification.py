@@ -10,7 +10,10 @@ from datetime import datetime
 
 from asn1crypto import x509
 from pyhanko.sign.validation.qualified.assess import QualificationAssessor
-from pyhanko.sign.validation.qualified.q_status import QcPrivateKeyManagementType
+from pyhanko.sign.validation.qualified.q_status import (
+    QcPrivateKeyManagementType,
+    QualifiedStatus,
+)
 from pyhanko.sign.validation.qualified.tsp import QcCertType
 
 from crypto._internal.chain import TrustedPath
@@ -22,29 +25,44 @@ QC_STATEMENTS_OID = "1.3.6.1.5.5.7.1.3"
 
 
 def check_qualified(tp: TrustedPath, trust: TrustStore, moment: datetime) -> None:
+    """Qualified at the certificate's issuance and at the signing time (ETSI TS 119 615 §4.3,
+    EN 319 102-1; as DSS): the CA/QC service granted at both, with the TL qualifiers in force
+    at each."""
     leaf = tp.path.leaf
     assert isinstance(leaf, x509.Certificate)
-    if tp.source == TRUSTED_LIST and not trust.granted_services(tp.anchor, moment, CA_QC_URI):
-        raise NotQualified("the issuing CA/QC service was not granted at the signing time")
-    try:
-        if tp.source == TRUSTED_LIST:
+    if tp.source != TRUSTED_LIST:
+        _check_status(_qc_statements(leaf), "")
+        return
+    for when, label in ((leaf.not_valid_before, "issuance"), (moment, "the signing time")):
+        if not trust.granted_services(tp.anchor, when, CA_QC_URI):
+            raise NotQualified(f"the issuing CA/QC service was not granted at {label}")
+        try:
             status = (
-                QualificationAssessor(trust.registry)
-                .check_entity_cert_qualified(tp.path, moment)
-                .status
-            )
-        else:
-            status = QualificationAssessor._process_qc_statements(leaf)
-    except NotImplementedError as exc:  # several QcTypes: ambiguous, not qualified for us
+                QualificationAssessor(trust.registry).check_entity_cert_qualified(tp.path, when)
+            ).status
+        except NotImplementedError as exc:  # several QcTypes: ambiguous, not qualified for us
+            raise NotQualified(f"ambiguous QC statements: {exc}") from exc
+        except (ValueError, TypeError) as exc:
+            raise NotQualified(f"unreadable QC statements: {exc}") from exc
+        _check_status(status, f" at {label}")
+
+
+def _qc_statements(leaf: x509.Certificate) -> QualifiedStatus:
+    try:
+        return QualificationAssessor._process_qc_statements(leaf)
+    except NotImplementedError as exc:
         raise NotQualified(f"ambiguous QC statements: {exc}") from exc
     except (ValueError, TypeError) as exc:
         raise NotQualified(f"unreadable QC statements: {exc}") from exc
+
+
+def _check_status(status: QualifiedStatus, at: str) -> None:
     if not status.qualified:
-        raise NotQualified("not a qualified certificate (no QcCompliance / TL qualifier)")
+        raise NotQualified(f"not a qualified certificate{at} (no QcCompliance / TL qualifier)")
     if status.qc_type is not QcCertType.QC_ESIGN:
-        raise NotQualified(f"qualified certificate of type {status.qc_type.name}, not esign")
+        raise NotQualified(f"qualified certificate of type {status.qc_type.name}{at}, not esign")
     if status.qc_key_security is QcPrivateKeyManagementType.UNKNOWN:
-        raise NotQualified("private key not declared to be on a QSCD")
+        raise NotQualified(f"private key not declared to be on a QSCD{at}")
 
 
 def check_key_usage(leaf: x509.Certificate) -> None:

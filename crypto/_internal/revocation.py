@@ -1,8 +1,18 @@
-"""Revocation data for the signing certificate: embedded first, else fetched, then freshness.
+"""Revocation evidence for a certificate at the signing time (ETSI EN 319 102-1 §5.2.6, §5.6).
 
-Whether the data proves "not revoked at the time stamp" is decided by pyhanko-certvalidator
-(signatures, responder authorisation, status); this module only finds candidate responses and
-applies the explicit freshness policy relative to the time stamp.
+The one freshness rule (README, docs/adr/0005-revocation-and-time.md): evidence about a
+certificate proves it unrevoked at the time stamp T when
+- it was produced at or after T (minus a minute of clock skew), at any delay, while the
+  certificate was still valid (or the OCSP responder's archive cutoff covers its expiry); a
+  delay beyond `Policy.ocsp_max_delay` (15 min) is accepted with a "not fresh" warning, as
+  digidoc4j and SiVa do; or
+- it was produced before T, at most `Policy.revocation_max_age` before, and its nextUpdate
+  covers T.
+Embedded evidence is used first; when none of it meets the rule the injected fetcher is asked
+for fresh evidence (at intake that is always after T). Whether the evidence is signed by an
+authorised responder and what it says is decided by pyhanko-certvalidator (crypto._internal.chain).
+Outages are REVOCATION_UNAVAILABLE/TRY_LATER (retryable); a permanent lack of evidence is
+REVOCATION_UNAVAILABLE/CERTIFICATE_CHAIN_GENERAL_FAILURE with what was found.
 """
 
 from __future__ import annotations
@@ -15,17 +25,18 @@ from asn1crypto import crl, ocsp, x509
 from crypto.errors import FetchError, RevocationUnavailable, UnsafeInput
 from crypto.fetcher import Fetcher
 from crypto.policy import Policy, SizeLimits
-from crypto.trust import TrustStore
+from crypto.reasons import SubIndication
 
 _TOLERANCE = timedelta(seconds=60)  # clock skew between TSA and OCSP responder
 _MAX_URLS = 4  # never follow more URLs than this from one certificate
+_PERMANENT = SubIndication.CERTIFICATE_CHAIN_GENERAL_FAILURE
 
 
 @dataclass
 class Revinfo:
     ocsps: list[bytes] = field(default_factory=list)
     crls: list[bytes] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    fetched: bool = False  # the signing certificate's evidence came from the fetcher
 
 
 def ocsp_request(cert: x509.Certificate, issuer: x509.Certificate) -> bytes:
@@ -49,20 +60,32 @@ def ocsp_request(cert: x509.Certificate, issuer: x509.Certificate) -> bytes:
     return bytes(request.dump())
 
 
-def _ocsp_single(
+@dataclass(frozen=True)
+class _About:
+    """What one OCSP response or CRL says about one certificate, for the freshness rule."""
+
+    kind: str  # "OCSP response" | "CRL"
+    this_update: datetime
+    next_update: datetime | None
+    archive_cutoff: datetime | None = None
+
+
+def _ocsp_about(
     der: bytes, cert: x509.Certificate, issuer: x509.Certificate, limits: SizeLimits
-) -> ocsp.SingleResponse | None:
-    """The SingleResponse about `cert` in a successful basic OCSP response, else None.
+) -> _About | str:
+    """The response's single answer about `cert`, or why there is none (a true message).
 
     A response padded with entries or certificates is refused before anything iterates over
     them (10,000 entries cost 10 s of CPU in path validation before this bound).
     """
     try:
         response = ocsp.OCSPResponse.load(der)
-        if response["response_status"].native != "successful":
-            return None
+        status = response["response_status"].native
+        if status != "successful":
+            return f"OCSP responder answered {status}"
         basic = response["response_bytes"]["response"].parsed
-        responses = basic["tbs_response_data"]["responses"]
+        tbs = basic["tbs_response_data"]
+        responses = tbs["responses"]
         if len(responses) > limits.max_ocsp_entries:
             raise UnsafeInput(
                 f"OCSP response with {len(responses)} entries (limit {limits.max_ocsp_entries})"
@@ -72,6 +95,10 @@ def _ocsp_single(
             raise UnsafeInput(
                 f"OCSP response with {len(bag)} certificates (limit {limits.max_certificate_bag})"
             )
+        cutoff = None
+        for ext in tbs["response_extensions"] or ():
+            if ext["extn_id"].native == "archive_cutoff":
+                cutoff = ext["extn_value"].parsed.native
         for single in responses:
             cert_id = single["cert_id"]
             alg = cert_id["hash_algorithm"]["algorithm"].native
@@ -81,124 +108,186 @@ def _ocsp_single(
                 and key_hash is not None
                 and cert_id["issuer_key_hash"].native == key_hash
             ):
-                return single
-    except (ValueError, TypeError, KeyError, AttributeError):
-        return None
-    return None
+                return _About(
+                    "OCSP response",
+                    single["this_update"].native,
+                    single["next_update"].native,
+                    cutoff,
+                )
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        return f"unreadable OCSP response ({type(exc).__name__})"
+    return "OCSP response about another certificate"
 
 
-def _fresh(
-    this_update: datetime, next_update: datetime | None, ts: datetime, policy: Policy
-) -> bool:
-    """Issued shortly after the time stamp, or valid across it (explicit policy, see Policy)."""
-    if ts - _TOLERANCE <= this_update <= ts + policy.ocsp_max_delay:
-        return True
-    return next_update is not None and this_update <= ts <= next_update
-
-
-def _crl_about(
-    der: bytes, cert: x509.Certificate, limits: SizeLimits
-) -> tuple[datetime, datetime | None] | None:
+def _crl_about(der: bytes, cert: x509.Certificate, limits: SizeLimits) -> _About | str:
     try:
-        cl = crl.CertificateList.load(der)
-        tbs = cl["tbs_cert_list"]
+        tbs = crl.CertificateList.load(der)["tbs_cert_list"]
         if tbs["issuer"] != cert.issuer:
-            return None
+            return "CRL of another issuer"
         revoked = tbs["revoked_certificates"]
         if revoked and len(revoked) > limits.max_crl_entries:
             raise UnsafeInput(f"CRL with {len(revoked)} entries (limit {limits.max_crl_entries})")
-        this_update = tbs["this_update"].native
-        next_update = tbs["next_update"].native
-    except (ValueError, TypeError, KeyError):
+        return _About("CRL", tbs["this_update"].native, tbs["next_update"].native)
+    except (ValueError, TypeError, KeyError) as exc:
+        return f"unreadable CRL ({type(exc).__name__})"
+
+
+def _judge(about: _About, cert: x509.Certificate, ts: datetime, policy: Policy) -> str | None:
+    """None if `about` can prove `cert` unrevoked at `ts` (the module's rule), else why not."""
+    if about.this_update >= ts - _TOLERANCE:
+        covered = about.archive_cutoff is not None and about.archive_cutoff <= cert.not_valid_after
+        if about.this_update > cert.not_valid_after and not covered:
+            return f"{about.kind} produced after the certificate expired"
         return None
-    return this_update, next_update
+    if (
+        about.next_update is not None
+        and ts <= about.next_update
+        and ts - about.this_update <= policy.revocation_max_age
+    ):
+        return None
+    return f"{about.kind} produced {about.this_update:%Y-%m-%d %H:%M:%S}, before the time stamp"
 
 
-def gather(
+def _delay_warning(about: _About, ts: datetime, policy: Policy) -> str | None:
+    delay = about.this_update - ts
+    if delay <= policy.ocsp_max_delay:
+        return None
+    hours, rest = divmod(int(delay.total_seconds()) // 60, 60)
+    return (
+        f"{about.kind} not fresh: produced {hours} h {rest} min after the time stamp "
+        f"(over {int(policy.ocsp_max_delay.total_seconds() // 60)} min); accepted because the "
+        "certificate was still valid then (EN 319 102-1)"
+    )
+
+
+def evidence(
     path: list[tuple[x509.Certificate, x509.Certificate]],
     embedded_ocsps: tuple[bytes, ...],
     embedded_crls: tuple[bytes, ...],
     fetcher: Fetcher | None,
-    trust: TrustStore,
     ts: datetime,
     policy: Policy,
+    warnings: list[str],
+    *,
+    fetch_first: bool = False,
 ) -> Revinfo:
-    """`path` is (cert, issuer) pairs, signing certificate first."""
+    """Evidence for `path` ((cert, issuer) pairs, the certificate to check first) at `ts`.
+
+    Appends "not fresh" and similar notes to `warnings` even when it raises.
+    """
     out = Revinfo()
     leaf, issuer = path[0]
-    # 1. Embedded OCSP/CRL for the signing certificate (XAdES RevocationValues).
-    for der in embedded_ocsps:
-        single = _ocsp_single(der, leaf, issuer, policy.limits)
-        if single is None:
-            continue
-        if _fresh(single["this_update"].native, single["next_update"].native, ts, policy):
-            out.ocsps.append(der)
-        else:
-            out.warnings.append("embedded OCSP response is not fresh relative to the time stamp")
-    for der in embedded_crls:
-        window = _crl_about(der, leaf, policy.limits)
-        if window is not None and _fresh(window[0], window[1], ts, policy):
-            out.crls.append(der)
-    # 2. Else fetch: OCSP from the AIA, then CRLs from the distribution points.
+    problems: list[str] = []
+    if not fetch_first:
+        for der in embedded_ocsps:
+            _consider(
+                _ocsp_about(der, leaf, issuer, policy.limits),
+                der,
+                leaf,
+                ts,
+                policy,
+                out.ocsps,
+                problems,
+            )
+        for der in embedded_crls:
+            _consider(
+                _crl_about(der, leaf, policy.limits), der, leaf, ts, policy, out.crls, problems
+            )
+    used = [
+        *_abouts(out.ocsps, leaf, issuer, policy.limits),
+        *(_crl_about(d, leaf, policy.limits) for d in out.crls),
+    ]
     if not out.ocsps and not out.crls:
         if fetcher is None:
-            raise RevocationUnavailable("no embedded revocation data and fetching is disabled")
-        _fetch_leaf(leaf, issuer, fetcher, trust, ts, policy, out)
-    # 3. Issuing CAs: CRLs when declared; failure to fetch is a warning (checked if present).
+            found = "; ".join(p for p in problems if "another" not in p)
+            raise RevocationUnavailable(
+                f"embedded revocation data does not cover the time stamp ({found}) and "
+                "fetching is disabled"
+                if found
+                else "no embedded revocation data and fetching is disabled"
+            )
+        used = [_fetch(leaf, issuer, fetcher, ts, policy, out, problems)]
+        out.fetched = True
+    notes = [n for a in used if isinstance(a, _About) and (n := _delay_warning(a, ts, policy))]
+    warnings.extend(notes[:1])
+    # Issuing CAs: their CRLs when they declare some (soft when offline, retryable on outage).
     if fetcher is not None:
         for cert, _ in path[1:]:
             for url in _crl_urls(cert):
-                try:
-                    der = _get_crl(url, fetcher, trust, ts)
-                except FetchError as exc:
-                    out.warnings.append(f"CA CRL unavailable from {url}: {exc.message}")
-                    continue
+                der = _as_der(fetcher.crl(url), url)
                 _crl_about(der, cert, policy.limits)  # bounds its entries before validation
                 out.crls.append(der)
     return out
 
 
-def _fetch_leaf(
+def _abouts(
+    ders: list[bytes], cert: x509.Certificate, issuer: x509.Certificate, limits: SizeLimits
+) -> list[_About | str]:
+    return [_ocsp_about(d, cert, issuer, limits) for d in ders]
+
+
+def _consider(
+    about: _About | str,
+    der: bytes,
+    cert: x509.Certificate,
+    ts: datetime,
+    policy: Policy,
+    into: list[bytes],
+    problems: list[str],
+) -> bool:
+    if isinstance(about, str):
+        problems.append(about)
+        return False
+    why = _judge(about, cert, ts, policy)
+    if why is not None:
+        problems.append(why)
+        return False
+    into.append(der)
+    return True
+
+
+def _fetch(
     leaf: x509.Certificate,
     issuer: x509.Certificate,
     fetcher: Fetcher,
-    trust: TrustStore,
     ts: datetime,
     policy: Policy,
     out: Revinfo,
-) -> None:
-    problems: list[str] = []
+    problems: list[str],
+) -> _About:
+    outages: list[str] = []
     request = ocsp_request(leaf, issuer)
     for url in leaf.ocsp_urls[:_MAX_URLS]:
         try:
             der = fetcher.ocsp(url, request)
         except FetchError as exc:
-            problems.append(f"OCSP {url}: {exc.message}")
+            outages.append(f"OCSP {url}: {exc.message}")
             continue
-        single = _ocsp_single(der, leaf, issuer, policy.limits)
-        if single is None:
-            problems.append(f"OCSP {url}: no usable response about this certificate")
-        elif not _fresh(single["this_update"].native, single["next_update"].native, ts, policy):
-            problems.append(f"OCSP {url}: response is not fresh relative to the time stamp")
+        about = _ocsp_about(der, leaf, issuer, policy.limits)
+        if about == "OCSP responder answered try_later":  # RFC 6960 §2.3: an outage
+            outages.append(f"OCSP {url}: tryLater")
+        elif _consider(about, der, leaf, ts, policy, out.ocsps, problems):
+            assert isinstance(about, _About)
+            return about
         else:
-            out.ocsps.append(der)
-            return
+            problems[-1] = f"OCSP {url}: {problems[-1]}"
     for url in _crl_urls(leaf):
         try:
-            der = _get_crl(url, fetcher, trust, ts)
+            der = _as_der(fetcher.crl(url), url)
         except FetchError as exc:
-            problems.append(f"CRL {url}: {exc.message}")
+            outages.append(f"CRL {url}: {exc.message}")
             continue
-        window = _crl_about(der, leaf, policy.limits)
-        if window is None:
-            problems.append(f"CRL {url}: not a CRL of the signing certificate's issuer")
-        elif not _fresh(window[0], window[1], ts, policy):
-            problems.append(f"CRL {url}: not fresh relative to the time stamp")
-        else:
-            out.crls.append(der)
-            return
+        about = _crl_about(der, leaf, policy.limits)
+        if _consider(about, der, leaf, ts, policy, out.crls, problems):
+            assert isinstance(about, _About)
+            return about
+        problems[-1] = f"CRL {url}: {problems[-1]}"
+    if outages:
+        raise FetchError("revocation responder unavailable: " + "; ".join(outages + problems))
     raise RevocationUnavailable(
-        "no usable revocation data: " + ("; ".join(problems) or "certificate names no responder")
+        "no usable revocation data: "
+        + ("; ".join(problems) or "the certificate names no OCSP responder or CRL"),
+        subindication=_PERMANENT,
     )
 
 
@@ -214,25 +303,14 @@ def _crl_urls(cert: x509.Certificate) -> list[str]:
     return urls[:_MAX_URLS]
 
 
-def _get_crl(url: str, fetcher: Fetcher, trust: TrustStore, ts: datetime) -> bytes:
-    cached = trust.cached(url, ts)
-    if cached is not None:
-        return cached
-    der = _as_der(fetcher.crl(url))
-    try:
-        next_update = crl.CertificateList.load(der)["tbs_cert_list"]["next_update"].native
-    except (ValueError, TypeError, KeyError) as exc:
-        raise FetchError(f"{url} did not return a CRL") from exc
-    trust.remember(url, next_update, der)
-    return der
-
-
-def _as_der(data: bytes) -> bytes:
+def _as_der(data: bytes, url: str) -> bytes:
     from asn1crypto import pem
 
     if pem.detect(data):
         try:
             return bytes(pem.unarmor(data)[2])
         except ValueError as exc:
-            raise FetchError("unreadable PEM") from exc
+            raise RevocationUnavailable(
+                f"{url} returned unreadable PEM", subindication=_PERMANENT
+            ) from exc
     return data

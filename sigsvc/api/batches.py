@@ -25,7 +25,13 @@ bp = Blueprint("batches", __name__)
     methods=["POST"],
     auth="admin",
     responses={201: "batch"},
-    errors=("NOTHING_TO_EXPORT", "BATCH_NOT_CONFIGURED", "INTAKE_NOT_CONFIGURED", "DATA_PURGED"),
+    errors=(
+        "NOTHING_TO_EXPORT",
+        "BATCH_NOT_CONFIGURED",
+        "SEAL_EVIDENCE_UNAVAILABLE",
+        "INTAKE_NOT_CONFIGURED",
+        "DATA_PURGED",
+    ),
     summary="Export every accepted, not withdrawn, not yet exported signature into a new "
     "sealed batch (logs batch.exported; withdrawals of these signatures are then refused).",
 )

@@ -9,6 +9,8 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app
 
 from sigsvc import db, services
+from sigsvc.intake import trustlists
+from sigsvc.keys.config import seal_source
 from sigsvc.web.endpoints import endpoint
 from sigsvc.web.errors import ApiError
 
@@ -76,8 +78,12 @@ def intake_status() -> dict[str, Any]:
         "configured": True,
         "test_anchors": intake.test_anchors,
         "trusted_lists": len(intake.trust.lists),
+        "lists": trustlists.describe(intake.trust),
+        "stale_lists": intake.stale_lists(),
         "log_origin": intake.log.origin,
         "log_key": intake.log.signer.verifier().vkey if intake.log.signer else None,
+        "log_key_source": intake.log_key_source.describe() if intake.log_key_source else None,
+        "batch_seal_source": seal_source(current_app.config),
     }
     if intake.test_clock:
         status["test_clock"] = intake.verification_time().isoformat()

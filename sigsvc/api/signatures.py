@@ -33,6 +33,7 @@ _POST_ERRORS = (
     "TOO_LARGE",
     "RATE_LIMITED",
     "INTAKE_NOT_CONFIGURED",
+    "TRUST_STALE",
     "REVOCATION_UNAVAILABLE",
 )
 _IDEMPOTENCY_HEADER = {
@@ -61,14 +62,24 @@ def _response(answer: Answer) -> Response:
     return response
 
 
+# crypto's REVOCATION_UNAVAILABLE with a sub-indication other than TRY_LATER: not an outage.
+PERMANENT_REVOCATION_MESSAGE = (
+    "no revocation evidence can prove the certificate's status at the signing time "
+    "(not an outage: retrying will not help)"
+)
+
+
 def _error_answer(
     code: str,
     message: str | None = None,
     *,
     retryable: bool = False,
     headers: tuple[tuple[str, str], ...] = (),
+    permanent: bool = False,
 ) -> Answer:
     status, meaning = ERROR_CODES[code]
+    if permanent and code == "REVOCATION_UNAVAILABLE":  # evidence exists but proves nothing
+        status, meaning = 422, PERMANENT_REVOCATION_MESSAGE
     text = message or meaning
     doc = {"error": {"code": code, "message": text, "request_id": g.get("request_id", "")}}
     return json_answer(status, doc, retryable=retryable, headers=headers)

@@ -30,9 +30,11 @@ from sigsvc.db.models import Initiative
 from sigsvc.db.models.batches import Batch
 from sigsvc.db.models.intake import DataKey, Signature, SignatureStatus
 from sigsvc.db.models.log import log_entries
-from sigsvc.export.seal import ENV_CERT, ENV_KEY, ENV_KEY_PASSWORD, FileSealer, Sealer, SealError
+from sigsvc.export.evidence import ENV_TSA_URL, EvidenceError, Tsa
+from sigsvc.export.seal import ENV_CERT, ENV_KEY, ENV_KEY_PASSWORD, Sealer
 from sigsvc.export.writer import BatchInfo, EntryRecord, InitiativeInfo, LogProofs, write_batch
 from sigsvc.intake import protection
+from sigsvc.keys import config as keyconfig
 from sigsvc.log.service import log_safe_uuid
 from sigsvc.refusal import Refusal
 from sigsvc.services import Services
@@ -47,10 +49,17 @@ class BatchSettings:
     directory: Path  # where artefacts are written (instance folder by default)
     seal_env: dict[str, str]  # SIGSVC_BATCH_SEAL_KEY / _CERT / _KEY_PASSWORD
 
+    def tsa(self) -> Tsa:
+        """The TSA of the seal's time stamp (version 2 batches are XAdES-BASELINE-LT)."""
+        found = Tsa.from_env(self.seal_env)
+        if found is None:
+            raise Refusal("BATCH_NOT_CONFIGURED", f"batch seal: set {ENV_TSA_URL}")
+        return found
+
     def sealer(self) -> Sealer:
         try:
-            return FileSealer.from_env(self.seal_env)
-        except SealError as exc:
+            return keyconfig.batch_sealer(self.seal_env)[0]
+        except keyconfig.KeyConfigError as exc:
             raise Refusal("BATCH_NOT_CONFIGURED", f"batch seal: {exc}") from exc
 
 
@@ -59,7 +68,13 @@ def settings(app: Flask) -> BatchSettings:
     return BatchSettings(
         directory=Path(app.config.get("BATCH_DIR") or Path(app.instance_path) / "batches"),
         seal_env={
-            k: v for k, v in seal.items() if v and k in (ENV_KEY, ENV_CERT, ENV_KEY_PASSWORD)
+            k: v
+            for k, v in {**seal, **app.config.get("TOKEN_KEYS", {})}.items()
+            if v
+            and (
+                k in (ENV_KEY, ENV_CERT, ENV_KEY_PASSWORD, ENV_TSA_URL)
+                or k in keyconfig.TOKEN_SEAL_ENV
+            )
         },
     )
 
@@ -173,13 +188,19 @@ def create_batch(
     ]
     if not picked:
         raise Refusal("NOTHING_TO_EXPORT", "no accepted signature is waiting for export")
-    sealer = config.sealer()
+    sealer, tsa = config.sealer(), config.tsa()
     dek = _data_key(session, intake, initiative_id)
     checkpoint = intake.log.covering_checkpoint(session)
     size = storage.size()
     previous = session.scalars(sa.select(Batch).order_by(Batch.sequence.desc()).limit(1)).first()
     log = Log(storage, intake.log.origin)
     assert intake.log.signer is not None  # covering_checkpoint has signed with it
+    # Completeness range: after this initiative's previous batch.exported entry (or from 0).
+    before = session.scalar(
+        sa.select(sa.func.max(Batch.exported_leaf_index)).where(
+            Batch.initiative_id == initiative_id
+        )
+    )
     proofs = LogProofs(
         origin=intake.log.origin,
         key=intake.log.signer.verifier().vkey,
@@ -189,6 +210,8 @@ def create_batch(
         consistency=()
         if previous is None or previous.checkpoint_size == size
         else log.consistency_proof(previous.checkpoint_size, size),
+        range_start=0 if before is None else int(before) + 1,
+        leaves=storage.entries,
     )
     batch_id = str(log_safe_uuid())
     info = BatchInfo(
@@ -205,7 +228,12 @@ def create_batch(
     )
     config.directory.mkdir(parents=True, exist_ok=True)
     path = config.directory / f"batch-{info.sequence:06d}-{batch_id}.asice"
-    summary = write_batch(path, info, _entries(session, dek, initiative_id, picked), proofs, sealer)
+    try:
+        summary = write_batch(
+            path, info, _entries(session, dek, initiative_id, picked), proofs, sealer, tsa
+        )
+    except EvidenceError as exc:  # nothing written, nothing marked: export again later
+        raise Refusal("SEAL_EVIDENCE_UNAVAILABLE", str(exc)) from exc
     try:
         event = events.batch_exported(
             at=now,

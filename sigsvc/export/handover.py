@@ -38,6 +38,7 @@ from audit.errors import AuditError
 from audit.note import Verifier, open_note, parse
 from sigsvc import db
 from sigsvc.db.models.batches import Batch, BatchStatus, HandoverAttempt
+from sigsvc.export import refusal
 from sigsvc.log.storage import SqlLogStorage
 from sigsvc.refusal import Refusal
 from sigsvc.services import Services
@@ -125,6 +126,8 @@ def acknowledge(
         if batch.acknowledgement == note:
             return batch
         raise Refusal("BATCH_LOCKED", "the batch is already acknowledged")
+    if refusal.log_refusal(session, intake, batch.id, note, key, now) is not None:
+        return batch  # a signed refusal: logged as batch.refused; the batch stays open
     status = check_acknowledgement(batch, note, key)
     event = events.batch_acknowledged(
         at=now,
@@ -215,8 +218,12 @@ def push(
                     done = acknowledge(session, intake, key, batch_id, note, intake.clock())
                     return {"batch": done.id, "status": done.status.value, "attempts": attempt}
             if status == 422:
-                reason = str(response.json().get("reason", "REFUSED"))
+                answer = response.json()
+                reason = str(answer.get("reason", "REFUSED"))
                 _record(app, intake, batch_id, attempt, status, "REFUSED", reason)
+                with db.session_scope(app) as session:
+                    note = str(answer.get("acknowledgement", "")).encode()
+                    refusal.log_refusal(session, intake, batch_id, note, key, intake.clock())
                 raise HandoverError(f"the receiver refused batch {batch_id}: {reason}")
             if status != 429 and status < 500:
                 _record(app, intake, batch_id, attempt, status, "ERROR", response.text[:200])

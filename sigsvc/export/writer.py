@@ -14,7 +14,7 @@ import json
 import tempfile
 import zipfile
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -27,11 +27,13 @@ from audit.batch_format import (
     EXTENSIONS,
     FORMAT,
     INCLUSION,
+    LEAVES,
     MANIFEST,
     MIMETYPE,
     ODF_MANIFEST,
     SEAL,
     VERSION,
+    VERSION_1,
     leaf_bytes,
 )
 from audit.checkpoint import Checkpoint
@@ -40,6 +42,7 @@ from audit.events import format_time
 from audit.merkle import NodeSource
 from audit.note import parse
 from audit.strict import b64encode
+from sigsvc.export.evidence import Tsa, extend_to_lt
 from sigsvc.export.seal import Sealer, seal_document
 
 ODF_NS = "urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"
@@ -91,6 +94,11 @@ class LogProofs:
     nodes: NodeSource  # complete-subtree hashes (the log storage)
     previous_checkpoint: bytes | None = None  # the previous batch's checkpoint note
     consistency: Sequence[bytes] = ()  # RFC 9162 proof previous size -> checkpoint size
+    # Version 2 (completeness): the initiative's range starts after its previous batch's
+    # batch.exported entry (0 for its first batch) and ends at the checkpoint; ``leaves``
+    # reads log entries [start, end) (the log storage's ``entries``). None: version 1.
+    range_start: int | None = None
+    leaves: Callable[[int, int], Sequence[bytes]] | None = None
 
 
 @dataclass(frozen=True)
@@ -149,7 +157,7 @@ def _info(name: str, when: datetime, stored: bool = False) -> zipfile.ZipInfo:
     return info
 
 
-def _header(batch: BatchInfo, log: LogProofs, count: int) -> dict[str, Any]:
+def _header(batch: BatchInfo, log: LogProofs, count: int, end: int) -> dict[str, Any]:
     ini = batch.initiative
     previous = None
     if log.previous_checkpoint is not None:
@@ -157,9 +165,17 @@ def _header(batch: BatchInfo, log: LogProofs, count: int) -> dict[str, Any]:
             "checkpoint": log.previous_checkpoint.decode(),
             "consistency": [b64encode(h) for h in log.consistency],
         }
+    log_doc: dict[str, Any] = {
+        "origin": log.origin,
+        "key": log.key,
+        "checkpoint": log.checkpoint.decode(),
+        "previous": previous,
+    }
+    if log.range_start is not None:
+        log_doc["range"] = {"start": log.range_start, "end": end}
     return {
         "format": FORMAT,
-        "version": VERSION,
+        "version": VERSION_1 if log.range_start is None else VERSION,
         "batch": {
             "id": batch.id,
             "sequence": batch.sequence,
@@ -172,12 +188,7 @@ def _header(batch: BatchInfo, log: LogProofs, count: int) -> dict[str, Any]:
             "text_sha256": ini.text_sha256,
             "regime": ini.regime,
         },
-        "log": {
-            "origin": log.origin,
-            "key": log.key,
-            "checkpoint": log.checkpoint.decode(),
-            "previous": previous,
-        },
+        "log": log_doc,
         "count": count,
         "entries": [],  # must stay the last key: the entries are streamed in its place
     }
@@ -189,12 +200,18 @@ def write_batch(
     entries: Iterable[EntryRecord],
     log: LogProofs,
     sealer: Sealer,
+    tsa: Tsa | None = None,
 ) -> BatchSummary:
-    """Write the batch file at ``path`` (replaced atomically on success)."""
+    """Write the batch file at ``path`` (replaced atomically on success).
+
+    Version 2 (``log.range_start`` set) needs ``tsa``: its seal is XAdES-BASELINE-LT.
+    """
+    if log.range_start is not None and (tsa is None or log.leaves is None):
+        raise BatchWriteError("a version 2 batch needs a TSA and the log's leaves")
     out = Path(path)
     partial = out.with_name(out.name + ".partial")
     try:
-        summary = _write(partial, batch, entries, log, sealer)
+        summary = _write(partial, batch, entries, log, sealer, tsa)
         partial.replace(out)
     except BaseException:
         partial.unlink(missing_ok=True)
@@ -203,7 +220,12 @@ def write_batch(
 
 
 def _write(
-    path: Path, batch: BatchInfo, entries: Iterable[EntryRecord], log: LogProofs, sealer: Sealer
+    path: Path,
+    batch: BatchInfo,
+    entries: Iterable[EntryRecord],
+    log: LogProofs,
+    sealer: Sealer,
+    tsa: Tsa | None,
 ) -> tuple[int, str, int]:
     try:
         checkpoint = Checkpoint.from_text(parse(log.checkpoint).text)
@@ -237,7 +259,14 @@ def _write(
         count = len(indexes)
         if count == 0:
             raise BatchWriteError("a batch needs at least one entry")
-        # 2. Inclusion multiproof, checked before anything is sealed.
+        # 2. Inclusion multiproof, checked before anything is sealed. Version 2: over every
+        #    leaf of the range (written to log/leaves), which the entries' leaves are among.
+        members = [MANIFEST, CHECKPOINT, INCLUSION]
+        if log.range_start is not None:
+            indexes, leaf_hashes = _write_range(
+                zf, when, log, checkpoint.size, indexes, leaf_hashes
+            )
+            members.append(LEAVES)
         try:
             proof = list(multiproof.prove(indexes, checkpoint.size, log.nodes))
             hashes = [bytes(leaf_hashes[i : i + 32]) for i in range(0, len(leaf_hashes), 32)]
@@ -246,7 +275,7 @@ def _write(
             raise BatchWriteError(f"entries are not in the batch checkpoint: {exc}") from exc
         del hashes, leaf_hashes
         # 3. manifest.json, streamed and hashed.
-        head = _dumps(_header(batch, log, count))
+        head = _dumps(_header(batch, log, count, checkpoint.size))
         assert head.endswith('"entries":[]}')
         manifest_hash = hashlib.sha256()
         with zf.open(_info(MANIFEST, when), "w", force_zip64=True) as stream:
@@ -267,12 +296,50 @@ def _write(
             for h in proof:
                 stream.write(h)
         with zf.open(_info(ODF_MANIFEST, when), "w", force_zip64=True) as stream:
-            _write_odf_manifest(stream, [MANIFEST, CHECKPOINT, INCLUSION, *sorted(names)])
+            _write_odf_manifest(stream, [*members, *sorted(names)])
         seal = seal_document(
             sealer, data_name=MANIFEST, data_sha256=manifest_hash.digest(), signing_time=when
         )
+        if tsa is not None:
+            seal = extend_to_lt(seal, tsa)
         zf.writestr(_info(SEAL, when), seal)
     return count, manifest_hash.hexdigest(), checkpoint.size
+
+
+def _write_range(
+    zf: zipfile.ZipFile,
+    when: datetime,
+    log: LogProofs,
+    end: int,
+    entry_indexes: array[int],
+    entry_hashes: bytearray,
+) -> tuple[array[int], bytearray]:
+    """Stream leaves [first, end) into log/leaves (one RFC 8785 JSON per line); return the
+    range's indexes and leaf hashes. ``first`` is the previous export of the initiative (so a
+    verifier sees which batch the range follows), or 0."""
+    assert log.range_start is not None and log.leaves is not None
+    start = log.range_start
+    if not 0 <= start <= end:
+        raise BatchWriteError(f"range start {start} is outside the log of size {end}")
+    first = start - 1 if start > 0 else 0
+    wanted = {index: entry_hashes[i * 32 : (i + 1) * 32] for i, index in enumerate(entry_indexes)}
+    indexes, hashes = array("q", range(first, end)), bytearray()
+    with zf.open(_info(LEAVES, when), "w", force_zip64=True) as stream:
+        for chunk_start in range(first, end, 1000):
+            for offset, data in enumerate(log.leaves(chunk_start, min(chunk_start + 1000, end))):
+                if b"\n" in data:
+                    raise BatchWriteError("a log leaf holds a newline: not canonical JSON")
+                stream.write(data + b"\n")
+                digest = merkle.leaf_hash(data)
+                index = chunk_start + offset
+                if index in wanted and wanted.pop(index) != digest:
+                    raise BatchWriteError(f"entry at {index} is not the logged leaf")
+                hashes += digest
+    if len(hashes) != 32 * (end - first):
+        raise BatchWriteError("the log returned fewer leaves than its size")
+    if wanted:
+        raise BatchWriteError(f"entry at {min(wanted)} is outside the range [{start}, {end})")
+    return indexes, hashes
 
 
 def _write_odf_manifest(stream: IO[bytes], names: Sequence[str]) -> None:

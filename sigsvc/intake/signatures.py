@@ -52,8 +52,10 @@ class Answers(Protocol):
         *,
         retryable: bool = False,
         headers: tuple[tuple[str, str], ...] = (),
+        permanent: bool = False,
     ) -> Answer:
-        """``message`` (free of personal data) replaces the code's meaning."""
+        """``message`` (free of personal data) replaces the code's meaning; ``permanent``: a
+        REVOCATION_UNAVAILABLE that retrying cannot change."""
         ...
 
 

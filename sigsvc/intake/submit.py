@@ -65,6 +65,14 @@ def submit(
     answers: Answers,
 ) -> Answer:
     """The final answer to one submitted form (committed), or a Refusal before any write."""
+    stale = services.stale_lists()
+    if stale:  # verifying against a list its operator should have replaced: not a verdict
+        log.error("trust_stale", lists=stale)
+        raise Refusal(
+            "TRUST_STALE",
+            f"trusted list {', '.join(stale)} is past its NextUpdate",
+            retry_after="300",
+        )
     _check_limit(services.limiter.check_platform(platform_id), "platform")
     request = read()
     replayed = _replay(session, platform_id, request)
@@ -155,11 +163,15 @@ def _decide(
         return withdraw(session, services, attempt, verdict, answers)
     assert verdict.reason is not None
     reason = verdict.reason.value
-    retryable = verdict.reason is crypto.Reason.REVOCATION_UNAVAILABLE
+    # 503 + Retry-After only for a real outage (unreachable, timeout, tryLater, offline).
+    revocation = verdict.reason is crypto.Reason.REVOCATION_UNAVAILABLE
+    retryable = revocation and verdict.subindication is crypto.SubIndication.TRY_LATER
     headers = (("Retry-After", RETRY_AFTER_REVOCATION),) if retryable else ()
     # Which defect of the personal code (C1); crypto's messages for it never hold the code.
     detail = verdict.message if verdict.reason is crypto.Reason.INVALID_PERSONAL_CODE else None
-    answer = answers(reason, detail, retryable=retryable, headers=headers)
+    answer = answers(
+        reason, detail, retryable=retryable, headers=headers, permanent=revocation and not retryable
+    )
     if kind is FormKind.WITHDRAWAL:  # a refused withdrawal changes nothing and is not counted
         remember(session, services, attempt, answer)
         return answer

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from audit import events
 from audit.log import Log
-from audit.note import Signer
+from audit.note import NoteSigner
 from sigsvc.db.models.intake import CheckpointClock
 from sigsvc.db.models.log import log_checkpoints
 from sigsvc.log.storage import SqlLogStorage
@@ -55,7 +55,7 @@ class LogKeyMissing(Exception):
 @dataclass(frozen=True)
 class LogService:
     origin: str
-    signer: Signer | None  # None: append only (the registry works before intake is configured)
+    signer: NoteSigner | None  # None: append only (the registry works before intake is configured)
     interval: float  # seconds between checkpoints while entries are uncovered
     clock: Callable[[], datetime]
 
@@ -118,6 +118,19 @@ class LogService:
             if not cut:
                 return None
         return self.log(session).receipt(index).decode("utf-8")
+
+    def rotate_key(self, session: Session, new: NoteSigner, at: datetime) -> tuple[bytes, int]:
+        """Log ``key.rotated`` and a checkpoint signed by the current and the new key (the
+        caller commits); the checkpoint note and the event's index."""
+        if self.signer is None:
+            raise LogKeyMissing("no log signing key: set SIGSVC_LOG_KEY_FILE")
+        storage = self.lock(session)
+        seq = session.scalar(sa.select(sa.func.count()).select_from(log_checkpoints)) or 0
+        index = storage.size()
+        note = Log(storage, self.origin).rotate_key(at, self.signer, new)
+        session.add(CheckpointClock(seq=seq, cut_at=at))
+        session.flush()
+        return note, index
 
     def _cut(self, session: Session, storage: SqlLogStorage, now: datetime) -> bytes:
         if self.signer is None:

@@ -33,7 +33,7 @@ from audit.errors import StorageError
 from audit.export import ExportSummary, write_export
 from audit.log import Log
 from audit.merkle import Node
-from audit.note import Signer
+from audit.note import NoteSigner
 from sigsvc.db.models.log import log_checkpoints, log_entries, log_head
 
 BeforeCommit = Callable[[Session, int], None]
@@ -199,14 +199,14 @@ class LogStore:
         with self._tx() as session:
             return self.append_in(session, leaf_data)
 
-    def checkpoint(self, signers: Sequence[Signer]) -> bytes:
+    def checkpoint(self, signers: Sequence[NoteSigner]) -> bytes:
         """Cut, sign and store a checkpoint of everything committed so far."""
         with self._tx() as session:
             storage = SqlLogStorage(session)
             storage.lock()
             return Log(storage, self.origin).checkpoint(signers)
 
-    def rotate_key(self, at: datetime, old: Signer, new: Signer) -> bytes:
+    def rotate_key(self, at: datetime, old: NoteSigner, new: NoteSigner) -> bytes:
         """Log ``key.rotated`` and cut the switch checkpoint signed by both keys, atomically."""
         with self._tx() as session:
             storage = SqlLogStorage(session)

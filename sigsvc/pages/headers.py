@@ -2,10 +2,9 @@
 
 The CSP allows nothing inline and nothing from elsewhere: scripts, styles and images come from
 this origin's /static/ only, fetch() only back to this origin, no frames either way.
-HSTS is sent when the request arrived over TLS — directly, or at a proxy that says so in
-X-Forwarded-Proto. Trusting that header for HSTS alone is safe: browsers ignore
-Strict-Transport-Security received over plain HTTP (RFC 6797 §8.1), so a forged header
-can only produce an ignored one.
+HSTS is sigsvc.web.transport's (over HTTPS; a TLS-terminating proxy sets it itself).
+`behind_tls()` decides the console cookie's Secure flag: TLS here, or at a proxy that says
+so in X-Forwarded-Proto (a forged header only makes the cookie stricter).
 """
 
 from __future__ import annotations
@@ -24,7 +23,6 @@ CSP = "; ".join(
         "frame-ancestors 'none'",
     )
 )
-HSTS = "max-age=31536000; includeSubDomains"
 
 HEADERS = {
     "Content-Security-Policy": CSP,
@@ -47,6 +45,4 @@ def init_app(app: Flask) -> None:
     def _security_headers(response: Response) -> Response:
         for name, value in HEADERS.items():
             response.headers.setdefault(name, value)
-        if behind_tls():
-            response.headers.setdefault("Strict-Transport-Security", HSTS)
         return response

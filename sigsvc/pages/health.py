@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from sigsvc import services
 from sigsvc.db.models.batches import Batch, BatchStatus
 from sigsvc.db.models.intake import Rejection
-from sigsvc.pages import readmodel
+from sigsvc.pages import counters, readmodel
 
 Level = Literal["error", "warning"]
 HOUR = timedelta(hours=1)
@@ -52,9 +52,12 @@ class Figures:
     batches_due_for_purge: int
     batch_seal_configured: bool
     handover_configured: bool
-    rate_limit_denials: int | None = None  # None: this process does not count them
-    latency: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
+    # From the Prometheus metrics, since they started; None where the deployment has none.
+    rate_limit_denials: int | None = None
+    fetch_errors: dict[str, int] = field(default_factory=dict)
+    intake_requests: int = 0
+    intake_p50_seconds: float | None = None
+    intake_p95_seconds: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,6 +284,7 @@ def gather(app: Flask, session: Session, now: datetime) -> Figures:
         )
 
     seal = app.config.get("BATCH_SEAL") or {}
+    events = counters.read()
     return Figures(
         now=now,
         verification_time=verification_time,
@@ -305,6 +309,11 @@ def gather(app: Flask, session: Session, now: datetime) -> Figures:
             seal.get("SIGSVC_BATCH_SEAL_KEY") and seal.get("SIGSVC_BATCH_SEAL_CERT")
         ),
         handover_configured=bool(app.config.get("HANDOVER_URL") and app.config.get("RECEIVER_KEY")),
+        rate_limit_denials=events.rate_limit_denials if events else None,
+        fetch_errors=dict(events.fetch_errors) if events else {},
+        intake_requests=events.intake_requests if events else 0,
+        intake_p50_seconds=events.intake_p50_seconds if events else None,
+        intake_p95_seconds=events.intake_p95_seconds if events else None,
     )
 
 

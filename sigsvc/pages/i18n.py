@@ -61,7 +61,7 @@ M: dict[str, tuple[str, str]] = {
         "Collection has not started yet.",
     ),
     "initiative.textsha": ("Teksta SHA-256", "Text SHA-256"),
-    "initiative.data": ("Dati: JSON, CSV", "Data: JSON, CSV"),
+    "initiative.data": ("Dati", "Data"),
     # log
     "log.title": ("Audita žurnāls", "Audit log"),
     "log.lead": (
@@ -211,6 +211,19 @@ M: dict[str, tuple[str, str]] = {
     "health.figures": ("Rādītāji", "Figures"),
     "health.what": ("Kas notiek", "What is wrong"),
     "health.todo": ("Ko darīt", "What to do"),
+    "health.denials": (
+        "Atteikumi ātruma ierobežojuma dēļ (429, kopš starta)",
+        "Rate-limit denials (429, since start)",
+    ),
+    "health.latency": (
+        "Parakstu POST ilgums (kopš starta)",
+        "Signature POST latency (since start)",
+    ),
+    "health.fetcherrors": (
+        "OCSP/CRL/TSA kļūdas (kopš starta)",
+        "OCSP/CRL/TSA errors (since start)",
+    ),
+    "health.nometrics": ("nav mērīts (nav /metrics)", "not measured (no /metrics)"),
     # errors
     "error.notfound": ("Lapa nav atrasta.", "Page not found."),
 }

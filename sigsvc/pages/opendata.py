@@ -7,14 +7,14 @@ import csv
 import io
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from xml.sax.saxutils import escape
 
 from flask import Response, abort, request, url_for
 
 from sigsvc import db
 from sigsvc.db.models import Initiative
-from sigsvc.pages import readmodel
+from sigsvc.pages import cache, readmodel
 from sigsvc.pages.public import bp
 
 MAX_AGE_SECONDS = 60  # counts move; a minute of staleness is fine for a public dashboard
@@ -41,13 +41,13 @@ def _csv(rows: list[list[object]], name: str) -> Response:
 
 @bp.get("/data/initiatives.json")
 def data_initiatives_json() -> Response:
-    views = readmodel.initiatives(db.session())
+    views = _initiatives()
     return _json({"initiatives": [v.as_json() for v in views]})
 
 
 @bp.get("/data/initiatives.csv")
 def data_initiatives_csv() -> Response:
-    views = readmodel.initiatives(db.session())
+    views = _initiatives()
     rows: list[list[object]] = [
         [
             "id",
@@ -80,8 +80,21 @@ def data_initiatives_csv() -> Response:
     return _csv(rows, "initiatives.csv")
 
 
+def _initiatives() -> list[readmodel.InitiativeView]:
+    return cache.cached("initiatives", lambda: readmodel.initiatives(db.session()))
+
+
+def _per_day(initiative_id: uuid.UUID) -> dict[date, int]:
+    return cache.cached(
+        ("per_day", initiative_id),
+        lambda: readmodel.signatures_per_day(db.session(), initiative_id),
+    )
+
+
 def _one(initiative_id: uuid.UUID) -> readmodel.InitiativeView:
-    view = readmodel.initiative(db.session(), initiative_id)
+    view = cache.cached(
+        ("initiative", initiative_id), lambda: readmodel.initiative(db.session(), initiative_id)
+    )
     if view is None:
         abort(404)
     return view
@@ -90,7 +103,7 @@ def _one(initiative_id: uuid.UUID) -> readmodel.InitiativeView:
 @bp.get("/data/initiatives/<uuid:initiative_id>.json")
 def data_initiative_json(initiative_id: uuid.UUID) -> Response:
     view = _one(initiative_id)
-    per_day = readmodel.signatures_per_day(db.session(), initiative_id)
+    per_day = _per_day(initiative_id)
     return _json(
         {
             **view.as_json(),
@@ -102,7 +115,7 @@ def data_initiative_json(initiative_id: uuid.UUID) -> Response:
 @bp.get("/data/initiatives/<uuid:initiative_id>/daily.csv")
 def data_daily_csv(initiative_id: uuid.UUID) -> Response:
     _one(initiative_id)
-    per_day = readmodel.signatures_per_day(db.session(), initiative_id)
+    per_day = _per_day(initiative_id)
     rows: list[list[object]] = [["day", "accepted"]]
     rows += [[d.isoformat(), n] for d, n in per_day.items()]
     return _csv(rows, f"{initiative_id}-daily.csv")
@@ -116,7 +129,7 @@ def _rfc3339(moment: datetime | None) -> str:
 def feed() -> Response:
     """Atom (RFC 4287): one entry per initiative, updated when it is registered or closed."""
     session = db.session()
-    views = {v.id: v for v in readmodel.initiatives(session)}
+    views = {v.id: v for v in _initiatives()}
     rows = list(session.query(Initiative).order_by(Initiative.created_at.desc()))
     base = request.host_url.rstrip("/")
     updated = max((r.closed_at or r.created_at for r in rows), default=None)
@@ -130,7 +143,9 @@ def feed() -> Response:
         "<author><name>sigsvc</name></author>",
     ]
     for row in rows:
-        view = views[str(row.id)]
+        view = views.get(str(row.id)) or readmodel.initiative(session, row.id)
+        if view is None:
+            continue
         link = base + url_for("pages_public.initiative", initiative_id=row.id)
         summary = (
             f"{view.registration_number}: {view.status}, {view.starts_on.isoformat()} – "

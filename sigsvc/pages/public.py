@@ -10,7 +10,7 @@ from flask import Blueprint, abort, render_template, request
 
 from sigsvc import db
 from sigsvc.db.models import Initiative
-from sigsvc.pages import chart, i18n, readmodel, status
+from sigsvc.pages import cache, chart, i18n, readmodel, status
 from sigsvc.pages.formatting import age_text
 
 bp = Blueprint(
@@ -30,19 +30,23 @@ def _not_found(_error: Exception) -> tuple[str, int]:
 
 @bp.get("/")
 def index() -> str:
-    views = readmodel.initiatives(db.session())
+    views = cache.cached("initiatives", lambda: readmodel.initiatives(db.session()))
     return render_template("index.html", initiatives=views, section="initiatives")
 
 
 @bp.get("/initiatives/<uuid:initiative_id>")
 def initiative(initiative_id: uuid.UUID) -> str:
     session = db.session()
-    view = readmodel.initiative(session, initiative_id)
+    view = cache.cached(
+        ("initiative", initiative_id), lambda: readmodel.initiative(session, initiative_id)
+    )
     if view is None:
         abort(404)
     row = session.get(Initiative, initiative_id)
     assert row is not None
-    per_day = readmodel.signatures_per_day(session, initiative_id)
+    per_day = cache.cached(
+        ("per_day", initiative_id), lambda: readmodel.signatures_per_day(session, initiative_id)
+    )
     today = datetime.now(readmodel.RIGA).date()
     days: list[date] = []
     if per_day or today >= view.starts_on:  # from the first day to today (or the last day)

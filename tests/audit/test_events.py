@@ -45,6 +45,9 @@ SAMPLES: dict[str, Callable[[], events.Event]] = {
     "batch.acknowledged": lambda: events.batch_acknowledged(
         at=AT, batch="b-1", status="ACCEPTED", acknowledgement_sha256=H
     ),
+    "batch.refused": lambda: events.batch_refused(
+        at=AT, batch="b-1", reason="BATCH_INCOMPLETE", acknowledgement_sha256=H
+    ),
     "data.purged": lambda: events.data_purged(
         at=AT, initiative="init-1", scope="PERSONAL_DATA", count=10
     ),
@@ -71,7 +74,7 @@ def test_schema_file_is_generated_from_the_tables() -> None:
 
 def test_every_event_type_has_a_sample() -> None:
     assert set(SAMPLES) == set(events.EVENT_TYPES)
-    assert len(events.EVENT_TYPES) == 10
+    assert len(events.EVENT_TYPES) == 11
 
 
 @pytest.mark.parametrize("event_type", events.EVENT_TYPES)

@@ -18,6 +18,7 @@ from audit.log import Log
 from audit.note import Signer
 from audit.storage import MemoryStorage
 from certification.testpki import clock
+from sigsvc.export.evidence import Tsa, extend_to_lt
 from sigsvc.export.seal import FileSealer, seal_document
 from sigsvc.export.writer import (
     BatchInfo,
@@ -60,6 +61,8 @@ class Kit:
     log: Log = field(default_factory=lambda: Log(MemoryStorage(), ORIGIN))
     sequence: int = 0
     last_checkpoint: bytes | None = None
+    tsa: Tsa | None = None  # set: seals (and reseals) are XAdES-BASELINE-LT
+    last_export: int | None = None  # leaf index of the last batch.exported (version 2)
 
     @property
     def vkey(self) -> str:
@@ -97,8 +100,17 @@ class Kit:
             signing_date=date(2026, 3, 2),
         )
 
-    def batch(self, records: Sequence[EntryRecord], name: str | None = None) -> Path:
-        """Cut a checkpoint and write the next batch, chained to the previous one."""
+    def batch(
+        self,
+        records: Sequence[EntryRecord],
+        name: str | None = None,
+        *,
+        range_start: int | None = None,
+    ) -> Path:
+        """Cut a checkpoint and write the next batch, chained to the previous one.
+
+        ``range_start`` set: a version 2 batch (needs ``tsa``), then logged as batch.exported
+        like the service does, so the initiative's next range starts after it."""
         note = self.log.checkpoint([self.log_signer])
         previous, proof = self.last_checkpoint, []
         if previous is not None:
@@ -110,10 +122,33 @@ class Kit:
             path,
             BatchInfo(f"batch-{self.sequence}", self.sequence, CREATED, INITIATIVE),
             iter(records),
-            LogProofs(ORIGIN, self.vkey, note, self.log.storage, previous, proof),
+            LogProofs(
+                ORIGIN,
+                self.vkey,
+                note,
+                self.log.storage,
+                previous,
+                proof,
+                range_start=range_start,
+                leaves=self.log.storage.entries if range_start is not None else None,
+            ),
             self.sealer,
+            self.tsa if range_start is not None else None,
         )
         self.last_checkpoint = note
+        if range_start is not None:
+            manifest = hashlib.sha256(members(path)["manifest.json"]).hexdigest()
+            (self.last_export,) = self.log.append_events(
+                [
+                    events.batch_exported(
+                        at=ACCEPTED_AT,
+                        batch=f"batch-{self.sequence}",
+                        initiative=INITIATIVE.id,
+                        count=len(records),
+                        manifest_sha256=manifest,
+                    )
+                ]
+            )
         return path
 
     def verify(self, batch: Path, *extra: str) -> tuple[int, dict[str, Any]]:
@@ -160,12 +195,13 @@ def reseal(kit: Kit, src: Path, dst: Path, edit: Callable[[dict[str, Any]], None
         edit(manifest)
         data = json.dumps(manifest, ensure_ascii=False).encode()
         files["manifest.json"] = data
-        files["META-INF/signatures0.xml"] = seal_document(
+        seal = seal_document(
             kit.sealer,
             data_name="manifest.json",
             data_sha256=hashlib.sha256(data).digest(),
             signing_time=CREATED,
         )
+        files["META-INF/signatures0.xml"] = seal if kit.tsa is None else extend_to_lt(seal, kit.tsa)
         if "log/checkpoint" in files:
             files["log/checkpoint"] = manifest["log"]["checkpoint"].encode()
         return files

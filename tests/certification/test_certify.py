@@ -8,6 +8,7 @@ and writes no report.
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +24,7 @@ from certification.certify.kit import ensure_kit
 from crypto._internal import pipeline
 from sigsvc import db, services
 from sigsvc.app import create_app
+from sigsvc.intake.pseudonym import PseudonymKey
 from sigsvc.web.auth import create_admin_token
 from tests.signatures.conftest import intake_settings
 
@@ -46,6 +48,7 @@ def _app(tmp_path: Path, kit_dir: Path, **overrides: Any) -> Flask:
             "BATCH_SEAL": {
                 "SIGSVC_BATCH_SEAL_KEY": str(kit.seal_key),
                 "SIGSVC_BATCH_SEAL_CERT": str(kit.seal_chain),
+                "SIGSVC_BATCH_TSA_URL": kit.environment()["SIGSVC_BATCH_TSA_URL"],
             },
             "RECEIVER_KEY": kit.receiver_signer().verifier().vkey,
             "CHECKPOINT_INTERVAL": 1,
@@ -121,14 +124,29 @@ def _verdicts(out: Path) -> dict[str, str]:
     return {c["id"]: c["verdict"] for c in doc["checks"]}
 
 
-@pytest.mark.parametrize("broken", [False, True], ids=["intact", "minimum-age-broken"])
-def test_a_broken_age_rule_fails_c13(served, kit_dir, tmp_path, monkeypatch, broken):
-    if broken:  # every signer is "99 years old": the minimum age is never enforced
-        monkeypatch.setattr(pipeline, "age_on", lambda born, day: 99)
+def _break_minimum_age(monkeypatch: pytest.MonkeyPatch) -> None:
+    # every signer is "99 years old": the regime's minimum age is never enforced
+    monkeypatch.setattr(pipeline, "age_on", lambda born, day: 99)
+
+
+def _break_one_per_person(monkeypatch: pytest.MonkeyPatch) -> None:
+    # every signature gets a fresh deduplication key: a person is counted again and again
+    monkeypatch.setattr(PseudonymKey, "dedup_key", lambda self, initiative, code: os.urandom(32))
+
+
+@pytest.mark.parametrize(
+    ("check", "breaker"),
+    [("C13", None), ("C13", _break_minimum_age), ("C11", None), ("C11", _break_one_per_person)],
+    ids=["C13-intact", "C13-minimum-age-broken", "C11-intact", "C11-one-per-person-broken"],
+)
+def test_a_broken_rule_fails_its_check(served, kit_dir, tmp_path, monkeypatch, check, breaker):
+    if breaker is not None:
+        breaker(monkeypatch)
     out = tmp_path / "report"
-    code = _run(served, kit_dir, out, "--only", "C13,C24")
+    code = _run(served, kit_dir, out, "--only", f"{check},C24")
     verdicts = _verdicts(out)
-    assert verdicts == {"C13": "FAIL" if broken else "PASS", "C24": "SKIP"}
+    broken = breaker is not None
+    assert verdicts == {check: "FAIL" if broken else "PASS", "C24": "SKIP"}
     assert code == (1 if broken else 0)
     assert {p.name for p in out.iterdir()} == {"report.json", "report.html", "junit.xml"}
     junit = (out / "junit.xml").read_text()

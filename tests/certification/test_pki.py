@@ -186,7 +186,8 @@ def test_every_key_is_checked_in_with_its_declared_type() -> None:
     assert on_disk == declared
     for label, kind in KEY_TYPES.items():
         key = pki.private_key(label)
-        if kind == "p384":
-            assert isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name == "secp384r1"
+        if kind in ("p256", "p384"):
+            curve = {"p256": "secp256r1", "p384": "secp384r1"}[kind]
+            assert isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name == curve
         else:
             assert isinstance(key, rsa.RSAPrivateKey) and key.key_size == int(kind[3:])

@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterator
 from contextlib import redirect_stdout
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,8 @@ from flask import Flask
 from audit.cli import main as sigaudit
 from audit.note import Signer
 from certification.receiver import ReceiverConfig, serve_receiver
-from certification.sealpki import make_seal_pki
+from certification.sealpki import operator_seal_files
+from certification.testpki import pki
 from tests.signatures.conftest import (  # noqa: F401 (fixtures)
     _close_verifier_event_loop,
     admin_headers,
@@ -31,10 +33,16 @@ from tests.signatures.conftest import (  # noqa: F401 (fixtures)
 SIGNERS = ("valid_rsa", "valid_p384", "no_prefix")
 
 
+TSA_URL = f"{pki.BASE_URL}/{pki.ARCH.value}/tsa/tsa"  # the test PKI's TSA (responders fixture)
+# Seal evidence is judged at this validation time (the test PKI's clock, never today's date).
+VALIDATION_TIME = "2026-06-01T00:00:00Z"
+
+
 @pytest.fixture(scope="session")
 def seal_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
-    """(key, certificate chain, anchor) of a test operator seal."""
-    return make_seal_pki().write(tmp_path_factory.mktemp("seal"))
+    """(key, certificate chain, anchor) of the operator seal of the test PKI: its OCSP
+    responder answers for it, so the service can make XAdES-BASELINE-LT seals."""
+    return operator_seal_files(tmp_path_factory.mktemp("seal"))
 
 
 @pytest.fixture(scope="session")
@@ -51,6 +59,7 @@ def intake_overrides(
         "BATCH_SEAL": {
             "SIGSVC_BATCH_SEAL_KEY": str(seal_files[0]),
             "SIGSVC_BATCH_SEAL_CERT": str(seal_files[1]),
+            "SIGSVC_BATCH_TSA_URL": TSA_URL,
         },
         "RECEIVER_KEY": receiver_signer.verifier().vkey,
         "RETENTION_DAYS": 30,
@@ -85,6 +94,7 @@ def receiver(
         log_keys=[Verifier.from_vkey(log_vkey(app))],
         seal_anchors=[seal_files[2].read_bytes()],
         db_path=tmp_path / "receiver.sqlite",
+        clock=lambda: datetime.fromisoformat(VALIDATION_TIME),
     )
     with serve_receiver(config) as url:
         app.config["HANDOVER_URL"] = f"{url}/batches"
@@ -105,6 +115,8 @@ def verify_batch(
                 log_vkey(application),
                 "--seal-anchor",
                 str(anchor),
+                "--at",
+                VALIDATION_TIME,
                 "--json",
                 *extra,
             ]

@@ -13,10 +13,11 @@ import requests
 from flask import Flask
 
 from audit.note import Signer
+from sigsvc.export.evidence import Tsa
 from sigsvc.export.seal import FileSealer
 from tests.batch.kit import Kit
 from tests.batch.tampers import TAMPERS
-from tests.export.conftest import verify_batch
+from tests.export.conftest import TSA_URL, verify_batch
 from tests.export.test_export_handover import _artefact, _create
 from tests.signatures.conftest import post
 
@@ -30,12 +31,14 @@ KINDS = (
     "edit-manifest",  # manifest changed after sealing
     "leaf-changed",  # the logged leaf rewritten by the operator
 )
+# Version 2 compares each entry's leaf with the range's leaf at its index before any proof.
+V2_REASONS = {"leaf-changed": "LEAF_MISMATCH"}
 
 
 def _kit(app: Flask, seal_files: tuple[Path, Path, Path], tmp_path: Path) -> Kit:
     signer = Signer.from_skey(Path(app.config["LOG_KEY_FILE"]).read_text().strip())
     sealer = FileSealer.from_files(seal_files[0], seal_files[1])
-    return Kit(tmp_path, sealer, seal_files[2], log_signer=signer)
+    return Kit(tmp_path, sealer, seal_files[2], log_signer=signer, tsa=Tsa(TSA_URL))
 
 
 def test_tampered_service_batch_is_refused(
@@ -49,6 +52,7 @@ def test_tampered_service_batch_is_refused(
     kit = _kit(app, seal_files, tmp_path)
     for name in KINDS:
         tamper, reason, _ = TAMPERS[name]
+        reason = V2_REASONS.get(name, reason)
         bad = tamper(kit, original, tmp_path / f"{name}.asice")
         code, report = verify_batch(app, seal_files[2], bad)
         assert (code, report["error"]["reason"]) == (1, reason), (name, report)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -50,11 +51,9 @@ def test_every_answer_carries_the_security_headers(client: FlaskClient, path: st
     assert "Strict-Transport-Security" not in answer.headers  # plain HTTP: no HSTS
 
 
-def test_hsts_only_behind_tls(client: FlaskClient) -> None:
-    proxied = client.get("/", headers={"X-Forwarded-Proto": "https"})
-    assert proxied.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+def test_pages_get_hsts_over_tls(client: FlaskClient) -> None:
     direct = client.get("/", base_url="https://localhost")
-    assert "Strict-Transport-Security" in direct.headers
+    assert direct.headers["Strict-Transport-Security"].startswith("max-age=31536000")
 
 
 def test_pages_have_no_inline_script_or_style(client: FlaskClient, app: Flask) -> None:
@@ -295,3 +294,57 @@ def test_health_says_what_is_wrong_and_what_to_do(
     assert finding.level == level
     assert words in finding.what[1] + finding.todo[1]
     assert finding.todo[0] and finding.todo[1]  # a fix, in both languages
+
+
+def test_public_numbers_are_cached_briefly_and_the_cache_can_be_off(
+    client: FlaskClient, app: Flask
+) -> None:
+    _initiative(app, "T-1")
+    app.config["PAGES_CACHE_SECONDS"] = 60
+    assert len(client.get("/data/initiatives.json").json["initiatives"]) == 1
+    _initiative(app, "T-2")
+    assert len(client.get("/data/initiatives.json").json["initiatives"]) == 1  # within 60 s
+    assert "T-2" in client.get("/feed.atom").get_data(as_text=True)  # the feed reads rows
+    app.config["PAGES_CACHE_SECONDS"] = 0
+    assert len(client.get("/data/initiatives.json").json["initiatives"]) == 2
+
+
+def test_console_cookie_is_secure_behind_tls(client: FlaskClient, admin_token: str) -> None:
+    answer = client.post(
+        "/console/login", data={"token": admin_token}, headers={"X-Forwarded-Proto": "https"}
+    )
+    assert answer.status_code == 303
+    assert "Secure" in answer.headers["Set-Cookie"]
+    plain = client.post("/console/login", data={"token": admin_token})
+    assert "Secure" not in plain.headers["Set-Cookie"]
+
+
+def test_console_key_is_shared_through_the_instance_folder_or_configured(
+    app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sigsvc.app import create_app
+
+    monkeypatch.delenv("SIGSVC_CONSOLE_KEY_FILE", raising=False)
+    monkeypatch.delenv("SIGSVC_CONSOLE_KEY", raising=False)
+    first = create_app({"DATABASE_URL": "sqlite://"}, instance_path=str(tmp_path / "shared"))
+    second = create_app({"DATABASE_URL": "sqlite://"}, instance_path=str(tmp_path / "shared"))
+    key = console_session.console_key(first)
+    assert len(key) == 32 and console_session.console_key(second) == key  # two workers agree
+    assert (tmp_path / "shared" / "console.key").stat().st_mode & 0o077 == 0
+    configured = tmp_path / "console.key"
+    configured.write_bytes(b"\x07" * 32)
+    configured.chmod(0o600)
+    monkeypatch.setenv("SIGSVC_CONSOLE_KEY_FILE", str(configured))
+    third = create_app({"DATABASE_URL": "sqlite://"}, instance_path=str(tmp_path / "other"))
+    assert console_session.console_key(third) == b"\x07" * 32
+
+
+def test_histogram_quantile_is_the_bucket_bound() -> None:
+    from sigsvc.pages.counters import quantile
+
+    buckets = [(0.01, 2.0), (0.05, 50.0), (0.1, 95.0), (0.5, 100.0), (float("inf"), 100.0)]
+    assert quantile(buckets, 0.5) == 0.05
+    assert quantile(buckets, 0.95) == 0.1
+    assert quantile(buckets, 0.99) == 0.5
+    assert quantile([], 0.5) is None
+    assert quantile([(0.1, 0.0), (float("inf"), 0.0)], 0.5) is None

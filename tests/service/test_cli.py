@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from sigsvc import db
 from sigsvc.app import create_app
-from sigsvc.cli import cli, discover_commands
+from sigsvc.cli import cli, command_modules, discover_commands
 from tests.service.conftest import VALID_INITIATIVE
 
 
@@ -28,7 +28,9 @@ def run(app):
 def test_every_commands_module_is_registered():
     names = {c.name for c in discover_commands()}
     assert {"db", "tokens", "platforms", "initiatives", "demo-run"} <= names
-    assert all(isinstance(cli.commands[n], click.Command) for n in names)
+    context = click.Context(cli)
+    assert all(isinstance(cli.get_command(context, n), click.Command) for n in names)
+    assert names == set(command_modules())  # every module's command is found without import
 
 
 def test_db_upgrade_on_an_empty_database(empty_database_url, tmp_path):

@@ -145,7 +145,11 @@ def test_sigkill_mid_request_leaves_no_half_written_signature(
     threads = [threading.Thread(target=hammer) for _ in range(6)]
     for t in threads:
         t.start()
-    time.sleep(1.0)
+    # Mid-burst by deadline, not by a fixed sleep: cold workers on a loaded machine may need
+    # more than a second for their first answers (each thread has sent one more than answered).
+    deadline = time.monotonic() + 60
+    while len(sent) < len(threads) + 6 and time.monotonic() < deadline:
+        time.sleep(0.05)
     os.killpg(server.pid, signal.SIGKILL)  # master and workers, mid-request
     server.wait(timeout=10)
     stop.set()

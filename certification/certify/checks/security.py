@@ -90,6 +90,15 @@ def c23(ctx: Context, world: World) -> None:
         + b"]>"
         + body.replace(b"</ds:SignatureValue>", b"&i;</ds:SignatureValue>", 1)
     )
+    # quadratic canonicalisation: 20,000 namespace declarations on the root element
+    root_end = body.find(b">")
+    declarations = b"".join(b' xmlns:n%d="urn:n%d"' % (i, i) for i in range(20000))
+    namespaces = body[:root_end] + declarations + body[root_end:]
+    deep = body.replace(
+        b"</ds:SignatureValue>",
+        b"</ds:SignatureValue>" + b"<x>" * 5000 + b"</x>" * 5000,
+        1,
+    )
     # wrapping: a second, altered copy of the signed properties under the same Id
     start = body.find(b"<xades:SignedProperties")
     end = body.find(b"</xades:SignedProperties>") + len(b"</xades:SignedProperties>")
@@ -132,6 +141,16 @@ def c23(ctx: Context, world: World) -> None:
             "path traversal entry ../../etc/cron.d/x",
             traversal,
             ("UNSAFE_INPUT", "MALFORMED_CONTAINER"),
+        ),
+        (
+            "20,000 namespace declarations",
+            replace_entry(good, SIGNATURE_FILE, namespaces),
+            ("UNSAFE_INPUT", "MALFORMED_CONTAINER"),
+        ),
+        (
+            "5,000 nested elements",
+            replace_entry(good, SIGNATURE_FILE, deep),
+            ("UNSAFE_INPUT", "MALFORMED_CONTAINER", "SIGNATURE_INVALID"),
         ),
         ("not a ZIP", b"<html>" + b"A" * 1000, ("MALFORMED_CONTAINER", "UNSUPPORTED_FORMAT")),
     ]

@@ -375,6 +375,7 @@
     if (!form) return;
     const result = document.getElementById("result");
     const lang = form.dataset.lang;
+    document.getElementById("check").disabled = false;
     const file = document.getElementById("receipt-file");
     const area = document.getElementById("receipt-text");
     file.addEventListener("change", () => {
@@ -400,6 +401,9 @@
       }
     });
   }
+
+  // The proof checks, for the browser tests that run them against audit/merkle.py's proofs.
+  window.sigsvcProofs = Object.freeze({ leafHash, verifyInclusion, verifyConsistency });
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
   else init();

@@ -110,11 +110,19 @@ class Browser:
 
     def click(self, element: Any, shot: str | None = None) -> None:
         """Click something that loads a new page; wait for the new page, then check it."""
-        from selenium.webdriver.support import expected_conditions
+        from selenium.common.exceptions import WebDriverException
 
         old = self.css("html")
         element.click()
-        self.wait_for(expected_conditions.staleness_of(old))
+
+        def gone(_driver: Any) -> bool:
+            try:
+                old.is_enabled()
+            except WebDriverException:  # stale, or "node does not belong to the document"
+                return True  # (chromium says the latter while it swaps documents)
+            return False
+
+        self.wait_for(gone)
         self.wait_for(lambda d: d.execute_script("return document.readyState") == "complete")
         self.check(shot)
 

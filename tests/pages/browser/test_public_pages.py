@@ -112,3 +112,18 @@ def test_the_csp_check_catches_inline_script_and_style(browser: Browser) -> None
         browser.base = url
         with pytest.raises(BrowserProblem, match="Content Security Policy"):
             browser.open("/")
+
+
+def test_keyboard_reaches_the_skip_link_then_the_navigation(page: Browser, site: Site) -> None:
+    from selenium.webdriver.common.keys import Keys
+
+    page.open("/")
+    body = page.css("body")
+    body.send_keys(Keys.TAB)
+    active = page.driver.switch_to.active_element
+    assert active.get_attribute("href").endswith("#main")
+    assert active.is_displayed()  # the skip link shows itself when focused
+    active.send_keys(Keys.ENTER)
+    assert page.driver.execute_script("return document.activeElement.id") == "main"
+    page.driver.switch_to.active_element.send_keys(Keys.TAB)
+    assert page.driver.switch_to.active_element.tag_name == "a"
