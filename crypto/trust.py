@@ -164,6 +164,7 @@ class TrustStore:
             c.dump(): c for c in (*self.tl_ca_certs, *self.tl_tsa_certs, *self.test_anchors)
         }
         self._paths: dict[tuple[str, bytes, bytes | None], object] = {}
+        self._periods: dict[bytes, tuple[QualifiedServiceInformation, ...]] = {}
         self._anchor_managers: dict[bytes, SimpleTrustManager] = {}
 
     # -- queries used by the verifier ------------------------------------------------------
@@ -182,11 +183,25 @@ class TrustStore:
     def granted_services(
         self, cert: x509.Certificate, moment: datetime, service_type: str
     ) -> list[QualifiedServiceInformation]:
-        """Service definitions of `service_type` in which `cert` was granted at `moment`."""
+        """Service definitions of `service_type` in which `cert` was granted at `moment`.
+
+        Every granted period of a listed certificate is looked up once per store (the registry
+        hashes certificate names on every lookup) and filtered by `moment` here, with the
+        registry's own rule (from <= moment <= until)."""
+        key = cert.dump()
+        periods = self._periods.get(key)
+        if periods is None:
+            periods = tuple(
+                self.registry.applicable_service_definitions(AuthorityWithCert(cert), None)
+            )
+            if periods or len(self._periods) < 4096:  # unlisted certificates: bounded
+                self._periods[key] = periods
         return [
             sd
-            for sd in self.registry.applicable_service_definitions(AuthorityWithCert(cert), moment)
+            for sd in periods
             if sd.base_info.service_type == service_type
+            and sd.base_info.valid_from <= moment
+            and (not sd.base_info.valid_until or sd.base_info.valid_until >= moment)
         ]
 
     def known_certificates(self) -> tuple[x509.Certificate, ...]:

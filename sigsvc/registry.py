@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from flask import has_app_context
 from sqlalchemy.orm import Session
 
 from audit import events
@@ -25,6 +26,7 @@ from crypto.form import FormFieldError, InitiativeFields, Regime, SignerFields, 
 from crypto.personal_code import contains_code_shape
 from sigsvc.db.models import Initiative, InitiativeStatus, Platform
 from sigsvc.db.models.intake import Rejection, Signature, SignatureStatus
+from sigsvc.db.ttlcache import app_cache
 from sigsvc.log.service import LogService, log_safe_uuid
 from sigsvc.refusal import Refusal
 from sigsvc.web.auth import PLATFORM_PREFIX, new_token, token_digest
@@ -142,6 +144,19 @@ def get_initiative(session: Session, initiative_id: uuid.UUID) -> Initiative:
     return initiative
 
 
+def cached_initiative(session: Session, initiative_id: uuid.UUID) -> Initiative:
+    """`get_initiative` through a per-process cache (sigsvc.db.ttlcache: a closure in another
+    process reaches this one within the TTL). The object is detached and shared between
+    threads: read only."""
+    cache = app_cache("initiatives")
+    found: Initiative | None = cache.get(initiative_id)
+    if found is None:
+        found = get_initiative(session, initiative_id)
+        session.expunge(found)
+        cache.put(initiative_id, found)
+    return found
+
+
 def list_initiatives(session: Session) -> list[Initiative]:
     return list(session.scalars(sa.select(Initiative).order_by(Initiative.created_at)))
 
@@ -153,6 +168,8 @@ def close_initiative(session: Session, log: LogService, initiative_id: uuid.UUID
     initiative.status = InitiativeStatus.CLOSED
     initiative.closed_at = log.clock()
     session.flush()
+    if has_app_context():
+        app_cache("initiatives").pop(initiative_id)  # this process at once, others within TTL
     accepted = signature_counts(session, initiative.id)["accepted"]
     log.append(
         session,

@@ -29,7 +29,7 @@ from crypto import TrustedListSource, TrustStore
 from sigsvc.db.models import utcnow
 from sigsvc.intake import protection, pseudonym, trustlists
 from sigsvc.intake.fetchers import HttpFetcher, crypto_fetcher
-from sigsvc.intake.ratelimit import Limit, RateLimiter, SqlStore
+from sigsvc.intake.ratelimit import Limit, MemoryStore, RateLimiter, SqlStore
 from sigsvc.keys import config as keyconfig
 from sigsvc.log.service import LogService
 
@@ -154,9 +154,14 @@ def build(config: dict[str, Any], clock: Clock = utcnow) -> Services:
         raise IntakeConfigError(f"trust configuration rejected: {exc.message}") from exc
     except trustlists.TrustRefreshError as exc:
         raise IntakeConfigError(f"SIGSVC_TRUST_DIR: {exc}") from exc
+    # The platform limit in this process's memory, its share of the limit (the serving
+    # processes split it evenly: SIGSVC_WORKERS, set by `sigsvc serve`); the signer limit in
+    # the database, checked inside the intake transaction (exact across processes).
     limiter = RateLimiter(
-        SqlStore.from_url(_driver_url(config["DATABASE_URL"])),
-        platform_limit=parse_limit(config["RATE_PLATFORM"], "SIGSVC_RATE_PLATFORM"),
+        MemoryStore(),
+        platform_limit=parse_limit(config["RATE_PLATFORM"], "SIGSVC_RATE_PLATFORM").shared(
+            int(config.get("WORKERS", 1))
+        ),
         signer_limit=parse_limit(config["RATE_SIGNER"], "SIGSVC_RATE_SIGNER"),
         clock=lambda: clock().timestamp(),
     )
@@ -249,7 +254,11 @@ def get(app: Flask) -> Services:
 
 
 def close(app: Flask) -> None:
-    """Release what `get` built (the rate-limit store's engine); tests and shutdown."""
+    """Release what `get` built (the intake writer, a rate-limit store's engine); tests and
+    shutdown."""
+    writer = app.extensions.pop("sigsvc.intake_writer", None)  # sigsvc.web.context.intake_writer
+    if writer is not None:
+        writer.close()
     found: Services | None = app.extensions.pop(_KEY, None)
     if found is not None and isinstance(found.limiter.store, SqlStore):
         found.limiter.store.close()

@@ -370,14 +370,19 @@ def trusted_tsa(
     trust: TrustStore,
     gen_time: datetime,
     fetcher: Fetcher | None = None,
-) -> str:
-    """The TSA is a granted QTST at genTime (TS 119 612 service status history) or test-anchored."""
+) -> TrustedPath | None:
+    """The TSA is a granted QTST at genTime (TS 119 612 service status history) or test-anchored.
+
+    Returns the TSA certificate's path when it chains to an anchor (its revocation at genTime is
+    then the caller's next check); None when the TSA certificate itself is the listed service
+    or the test anchor (its trusted-list status is its status).
+    """
     if tsa_cert.dump() in {c.dump() for c in trust.tl_tsa_certs}:
         if trust.granted_services(tsa_cert, gen_time, QTST_URI):
-            return TRUSTED_LIST
+            return None
         raise TimestampInvalid("the TSA was not a granted QTST at the time stamp's genTime")
     if trust.is_test_anchor(tsa_cert):
-        return TEST_ANCHOR
+        return None
     tp = trusted_path(
         tsa_cert, list(token_certs), trust, gen_time, QTST_URI, TimestampInvalid, fetcher
     )
@@ -387,4 +392,4 @@ def trusted_tsa(
         validate(tp, trust, gen_time, [], [], with_revocation=False)
     except VerificationError as exc:
         raise TimestampInvalid(f"TSA certificate path: {exc.message}") from exc
-    return tp.source
+    return tp

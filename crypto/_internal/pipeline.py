@@ -147,7 +147,7 @@ def verify_signer(
     except InvalidPersonalCode as exc:
         code_error = exc
     # 4. Signature time stamp: verified now, its failure raised in its turn (step 10).
-    ts, ts_error = _timestamp(sig, trust, at, policy, fetcher)
+    ts, ts_error = _timestamp(sig, trust, at, policy, fetcher, progress.warnings)
     moment = ts.gen_time if ts else at
     budget.check("signature time stamp")
     if ts:
@@ -265,7 +265,12 @@ def note_trust_freshness(trust: TrustStore, at: datetime, progress: Progress) ->
 
 
 def _timestamp(
-    sig: Signed, trust: TrustStore, at: datetime, policy: Policy, fetcher: Fetcher | None
+    sig: Signed,
+    trust: TrustStore,
+    at: datetime,
+    policy: Policy,
+    fetcher: Fetcher | None,
+    warnings: list[str],
 ) -> tuple[VerifiedTimestamp | None, VerificationError | None]:
     if not sig.timestamps:
         if policy.require_timestamp:
@@ -274,7 +279,9 @@ def _timestamp(
     try:
         ref = sig.timestamps[0]
         ts = verify_token(ref.token, ref.imprint_input, policy.algorithms, trust.parse_certificate)
-        chain.trusted_tsa(ts.tsa_cert, ts.certs, trust, ts.gen_time, fetcher)
+        tsa_path = chain.trusted_tsa(ts.tsa_cert, ts.certs, trust, ts.gen_time, fetcher)
+        if tsa_path is not None:
+            _tsa_revocation(tsa_path, sig, trust, fetcher, ts.gen_time, policy, warnings)
         if ts.gen_time > at + _CLOCK_SKEW:
             raise TimestampInvalid("time stamp is later than the validation time")
         if sig.claimed_signing_time and sig.claimed_signing_time > ts.gen_time + _CLOCK_SKEW:
@@ -283,10 +290,40 @@ def _timestamp(
                 subindication=SubIndication.TIMESTAMP_ORDER_FAILURE,
             )
     except VerificationError as exc:
-        if isinstance(exc, TimestampInvalid):
-            return None, exc
+        if isinstance(exc, TimestampInvalid) or exc.subindication is SubIndication.TRY_LATER:
+            return None, exc  # an outage stays retryable (503), whichever certificate it is for
         return None, TimestampInvalid(exc.message)
     return ts, None
+
+
+def _tsa_revocation(
+    tsa_path: chain.TrustedPath,
+    sig: Signed,
+    trust: TrustStore,
+    fetcher: Fetcher | None,
+    gen_time: datetime,
+    policy: Policy,
+    warnings: list[str],
+) -> None:
+    """The TSA certificate unrevoked at genTime, by the signer's rule (embedded, else fetched).
+
+    Only for a TSA certificate that chains to a listed or anchored CA; a TSA certificate that is
+    itself the listed QTST service has its trusted-list status as its status.
+    """
+    notes: list[str] = []
+    try:
+        revinfo = revocation.evidence(
+            tsa_path.pairs(), sig.ocsps, sig.crls, fetcher, gen_time, policy, notes
+        )
+        chain.validate(tsa_path, trust, gen_time, revinfo.ocsps, revinfo.crls)
+    except RevocationUnavailable as exc:
+        if exc.subindication is SubIndication.TRY_LATER:
+            raise
+        raise TimestampInvalid(f"TSA certificate revocation: {exc.message}") from exc
+    except VerificationError as exc:
+        raise TimestampInvalid(f"TSA certificate: {exc.message}") from exc
+    finally:
+        warnings.extend(f"TSA certificate: {n}" for n in notes)
 
 
 def _check_validity(tp: chain.TrustedPath, moment: datetime) -> None:

@@ -5,10 +5,12 @@ The views read the HTTP request and render answers; `sigsvc.intake.submit` does 
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
-from flask import Blueprint, Response, g, request
+from flask import Blueprint, Flask, Response, current_app, g, request
 
 import crypto
 from crypto.form import FormKind
@@ -18,7 +20,7 @@ from sigsvc.intake import idempotency
 from sigsvc.intake.signatures import Answer, json_answer, signature_json
 from sigsvc.intake.submit import Request, submit
 from sigsvc.web.auth import require_platform
-from sigsvc.web.context import current_services
+from sigsvc.web.context import current_services, intake_writer
 from sigsvc.web.endpoints import endpoint
 from sigsvc.web.errors import ERROR_CODES, ApiError
 
@@ -97,9 +99,19 @@ def _read(principal_id: str, limit: int) -> Request:
     return Request(key, container, fingerprint)
 
 
+@contextlib.contextmanager
+def _job_context(app: Flask, request_id: str) -> Iterator[None]:
+    """What a job needs in the writer thread: the app, and the request id its answer names."""
+    with app.app_context():
+        g.request_id = request_id
+        yield
+
+
 def _post(initiative_id: uuid.UUID, kind: FormKind) -> Response:
-    principal = require_platform(initiative_id)
+    principal = require_platform(initiative_id, cached=True)
     services = current_services()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    request_id = g.get("request_id", "")
     answer = submit(
         services,
         db.session(),
@@ -108,6 +120,8 @@ def _post(initiative_id: uuid.UUID, kind: FormKind) -> Response:
         kind=kind,
         read=lambda: _read(principal.id, services.max_container_bytes),
         answers=_error_answer,
+        writer=intake_writer(app, services),
+        context=lambda: _job_context(app, request_id),
     )
     return _response(answer)
 

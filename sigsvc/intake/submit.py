@@ -6,16 +6,21 @@ Order, and why:
 3. a stored answer for the same key and body is replayed (a different body is refused);
 4. verification, outside any transaction: it can wait seconds on an OCSP responder and must not
    hold a database lock; then the signer's rate limit (the signer is known only now);
-5. one transaction (signatures.py): log lock, deduplication, encrypted record, log leaf,
-   idempotency answer, due checkpoint. A concurrent request with the same key that committed
-   first is replayed; a first use of the log head that raced is retried (3 attempts in all).
+5. the request's part of a group transaction (intake/writer.py: one commit for the requests
+   that arrive within a few milliseconds): the signer's rate limit, log lock, deduplication,
+   encrypted record, log leaf, idempotency answer, due checkpoint (signatures.py); the answer
+   is given after that commit. A concurrent request with the same key that committed first is
+   replayed; a first use of the log head that raced is retried (3 attempts in all).
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 import structlog
@@ -38,6 +43,7 @@ from sigsvc.intake.signatures import (
     remember,
     withdraw,
 )
+from sigsvc.intake.writer import GroupWriter
 from sigsvc.refusal import Refusal
 from sigsvc.services import Services
 
@@ -63,6 +69,8 @@ def submit(
     kind: FormKind,
     read: Callable[[], Request],
     answers: Answers,
+    writer: GroupWriter,
+    context: Callable[[], contextlib.AbstractContextManager[Any]] | None = None,
 ) -> Answer:
     """The final answer to one submitted form (committed), or a Refusal before any write."""
     stale = services.stale_lists()
@@ -78,12 +86,13 @@ def submit(
     replayed = _replay(session, platform_id, request)
     if replayed is not None:
         return replayed
-    initiative = registry.get_initiative(session, initiative_id)
+    initiative = registry.cached_initiative(session, initiative_id)
     session.commit()  # verification holds no transaction
     attempt = Attempt(
         initiative, platform_id, request.container, request.idempotency_key, request.fingerprint
     )
     verdict: crypto.Verdict | None = None
+    signer: bytes | None = None
     if not (kind is FormKind.SIGNATURE and is_closed(initiative)):
         verdict = crypto.verify(
             request.container,
@@ -96,11 +105,10 @@ def submit(
             signer = services.pseudonyms.signer_pseudonym(
                 initiative.id, verdict.signer.personal_code
             )
-            _check_limit(services.limiter.check_signer(signer), "signer")
+    job = functools.partial(_grouped, services, attempt, verdict, kind, answers, signer)
     for _attempt in range(ATTEMPTS):
         try:
-            answer = _decide(session, services, attempt, verdict, kind, answers)
-            session.commit()
+            outcome = writer.submit(job, context).result()
         except LostIdempotencyRace:
             session.rollback()
             replayed = _replay(session, platform_id, request)
@@ -108,15 +116,17 @@ def submit(
                 return replayed
             continue
         except sa.exc.IntegrityError:
-            session.rollback()  # first use of the log head raced; the next attempt locks it
-            continue
+            continue  # first use of the log head raced; the next group locks it
+        if isinstance(outcome, ratelimit.Decision):
+            _check_limit(outcome, "signer")
+        assert isinstance(outcome, Answer)
         log.info(
             "signature_intake",
             kind=kind.value,
-            status=answer.status,
+            status=outcome.status,
             reason=None if verdict is None or verdict.reason is None else verdict.reason.value,
         )
-        return answer
+        return outcome
     raise Refusal("INTERNAL_ERROR", "could not complete the intake transaction")
 
 
@@ -144,6 +154,25 @@ def _replay(session: Session, platform_id: str, request: Request) -> Answer | No
             content_type=stored.content_type,
         )
     return None
+
+
+def _grouped(
+    services: Services,
+    attempt: Attempt,
+    verdict: crypto.Verdict | None,
+    kind: FormKind,
+    answers: Answers,
+    signer: bytes | None,
+    session: Session,
+) -> Answer | ratelimit.Decision:
+    """One request's part of a group transaction (the writer thread, log lock held). The
+    signer's limit is checked here: its state is written with the record, at no durable write
+    of its own, and holds across processes."""
+    if signer is not None:
+        decision = services.limiter.check_signer_in(session.connection(), signer)
+        if not decision.allowed:
+            return decision
+    return _decide(session, services, attempt, verdict, kind, answers)
 
 
 def _decide(

@@ -3,12 +3,15 @@ configured) and the log the registry writes."""
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 
 import structlog
-from flask import current_app
+from flask import Flask, current_app
+from sqlalchemy.orm import Session
 
 from sigsvc import services
+from sigsvc.intake.writer import GroupWriter
 from sigsvc.log.service import LogService
 from sigsvc.services import IntakeConfigError, Services
 from sigsvc.web.errors import ApiError
@@ -31,3 +34,35 @@ def now() -> datetime:
 
 def registry_log() -> LogService:
     return services.log_service(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+_APP_LOCK = threading.Lock()
+_KEY = "sigsvc.intake_writer"
+
+
+def intake_writer(app: Flask, services: Services) -> GroupWriter:
+    """The process's intake writer for ``app`` (made on first use, after any fork; closed by
+    sigsvc.services.close)."""
+    found: GroupWriter | None = app.extensions.get(_KEY)
+    if found is None:
+        with _APP_LOCK:
+            found = app.extensions.get(_KEY)
+            if found is None:
+                log = services.log
+                cut_here: list[datetime] = []  # when this writer last cut a checkpoint
+
+                def finish(session: Session) -> None:
+                    now = log.clock()
+                    # The newest cut of any process is at least as recent as this writer's:
+                    # within the interval of it no cut can be due (skips the check's queries).
+                    recent = cut_here and (now - cut_here[0]).total_seconds() < log.interval
+                    if not recent and log.cut_if_due(session):
+                        cut_here[:] = [now]
+
+                found = GroupWriter(
+                    app.extensions["sigsvc.db"]["sessions"],
+                    begin=log.lock,
+                    finish=finish,
+                )
+                app.extensions[_KEY] = found
+    return found
