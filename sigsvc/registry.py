@@ -18,12 +18,14 @@ from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from flask import has_app_context
 from sqlalchemy.orm import Session
 
 from audit import events
 from crypto.form import FormFieldError, InitiativeFields, Regime, SignerFields, render_form
 from sigsvc.db.models import Initiative, InitiativeStatus, Platform, utcnow
 from sigsvc.db.models.intake import Rejection, Signature, SignatureStatus
+from sigsvc.db.ttlcache import app_cache
 from sigsvc.log import events as intake_log
 from sigsvc.log.events import log_safe_uuid
 from sigsvc.web.auth import PLATFORM_PREFIX, new_token, token_digest
@@ -140,6 +142,19 @@ def get_initiative(session: Session, initiative_id: uuid.UUID) -> Initiative:
     return initiative
 
 
+def cached_initiative(session: Session, initiative_id: uuid.UUID) -> Initiative:
+    """`get_initiative` through a per-process cache (sigsvc.db.ttlcache: a closure in another
+    process reaches this one within the TTL). The object is detached and shared between
+    threads: read only."""
+    cache = app_cache("initiatives")
+    found: Initiative | None = cache.get(initiative_id)
+    if found is None:
+        found = get_initiative(session, initiative_id)
+        session.expunge(found)
+        cache.put(initiative_id, found)
+    return found
+
+
 def list_initiatives(session: Session) -> list[Initiative]:
     return list(session.scalars(sa.select(Initiative).order_by(Initiative.created_at)))
 
@@ -151,6 +166,8 @@ def close_initiative(session: Session, initiative_id: uuid.UUID) -> Initiative:
     initiative.status = InitiativeStatus.CLOSED
     initiative.closed_at = utcnow()
     session.flush()
+    if has_app_context():
+        app_cache("initiatives").pop(initiative_id)  # this process at once, others within TTL
     accepted = signature_counts(session, initiative.id)["accepted"]
     _log(
         session,

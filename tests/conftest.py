@@ -106,7 +106,7 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def _private_cluster(bindir: Path) -> Iterator[sa.URL]:
+def _private_cluster(bindir: Path, *, durable: bool = False) -> Iterator[sa.URL]:
     as_postgres: list[str] = []
     workdir = Path(tempfile.mkdtemp(prefix="sigsvc-pg-"))
     if os.geteuid() == 0:  # initdb refuses to run as root: use the Debian `postgres` user
@@ -133,11 +133,11 @@ def _private_cluster(bindir: Path) -> Iterator[sa.URL]:
         )
         for attempt in range(3):
             port = _free_port()
-            # A throwaway cluster: durability settings off to keep the suite fast.
-            options = (
-                f"-c listen_addresses=127.0.0.1 -p {port} -k {workdir} -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off"
-            )
+            # A throwaway cluster: durability settings off to keep the suite fast; `durable`
+            # (the benchmarks) keeps PostgreSQL's production defaults (fsync, synchronous commit).
+            options = f"-c listen_addresses=127.0.0.1 -p {port} -k {workdir}"
+            if not durable:
+                options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
             try:
                 run(
                     str(bindir / "pg_ctl"),

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
 import structlog
-from flask import Blueprint, Response, request
+from flask import Blueprint, Flask, Response, current_app, g, request
 from sqlalchemy.orm import Session
 
 import crypto
@@ -17,7 +20,9 @@ from crypto.form import FormKind
 from sigsvc import db, registry
 from sigsvc.db.models.intake import Signature
 from sigsvc.intake import idempotency
+from sigsvc.intake import writer as intake_writer
 from sigsvc.intake.config import Intake
+from sigsvc.intake.ratelimit import Decision
 from sigsvc.intake.signatures import (
     RETRY_AFTER_REVOCATION,
     Answer,
@@ -99,7 +104,7 @@ def _rate_limited(retry_after: str, which: str) -> ApiError:
 
 
 def _post(initiative_id: uuid.UUID, kind: FormKind) -> Response:
-    principal = require_platform(initiative_id)
+    principal = require_platform(initiative_id, cached=True)
     intake = current_intake()
     stale = intake.stale_lists()
     if stale:  # verifying against a list its operator should have replaced: not a verdict
@@ -124,9 +129,10 @@ def _post(initiative_id: uuid.UUID, kind: FormKind) -> Response:
     replayed = _replay(session, principal.id, key, fingerprint)
     if replayed is not None:
         return replayed
-    initiative = registry.get_initiative(session, initiative_id)
+    initiative = registry.cached_initiative(session, initiative_id)
     session.commit()  # verification holds no transaction: it may wait on an OCSP responder
     verdict: crypto.Verdict | None = None
+    signer_pseudonym: bytes | None = None
     if not (kind is FormKind.SIGNATURE and is_closed(initiative)):
         verdict = crypto.verify(
             container,
@@ -136,25 +142,25 @@ def _post(initiative_id: uuid.UUID, kind: FormKind) -> Response:
             at=intake.clock(),
         )
         if verdict.accepted and verdict.signer is not None:
-            pseudonym = intake.pseudonyms.signer_pseudonym(
+            signer_pseudonym = intake.pseudonyms.signer_pseudonym(
                 initiative.id, verdict.signer.personal_code
             )
-            signer_decision = intake.limiter.check_signer(pseudonym)
-            if not signer_decision.allowed:
-                raise _rate_limited(signer_decision.retry_after_header, "signer")
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    job = functools.partial(
+        _grouped,
+        intake,
+        initiative,
+        principal.id,
+        container,
+        verdict,
+        kind,
+        (key, fingerprint),
+        signer_pseudonym,
+    )
+    context = functools.partial(_job_context, app, g.get("request_id", ""))
     for _attempt in range(3):
         try:
-            answer = _decide(
-                session,
-                intake,
-                initiative,
-                principal.id,
-                container,
-                verdict,
-                kind,
-                (key, fingerprint),
-            )
-            session.commit()
+            outcome = intake_writer.for_app(app, intake).submit(job, context).result()
         except LostIdempotencyRace:
             session.rollback()
             replayed = _replay(session, principal.id, key, fingerprint)
@@ -162,16 +168,48 @@ def _post(initiative_id: uuid.UUID, kind: FormKind) -> Response:
                 return replayed
             continue
         except sa.exc.IntegrityError:
-            session.rollback()  # first use of the log head raced; the next attempt locks it
-            continue
+            continue  # first use of the log head raced; the next group locks it
+        if isinstance(outcome, Decision):
+            raise _rate_limited(outcome.retry_after_header, "signer")
         log.info(
             "signature_intake",
             kind=kind.value,
-            status=answer.status,
+            status=outcome.status,
             reason=None if verdict is None or verdict.reason is None else verdict.reason.value,
         )
-        return _response(answer)
+        return _response(outcome)
     raise ApiError("INTERNAL_ERROR", "could not complete the intake transaction")
+
+
+@contextlib.contextmanager
+def _job_context(app: Flask, request_id: str) -> Iterator[None]:
+    """What a job needs in the writer thread: the app, and the request id its answer names."""
+    with app.app_context():
+        g.request_id = request_id
+        yield
+
+
+def _grouped(
+    intake: Intake,
+    initiative: Any,
+    platform_id: str,
+    container: bytes,
+    verdict: crypto.Verdict | None,
+    kind: FormKind,
+    idem: tuple[str, bytes],
+    signer_pseudonym: bytes | None,
+    session: Session,
+) -> Answer | Decision:
+    """One request's part of a group transaction (runs in the writer thread, log lock held).
+
+    The per-signer limit is checked here, inside the transaction: its state is written with
+    the record, costs no durable write of its own, and holds across processes.
+    """
+    if signer_pseudonym is not None:
+        decision = intake.limiter.check_signer_in(session.connection(), signer_pseudonym)
+        if not decision.allowed:
+            return decision
+    return _decide(session, intake, initiative, platform_id, container, verdict, kind, idem)
 
 
 def _decide(

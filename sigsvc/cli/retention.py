@@ -6,7 +6,8 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from sigsvc.cli._common import echo_json, transaction
+from sigsvc import db
+from sigsvc.cli._common import echo_json
 from sigsvc.cli.batches import configured_intake, parse_now
 from sigsvc.export import retention
 
@@ -23,5 +24,4 @@ def purge(now_text: str | None) -> None:
     """Purge batches acknowledged more than SIGSVC_RETENTION_DAYS ago; print what was logged."""
     intake = configured_intake()
     days = int(current_app.config["RETENTION_DAYS"])
-    with transaction() as session:
-        echo_json(retention.purge(session, intake, parse_now(now_text), days))
+    echo_json(retention.purge(db.sessions_of(), intake, parse_now(now_text), days))

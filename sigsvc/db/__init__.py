@@ -84,6 +84,12 @@ def engine_of(app: Flask | None = None) -> sa.Engine:
     return engine
 
 
+def sessions_of(app: Flask | None = None) -> sessionmaker[Session]:
+    """The app's session factory (for work done in several short transactions)."""
+    factory: sessionmaker[Session] = (app or current_app).extensions["sigsvc.db"]["sessions"]
+    return factory
+
+
 def session() -> Session:
     """The session of the current app context (one per request), closed at teardown.
 

@@ -1,16 +1,20 @@
 """Batch export (issue 6): build a sealed batch from the log, mark its signatures exported.
 
-One transaction under the log lock: pick every accepted, not withdrawn, not yet exported
-signature of the initiative in log order, make sure a checkpoint covers them, stream them
-(decrypted with the initiative's data key) into ``write_batch``, then log ``batch.exported``
-and set ``signatures.batch_id``. Holding the log lock keeps intake and withdrawals out while the
-batch is written, so no signature can be withdrawn after it was put into a batch, and the
-batch chain (sequence, previous checkpoint) stays linear. Handover, acknowledgement and
-retention are in ``sigsvc.export.handover`` and ``sigsvc.export.retention``.
+Every accepted, not withdrawn, not yet exported signature of the initiative below a checkpoint
+that covers them, in log order, decrypted with the initiative's data key, streamed into
+``write_batch``; then ``batch.exported`` is logged and ``signatures.batch_id`` set. Intake goes
+on meanwhile: the log lock is held only for short transactions (``export``'s docstring), no
+signature can be withdrawn after it was put into a batch, and one export at a time per
+database (``export_lock``) keeps the batch chain (sequence, previous checkpoint) linear.
+Handover, acknowledgement and retention are in ``sigsvc.export.handover`` and
+``sigsvc.export.retention``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -21,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import Flask
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from audit import events
 from audit.log import Log
@@ -42,6 +46,7 @@ from sigsvc.web.errors import ApiError
 
 RIGA = ZoneInfo("Europe/Riga")  # the signing date CVK counts is the Latvian calendar day
 CHUNK = 500  # signatures decrypted per round trip
+RESERVE_CHUNK = 1000  # signatures reserved per short transaction under the log lock
 MEDIA_ASICE = "application/vnd.etsi.asic-e+zip"
 MEDIA_PDF = "application/pdf"
 
@@ -178,11 +183,95 @@ def _entries(
             )
 
 
-def create_batch(
+@contextlib.contextmanager
+def export_lock(engine: sa.Engine) -> Iterator[None]:
+    """One export at a time per database (batch sequence numbers and the chain of batch
+    checkpoints are global), held across the export's short transactions and released when
+    the process dies: a PostgreSQL session advisory lock, or a file lock beside SQLite's file."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": _EXPORT_LOCK_KEY})
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": _EXPORT_LOCK_KEY})
+                conn.commit()
+        return
+    database = engine.url.database
+    if not database or database == ":memory:":
+        with _MEMORY_EXPORT_LOCK:
+            yield
+        return
+    with open(f"{database}.export-lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+_EXPORT_LOCK_KEY = 0x5167_7376_6578_7074  # "sigsvexpt"-ish: any constant 63-bit key
+_MEMORY_EXPORT_LOCK = threading.Lock()
+
+
+class _WithdrawnMeanwhile(Exception):
+    """While the batch was written, a picked signature was withdrawn, or the initiative
+    accepted a signature (batch format v2: nothing of the initiative may be accepted between
+    the batch's checkpoint and its ``batch.exported`` entry, or no later batch's completeness
+    range could hold it): write it again from a new checkpoint."""
+
+
+PHASED_ATTEMPTS = 3
+
+
+def export(app: Flask, intake: Intake, initiative_id: uuid.UUID, now: datetime) -> dict[str, Any]:
+    """Export the initiative's pending signatures into a new batch; intake goes on meanwhile.
+
+    Why in phases: a 100,000-signature batch takes tens of seconds to write; under the log lock
+    that stopped intake (and withdrawals) for as long. Here the log lock is held only for
+    short transactions: (1) check, and cut the checkpoint that covers the log (its size is the
+    snapshot: everything below it is immutable, except a withdrawal's status); (2) without any
+    lock, pick the accepted, not yet exported signatures below that size and write the batch;
+    (3) reserve them (``batch_id``) in chunks, each under the log lock so that withdrawals see
+    either nothing or the reservation; a signature withdrawn meanwhile makes the reservation
+    come up short: everything is released and the batch written again; (4) log
+    ``batch.exported`` and store the batch — unless the initiative accepted a signature since
+    the checkpoint (batch format v2 forbids a gap between a batch's checkpoint and its
+    ``batch.exported``): then the batch is written again, and after PHASED_ATTEMPTS the export
+    runs the old way, under the log lock throughout. So intake of every *other* initiative is
+    never stopped; intake of the exported one is, if it keeps accepting while its batch is
+    written. A crash before (4) leaves reservations without a batch: the next export releases
+    them first (under the export lock, so none is running).
+    """
+    config = settings(app)
+    sessions = db.sessions_of(app)
+    with export_lock(db.engine_of(app)):
+        for _attempt in range(PHASED_ATTEMPTS):
+            try:
+                return _export(sessions, intake, config, initiative_id, now)
+            except _WithdrawnMeanwhile:
+                continue
+        # The initiative keeps changing while its batch is written: export it the old way,
+        # under the log lock for the whole export (its intake waits; always completes).
+        path: Path | None = None
+        try:
+            with db.session_scope(app) as session:
+                batch = _create_locked(session, intake, config, initiative_id, now)
+                path = Path(batch.artefact_path or "")
+                result = batch_json(batch)
+        except BaseException:
+            if path is not None:
+                path.unlink(missing_ok=True)
+            raise
+        return result
+
+
+def _create_locked(
     session: Session, intake: Intake, config: BatchSettings, initiative_id: uuid.UUID, now: datetime
 ) -> Batch:
-    """Export the initiative's pending signatures into a new batch (caller commits; on any
-    failure the caller must delete ``Path(batch.artefact_path)`` if it was set)."""
+    """The whole export in the caller's transaction under the log lock (the fallback: intake
+    waits; caller commits; on failure it must delete ``Path(batch.artefact_path)``)."""
     storage = intake_log.locked_storage(session)
     initiative = session.get(Initiative, initiative_id)
     if initiative is None:
@@ -292,17 +381,176 @@ def create_batch(
     return batch
 
 
-def export(app: Flask, intake: Intake, initiative_id: uuid.UUID, now: datetime) -> dict[str, Any]:
-    """create_batch in its own committed transaction; the file goes if the commit fails."""
-    config = settings(app)
-    path: Path | None = None
+def _export(
+    sessions: sessionmaker[Session],
+    intake: Intake,
+    config: BatchSettings,
+    initiative_id: uuid.UUID,
+    now: datetime,
+) -> dict[str, Any]:
+    with sessions() as session, session.begin():
+        _release(session, None)  # reservations of an export that crashed (none is running)
+    with sessions() as session, session.begin():  # (1) short, log lock
+        storage = intake_log.locked_storage(session)
+        if session.get(Initiative, initiative_id) is None:
+            raise ApiError("NOT_FOUND", "no such initiative")
+        if session.scalar(sa.select(sa.exists().where(_pending(initiative_id)))) is False:
+            raise ApiError("NOTHING_TO_EXPORT", "no accepted signature is waiting for export")
+        config.sealer(), config.tsa()
+        _data_key(session, intake, initiative_id)
+        checkpoint = _covering_checkpoint(session, storage, intake, now)
+        size = storage.size()
+    with sessions() as session, session.begin():  # (2) no lock: the snapshot below `size`
+        initiative = session.get(Initiative, initiative_id)
+        assert initiative is not None
+        picked = [
+            (sid, int(index))
+            for sid, index in session.execute(
+                sa.select(Signature.id, Signature.leaf_index)
+                .where(_pending(initiative_id), Signature.leaf_index < size)
+                .order_by(Signature.leaf_index)
+            )
+        ]
+        if not picked:
+            raise ApiError("NOTHING_TO_EXPORT", "no accepted signature is waiting for export")
+        sealer, tsa = config.sealer(), config.tsa()
+        dek = _data_key(session, intake, initiative_id)
+        storage = SqlLogStorage(session)
+        previous = session.scalars(
+            sa.select(Batch).order_by(Batch.sequence.desc()).limit(1)
+        ).first()
+        log = Log(storage, intake.log_origin)
+        # Completeness range: after this initiative's previous batch.exported entry (or from 0)
+        # up to the checkpoint: everything in it is below the snapshot.
+        before = session.scalar(
+            sa.select(sa.func.max(Batch.exported_leaf_index)).where(
+                Batch.initiative_id == initiative_id
+            )
+        )
+        proofs = LogProofs(
+            origin=intake.log_origin,
+            key=intake.log_signer.verifier().vkey,
+            checkpoint=checkpoint,
+            nodes=storage,
+            previous_checkpoint=None if previous is None else previous.checkpoint,
+            consistency=()
+            if previous is None or previous.checkpoint_size == size
+            else log.consistency_proof(previous.checkpoint_size, size),
+            range_start=0 if before is None else int(before) + 1,
+            leaves=storage.entries,
+        )
+        batch_id = str(intake_log.log_safe_uuid())
+        info = BatchInfo(
+            id=batch_id,
+            sequence=1 if previous is None else previous.sequence + 1,
+            created=now,
+            initiative=InitiativeInfo(
+                id=str(initiative.id),
+                registration=initiative.registration_number,
+                title=initiative.title,
+                text_sha256=initiative.text_sha256,
+                regime=initiative.regime.value,
+            ),
+        )
+        config.directory.mkdir(parents=True, exist_ok=True)
+        path = config.directory / f"batch-{info.sequence:06d}-{batch_id}.asice"
+        entries = _entries(session, dek, initiative_id, picked)
+        try:
+            summary = write_batch(path, info, entries, proofs, sealer, tsa)
+        except EvidenceError as exc:  # nothing written, nothing reserved: export again later
+            raise ApiError("SEAL_EVIDENCE_UNAVAILABLE", str(exc)) from exc
     try:
-        with db.session_scope(app) as session:
-            batch = create_batch(session, intake, config, initiative_id, now)
-            path = Path(batch.artefact_path or "")
+        _reserve(sessions, batch_id, [sid for sid, _ in picked], now)  # (3)
+        with sessions() as session, session.begin():  # (4) short, log lock
+            storage = intake_log.locked_storage(session)
+            late = sa.select(Signature.id).where(
+                Signature.initiative_id == initiative_id, Signature.leaf_index >= size
+            )
+            if session.scalar(sa.select(late.exists())):
+                raise _WithdrawnMeanwhile
+            event = events.batch_exported(
+                at=now,
+                batch=batch_id,
+                initiative=str(initiative_id),
+                count=summary.count,
+                manifest_sha256=summary.manifest_sha256,
+            )
+            (index,) = Log(storage, intake.log_origin).append_events([event])
+            batch = Batch(
+                id=batch_id,
+                initiative_id=initiative_id,
+                sequence=info.sequence,
+                count=summary.count,
+                manifest_sha256=summary.manifest_sha256,
+                checkpoint=checkpoint,
+                checkpoint_size=summary.checkpoint_size,
+                exported_leaf_index=index,
+                artefact_path=str(path),
+                artefact_bytes=path.stat().st_size,
+                downloads=0,
+                created_at=now,
+            )
+            session.add(batch)
+            session.flush()
+            intake_log.cut_checkpoint_if_due(
+                session, intake.log_origin, intake.log_signer, now, intake.checkpoint_interval
+            )
             result = batch_json(batch)
     except BaseException:
-        if path is not None:
-            path.unlink(missing_ok=True)
+        path.unlink(missing_ok=True)
+        with sessions() as session, session.begin():
+            _release(session, batch_id)
         raise
     return result
+
+
+def _pending(initiative_id: uuid.UUID) -> sa.ColumnElement[bool]:
+    """Accepted, not withdrawn, not (being) exported signatures of the initiative."""
+    return sa.and_(
+        Signature.initiative_id == initiative_id,
+        Signature.status == SignatureStatus.ACCEPTED,
+        Signature.batch_id.is_(None),
+    )
+
+
+def _reserve(
+    sessions: sessionmaker[Session], batch_id: str, ids: Sequence[uuid.UUID], now: datetime
+) -> None:
+    """Set ``batch_id`` on every picked signature, RESERVE_CHUNK per short transaction under
+    the log lock; _WithdrawnMeanwhile (after releasing them) if any is no longer pending."""
+    for start in range(0, len(ids), RESERVE_CHUNK):
+        chunk = ids[start : start + RESERVE_CHUNK]
+        with sessions() as session, session.begin():
+            intake_log.locked_storage(session)
+            marked = session.execute(
+                sa.update(Signature)
+                .where(
+                    Signature.id.in_(chunk),
+                    Signature.status == SignatureStatus.ACCEPTED,
+                    Signature.batch_id.is_(None),
+                )
+                .values(batch_id=batch_id, exported_at=now)
+                .execution_options(synchronize_session=False)
+            ).rowcount  # type: ignore[attr-defined]
+            if marked != len(chunk):
+                session.rollback()
+                with sessions() as cleanup, cleanup.begin():
+                    _release(cleanup, batch_id)
+                raise _WithdrawnMeanwhile
+
+
+def _release(session: Session, batch_id: str | None) -> None:
+    """Undo reservations: of ``batch_id``, or (None) of every batch id that has no batch."""
+    target = (
+        Signature.batch_id == batch_id
+        if batch_id is not None
+        else sa.and_(
+            Signature.batch_id.is_not(None), Signature.batch_id.not_in(sa.select(Batch.id))
+        )
+    )
+    session.execute(
+        sa.update(Signature)
+        .where(target)
+        .values(batch_id=None, exported_at=None)
+        .execution_options(synchronize_session=False)
+    )

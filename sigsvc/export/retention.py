@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 import structlog
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from audit import events
 from sigsvc.db.models.batches import Batch, BatchStatus
@@ -38,80 +38,108 @@ _ERASED = {  # non-nullable sealed columns become empty (unseal refuses them), c
 }
 
 
+CHUNK = 1000  # records erased per short transaction
+
+
 def purge(
-    session: Session, intake: Intake, now: datetime, retention_days: int
+    sessions: sessionmaker[Session], intake: Intake, now: datetime, retention_days: int
 ) -> list[dict[str, Any]]:
-    """Purge every batch past retention (caller commits); one summary per ``data.purged``."""
-    intake_log.locked_storage(session)
+    """Purge every batch past retention; one summary per ``data.purged``.
+
+    Intake goes on meanwhile: records are erased CHUNK per short transaction without the log
+    lock (intake never touches an exported record, and a withdrawal of one is refused), then
+    each ``data.purged`` is logged with its batch marked purged in a short transaction under
+    the log lock. A crash in between leaves the batch acknowledged: the next run erases again
+    (the same values) and logs it.
+    """
     cutoff = now - timedelta(days=retention_days)
-    due = session.scalars(
-        sa.select(Batch)
-        .where(Batch.status == BatchStatus.ACKNOWLEDGED, Batch.acknowledged_at <= cutoff)
-        .order_by(Batch.sequence)
-    ).all()
+    with sessions() as session:
+        due = [
+            (b.id, b.initiative_id)
+            for b in session.scalars(
+                sa.select(Batch)
+                .where(Batch.status == BatchStatus.ACKNOWLEDGED, Batch.acknowledged_at <= cutoff)
+                .order_by(Batch.sequence)
+            )
+        ]
     done: list[dict[str, Any]] = []
-    logged: list[events.Event] = []
-    files: list[Path] = []
     initiatives: dict[uuid.UUID, None] = {}
-    for batch in due:
-        erased = session.execute(
-            sa.update(Signature)
-            .where(Signature.batch_id == batch.id)
-            .values(**_ERASED)
-            .execution_options(synchronize_session=False)
-        ).rowcount  # type: ignore[attr-defined]
-        logged.append(
-            events.data_purged(
-                at=now, initiative=str(batch.initiative_id), scope=SCOPE_RECORDS, count=erased
+    for batch_id, initiative_id in due:
+        erased = _erase(sessions, Signature.batch_id == batch_id)
+        with sessions() as session, session.begin():
+            intake_log.locked_storage(session)
+            batch = session.get(Batch, batch_id)
+            assert batch is not None
+            path = batch.artefact_path
+            batch.status = BatchStatus.PURGED
+            batch.purged_at = now
+            batch.artefact_path = None
+            batch.download_token_sha256 = None
+            event = events.data_purged(
+                at=now, initiative=str(initiative_id), scope=SCOPE_RECORDS, count=erased
             )
+            (index,) = intake_log.append_events(session, intake.log_origin, [event])
+            _cut_if_due(session, intake, now)
+        done.append(
+            {"batch": batch_id, "scope": SCOPE_RECORDS, "count": erased, "leaf_index": index}
         )
-        done.append({"batch": batch.id, "scope": SCOPE_RECORDS, "count": erased})
-        if batch.artefact_path:
-            files.append(Path(batch.artefact_path))
-        batch.status = BatchStatus.PURGED
-        batch.purged_at = now
-        batch.artefact_path = None
-        batch.download_token_sha256 = None
-        initiatives[batch.initiative_id] = None
-    session.flush()
+        if path:  # after the commit: should it fail, the next run erases and deletes again
+            Path(path).unlink(missing_ok=True)
+            log.info("batch_artefact_deleted", path=path)
+        initiatives[initiative_id] = None
     for initiative_id in initiatives:
-        waiting = session.scalar(
-            sa.select(sa.func.count())
-            .select_from(Signature)
-            .outerjoin(Batch, Batch.id == Signature.batch_id)
-            .where(
-                Signature.initiative_id == initiative_id,
-                Signature.status == SignatureStatus.ACCEPTED,
-                sa.or_(Batch.id.is_(None), Batch.status != BatchStatus.PURGED),
+        with sessions() as session:
+            waiting = session.scalar(
+                sa.select(sa.func.count())
+                .select_from(Signature)
+                .outerjoin(Batch, Batch.id == Signature.batch_id)
+                .where(
+                    Signature.initiative_id == initiative_id,
+                    Signature.status == SignatureStatus.ACCEPTED,
+                    sa.or_(Batch.id.is_(None), Batch.status != BatchStatus.PURGED),
+                )
             )
-        )
-        key = session.get(DataKey, initiative_id)
-        if waiting or key is None:
-            continue
-        session.delete(key)
-        records = session.execute(
-            sa.update(Signature)
-            .where(Signature.initiative_id == initiative_id)
-            .values(**_ERASED)
-            .execution_options(synchronize_session=False)
-        ).rowcount  # type: ignore[attr-defined]
-        logged.append(
-            events.data_purged(
+            if waiting or session.get(DataKey, initiative_id) is None:
+                continue
+        with sessions() as session, session.begin():  # the key first: crypto-shredded at once
+            key = session.get(DataKey, initiative_id)
+            if key is None:
+                continue
+            session.delete(key)
+        records = _erase(sessions, Signature.initiative_id == initiative_id)
+        with sessions() as session, session.begin():
+            event = events.data_purged(
                 at=now, initiative=str(initiative_id), scope=SCOPE_KEY, count=records
             )
+            (index,) = intake_log.append_events(session, intake.log_origin, [event])
+            _cut_if_due(session, intake, now)
+        done.append(
+            {
+                "initiative": str(initiative_id),
+                "scope": SCOPE_KEY,
+                "count": records,
+                "leaf_index": index,
+            }
         )
-        done.append({"initiative": str(initiative_id), "scope": SCOPE_KEY, "count": records})
-    if logged:
-        first = intake_log.append_events(session, intake.log_origin, logged)
-        for item, index in zip(done, first, strict=True):
-            item["leaf_index"] = index
-        session.flush()
-        intake_log.cut_checkpoint_if_due(
-            session, intake.log_origin, intake.log_signer, now, intake.checkpoint_interval
-        )
-    # Files last, after every database change succeeded. Should the commit still fail, the
-    # batches stay acknowledged and the next run erases their records and logs the purge.
-    for path in files:
-        path.unlink(missing_ok=True)
-        log.info("batch_artefact_deleted", path=str(path))
     return done
+
+
+def _erase(sessions: sessionmaker[Session], which: sa.ColumnElement[bool]) -> int:
+    """Erase the sealed columns of every signature matching ``which``; how many matched."""
+    with sessions() as session:
+        ids = list(session.scalars(sa.select(Signature.id).where(which)))
+    for start in range(0, len(ids), CHUNK):
+        with sessions() as session, session.begin():
+            session.execute(
+                sa.update(Signature)
+                .where(Signature.id.in_(ids[start : start + CHUNK]))
+                .values(**_ERASED)
+                .execution_options(synchronize_session=False)
+            )
+    return len(ids)
+
+
+def _cut_if_due(session: Session, intake: Intake, now: datetime) -> None:
+    intake_log.cut_checkpoint_if_due(
+        session, intake.log_origin, intake.log_signer, now, intake.checkpoint_interval
+    )

@@ -27,7 +27,7 @@ from audit.note import NoteSigner
 from crypto import TrustedListSource, TrustStore
 from sigsvc.intake import protection, pseudonym, trustlists
 from sigsvc.intake.fetchers import HttpFetcher, crypto_fetcher
-from sigsvc.intake.ratelimit import Limit, RateLimiter, SqlStore
+from sigsvc.intake.ratelimit import Limit, MemoryStore, RateLimiter, SqlStore
 from sigsvc.keys import config as keyconfig
 
 _LOCK = threading.Lock()
@@ -150,9 +150,14 @@ def build(config: dict[str, Any]) -> Intake:
         raise IntakeConfigError(f"trust configuration rejected: {exc.message}") from exc
     except trustlists.TrustRefreshError as exc:
         raise IntakeConfigError(f"SIGSVC_TRUST_DIR: {exc}") from exc
+    # The platform limit in this process's memory, its share of the limit (the serving
+    # processes split it evenly: SIGSVC_WORKERS, set by `sigsvc serve`); the signer limit in
+    # the database, checked inside the intake transaction (exact across processes).
     limiter = RateLimiter(
-        SqlStore.from_url(_driver_url(config["DATABASE_URL"])),
-        platform_limit=parse_limit(config["RATE_PLATFORM"], "SIGSVC_RATE_PLATFORM"),
+        MemoryStore(),
+        platform_limit=parse_limit(config["RATE_PLATFORM"], "SIGSVC_RATE_PLATFORM").shared(
+            int(config.get("WORKERS", 1))
+        ),
         signer_limit=parse_limit(config["RATE_SIGNER"], "SIGSVC_RATE_SIGNER"),
         clock=time.time,
     )
@@ -241,7 +246,11 @@ def get(app: Flask | None = None) -> Intake:
 
 
 def close(app: Flask) -> None:
-    """Release what `get` built (the rate-limit store's engine); tests and shutdown."""
+    """Release what `get` built (the intake writer, a rate-limit store's engine); tests and
+    shutdown."""
+    writer = app.extensions.pop("sigsvc.intake_writer", None)  # sigsvc.intake.writer.for_app
+    if writer is not None:
+        writer.close()
     found: Intake | None = app.extensions.pop(_KEY, None)
     if found is not None and isinstance(found.limiter.store, SqlStore):
         found.limiter.store.close()

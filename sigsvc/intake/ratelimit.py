@@ -11,12 +11,14 @@ With emission interval ``T = 1/rate`` and ``burst`` requests allowed at once, a 
 Otherwise it must wait ``tat - now - (burst - 1) * T``. Times are integer microseconds so every
 store computes exactly the same decisions.
 
-Storage: gunicorn runs several worker processes (and possibly several hosts), so a limit held
-in one process's memory would be ``workers`` times too generous. :class:`SqlStore` keeps ``tat``
-in a small table (``rate_limit_state``, in sigsvc/db/models/ratelimit.py) and
-decides with one atomic ``INSERT ... ON CONFLICT DO UPDATE ... WHERE ... RETURNING`` statement,
-which PostgreSQL (row lock) and SQLite (database write lock) both serialise, so the limit holds
-across workers. :class:`MemoryStore` is for a single process (tests, the demo).
+Storage: gunicorn runs several worker processes (and possibly several hosts). The service keeps
+the platform limit in each worker's memory (:class:`MemoryStore`), each worker enforcing its
+share (:meth:`Limit.shared`): no durable write per request, a limit that holds across the
+workers of an instance (docs/adr/intake.md states the tolerance). The signer limit is checked
+with :func:`hit_in` inside the intake transaction (exact across processes, no commit of its
+own). :class:`SqlStore` keeps ``tat`` in a small table for callers that want a shared limit
+outside a transaction: one atomic ``INSERT ... ON CONFLICT DO UPDATE ... WHERE ... RETURNING``
+statement, which PostgreSQL (row lock) and SQLite (database write lock) both serialise.
 """
 
 from __future__ import annotations
@@ -55,6 +57,13 @@ class Limit:
     @classmethod
     def per_minute(cls, count: float, burst: int) -> Limit:
         return cls(count / 60.0, burst)
+
+    def shared(self, parts: int) -> Limit:
+        """This limit split over ``parts`` processes that each enforce their own share in
+        memory: together at most ``rate`` (and ``burst`` + ``parts`` - 1 at once)."""
+        if parts <= 1:
+            return self
+        return Limit(self.rate / parts, max(1, math.ceil(self.burst / parts)))
 
     @property
     def interval_us(self) -> int:
@@ -168,24 +177,8 @@ class SqlStore:
             self._owned.dispose()
 
     def hit(self, key: str, limit: Limit, now_us: int) -> Decision:
-        t = rate_limit_state.c.tat_us
-        stmt = self._insert.values(key=key, tat_us=now_us + limit.interval_us)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[rate_limit_state.c.key],
-            set_={
-                "tat_us": sa.case((t > now_us, t), else_=sa.literal(now_us, sa.BigInteger))
-                + limit.interval_us
-            },
-            where=t <= now_us + limit.tolerance_us,
-        ).returning(t)
         with self._engine.connect() as conn:
-            if conn.execute(stmt).first() is not None:
-                return Decision(True, 0.0)
-            tat = conn.execute(sa.select(t).where(rate_limit_state.c.key == key)).scalar()
-        if tat is None:  # pruned in between: the denial stands, the wait is one interval
-            return Decision(False, limit.interval_us / _US)
-        decision, _ = gcra(tat, limit, now_us)
-        return decision
+            return hit_in(conn, key, limit, now_us)
 
     def prune(self, now_us: int) -> int:
         """Delete rows that no longer limit anyone (run from a periodic job)."""
@@ -194,6 +187,28 @@ class SqlStore:
                 sa.delete(rate_limit_state).where(rate_limit_state.c.tat_us <= now_us)
             )
             return result.rowcount or 0
+
+
+def hit_in(conn: sa.Connection, key: str, limit: Limit, now_us: int) -> Decision:
+    """One GCRA step on :data:`rate_limit_state` in the caller's transaction (the intake
+    transaction, so the check costs no durable write of its own and rolls back with it)."""
+    t = rate_limit_state.c.tat_us
+    stmt = _upsert(conn.dialect.name).values(key=key, tat_us=now_us + limit.interval_us)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[rate_limit_state.c.key],
+        set_={
+            "tat_us": sa.case((t > now_us, t), else_=sa.literal(now_us, sa.BigInteger))
+            + limit.interval_us
+        },
+        where=t <= now_us + limit.tolerance_us,
+    ).returning(t)
+    if conn.execute(stmt).first() is not None:
+        return Decision(True, 0.0)
+    tat = conn.execute(sa.select(t).where(rate_limit_state.c.key == key)).scalar()
+    if tat is None:  # pruned in between: the denial stands, the wait is one interval
+        return Decision(False, limit.interval_us / _US)
+    decision, _ = gcra(tat, limit, now_us)
+    return decision
 
 
 def _sqlite_relaxed(dbapi_connection: Any, _record: object) -> None:
@@ -237,3 +252,9 @@ class RateLimiter:
     def check_signer(self, signer_pseudonym: bytes) -> Decision:
         """``signer_pseudonym`` from :mod:`sigsvc.intake.pseudonym` (never a personal code)."""
         return self._hit(f"signer:{signer_pseudonym.hex()}", self.signer_limit)
+
+    def check_signer_in(self, conn: sa.Connection, signer_pseudonym: bytes) -> Decision:
+        """The signer limit inside the caller's transaction (exact across processes: the row
+        is written under the transaction's locks; nothing extra to make durable)."""
+        key = f"signer:{signer_pseudonym.hex()}"
+        return hit_in(conn, key, self.signer_limit, self._now_us())

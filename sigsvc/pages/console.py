@@ -274,7 +274,7 @@ def retention() -> Response:
 def purge() -> Response:
     session = db.session()
     try:
-        done = operator.purge(_app(), session, _now())
+        done = operator.purge(_app(), _now())
         session.commit()
     except operator.REFUSALS as exc:
         session.rollback()

@@ -14,7 +14,7 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from crypto.form import Regime
-from sigsvc import registry
+from sigsvc import db, registry
 from sigsvc.db.models import Initiative, Platform
 from sigsvc.db.models.batches import Batch, BatchStatus
 from sigsvc.export import batches, handover, retention
@@ -133,6 +133,7 @@ def acknowledge(app: Flask, session: Session, batch_id: str, note: bytes, now: d
     return handover.acknowledge(session, intake_config.get(app), key, batch_id, note, now)
 
 
-def purge(app: Flask, session: Session, now: datetime) -> list[dict[str, Any]]:
+def purge(app: Flask, now: datetime) -> list[dict[str, Any]]:
+    """Retention runs in short transactions of its own (intake goes on meanwhile)."""
     days = int(app.config["RETENTION_DAYS"])
-    return retention.purge(session, intake_config.get(app), now, days)
+    return retention.purge(db.sessions_of(app), intake_config.get(app), now, days)

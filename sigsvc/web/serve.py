@@ -7,6 +7,7 @@ Gunicorn's own log lines are routed to the JSON logging that create_app configur
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -38,19 +39,30 @@ class _Server(BaseApplication):  # type: ignore[misc]
         return create_app()
 
 
+DEFAULT_THREADS = 8  # per worker; docs/adr/intake.md "Workers and threads" for the measurement
+
+
 def run_gunicorn(
-    bind: str, workers: int, *, certfile: str | None = None, keyfile: str | None = None
+    bind: str,
+    workers: int,
+    *,
+    certfile: str | None = None,
+    keyfile: str | None = None,
+    threads: int | None = None,
 ) -> None:
     """Serve in the foreground; with ``certfile``/``keyfile`` gunicorn terminates TLS itself
     (Python's default server context: TLS 1.2 or newer)."""
     tls = {"certfile": certfile, "keyfile": keyfile} if certfile and keyfile else {}
+    # Each worker enforces its share of the platform rate limit (sigsvc.intake.config).
+    os.environ["SIGSVC_WORKERS"] = str(workers)
+    threads = threads or int(os.environ.get("SIGSVC_THREADS") or DEFAULT_THREADS)
     _Server(
         {
             **tls,
             "bind": bind,
             "workers": workers,
             "worker_class": "gthread",
-            "threads": 4,
+            "threads": threads,
             "accesslog": None,  # our own request line names the route, never the query string
             "logger_class": JsonGunicornLogger,
             "timeout": 60,

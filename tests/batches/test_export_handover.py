@@ -130,10 +130,8 @@ def test_end_to_end(
     with db.session_scope(app) as session:
         acked = session.get(Batch, second["id"]).acknowledged_at
     intake = intake_config.get(app)
-    with db.session_scope(app) as session:
-        assert retention.purge(session, intake, acked + timedelta(days=29), 30) == []
-    with db.session_scope(app) as session:
-        purged = retention.purge(session, intake, acked + timedelta(days=31), 30)
+    assert retention.purge(db.sessions_of(app), intake, acked + timedelta(days=29), 30) == []
+    purged = retention.purge(db.sessions_of(app), intake, acked + timedelta(days=31), 30)
     assert [(p["scope"], p["count"]) for p in purged] == [
         ("BATCH_RECORDS", 2),
         ("BATCH_RECORDS", 1),

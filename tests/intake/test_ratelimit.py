@@ -22,6 +22,7 @@ from sigsvc.intake.ratelimit import (
     RateLimitStore,
     SqlStore,
     gcra,
+    hit_in,
 )
 
 US = 1_000_000
@@ -288,3 +289,30 @@ def test_unsupported_dialect_is_typed() -> None:
         SqlStore(FakeEngine())  # type: ignore[arg-type]
     with pytest.raises(RateLimitError):
         SqlStore.from_url("mysql://u@127.0.0.1/db")
+
+
+def test_a_shared_limit_is_split_over_the_workers():
+    limit = Limit(rate=100.0, burst=200)
+    assert limit.shared(1) == limit
+    assert limit.shared(2) == Limit(rate=50.0, burst=100)
+    three = limit.shared(3)
+    assert three.burst == 67 and 3 * three.rate == pytest.approx(100.0)
+    assert Limit(rate=1.0, burst=1).shared(4).burst == 1  # never below one request
+
+
+def test_hit_in_is_part_of_the_callers_transaction(tmp_path: Path):
+    """The signer limit inside the intake transaction: counted when it commits, not when it
+    rolls back."""
+    engine = sqlite_engine(tmp_path / "rl.sqlite")
+    limit = Limit(rate=1.0, burst=1)
+    now = 1_000_000_000_000
+    with engine.connect() as conn:
+        with conn.begin() as tx:
+            assert hit_in(conn, "signer:a", limit, now).allowed
+            tx.rollback()
+        with conn.begin():
+            assert hit_in(conn, "signer:a", limit, now).allowed  # the rolled-back hit is gone
+        with conn.begin():
+            denied = hit_in(conn, "signer:a", limit, now)
+    assert not denied.allowed and denied.retry_after == pytest.approx(1.0)
+    engine.dispose()
