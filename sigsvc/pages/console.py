@@ -190,6 +190,19 @@ def create_platform() -> Response:
     return _platforms_page(new_key=key, new_platform=platform.name)
 
 
+@bp.post("/platforms/<uuid:platform_id>/revoke")
+@signed_in
+def revoke_platform(platform_id: uuid.UUID) -> Response:
+    session = db.session()
+    try:
+        platform = operator.revoke_platform(session, platform_id)
+        session.commit()
+    except operator.REFUSALS as exc:
+        session.rollback()
+        return _platforms_page(409, error=operator.refusal(exc))
+    return _platforms_page(done=f"{platform.name}: {translate('platforms.revoked')}")
+
+
 # --- batches --------------------------------------------------------------------------------
 
 

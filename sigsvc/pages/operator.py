@@ -14,7 +14,7 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from crypto.form import Regime
-from sigsvc import db, registry
+from sigsvc import credentials, db, registry
 from sigsvc.db.models import Initiative, Platform
 from sigsvc.db.models.batches import Batch, BatchStatus
 from sigsvc.export import batches, handover, retention
@@ -83,6 +83,10 @@ def create_platform(session: Session, name: str, initiative_ids: list[str]) -> t
     if not ids:
         raise ApiError("INVALID_FIELD", "/initiative_ids: choose at least one initiative")
     return registry.create_platform(session, name.strip(), ids)
+
+
+def revoke_platform(session: Session, platform_id: uuid.UUID) -> Platform:
+    return credentials.revoke_platform(session, platform_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,6 +56,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "METHOD_NOT_ALLOWED": (405, "the resource does not support this method"),
     "DUPLICATE_REGISTRATION_NUMBER": (409, "an initiative with this CVK number exists"),
     "DUPLICATE_NAME": (409, "a platform with this name exists"),
+    "ALREADY_REVOKED": (409, "the platform key or admin token is already revoked"),
     "INITIATIVE_CLOSED": (409, "the initiative is closed"),
     "TOO_LARGE": (413, "the request body exceeds the size limit"),
     "UNSUPPORTED_MEDIA_TYPE": (415, "the body must be application/json"),
