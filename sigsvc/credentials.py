@@ -2,7 +2,7 @@
 initiative on a platform. Shared by the admin API and the CLI; each change is one
 `credential.changed` log event in the same transaction (so the log says when access changed).
 
-Functions take a session, raise ApiError with a stable code and never commit. Keys and tokens
+Functions take a session, raise Refusal with a stable code and never commit. Keys and tokens
 are returned once and stored only as SHA-256 digests (docs/adr/0001).
 """
 
@@ -11,14 +11,14 @@ from __future__ import annotations
 import uuid
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import Session
 
 from audit import events
+from sigsvc import services
 from sigsvc.db.models import AdminToken, Initiative, Platform, utcnow
-from sigsvc.intake import config as intake_config
-from sigsvc.log import events as intake_log
+from sigsvc.refusal import Refusal
 from sigsvc.web.auth import ADMIN_PREFIX, PLATFORM_PREFIX, new_token, token_digest
-from sigsvc.web.errors import ApiError
 
 
 def _log(
@@ -27,20 +27,20 @@ def _log(
     event = events.credential_changed(
         at=utcnow(), credential=credential, subject=subject, change=change, initiative=initiative
     )
-    intake_log.append_events(session, intake_config.log_origin(), [event])
+    services.log_service(current_app._get_current_object()).append(session, [event])  # type: ignore[attr-defined]
 
 
 def get_platform(session: Session, platform_id: uuid.UUID) -> Platform:
     platform = session.get(Platform, platform_id)
     if platform is None:
-        raise ApiError("NOT_FOUND", "no such platform")
+        raise Refusal("NOT_FOUND", "no such platform")
     return platform
 
 
 def _active_platform(session: Session, platform_id: uuid.UUID) -> Platform:
     platform = get_platform(session, platform_id)
     if platform.revoked_at is not None:
-        raise ApiError("ALREADY_REVOKED", "the platform is revoked")
+        raise Refusal("ALREADY_REVOKED", "the platform is revoked")
     return platform
 
 
@@ -67,7 +67,7 @@ def add_initiative(session: Session, platform_id: uuid.UUID, initiative_id: uuid
     platform = _active_platform(session, platform_id)
     initiative = session.get(Initiative, initiative_id)
     if initiative is None:
-        raise ApiError("NOT_FOUND", "no such initiative")
+        raise Refusal("NOT_FOUND", "no such initiative")
     if initiative not in platform.initiatives:  # idempotent: adding twice changes nothing
         platform.initiatives.append(initiative)
         session.flush()
@@ -81,7 +81,7 @@ def remove_initiative(
     platform = get_platform(session, platform_id)
     kept = [i for i in platform.initiatives if i.id != initiative_id]
     if len(kept) == len(platform.initiatives):
-        raise ApiError("NOT_FOUND", "the platform does not have this initiative")
+        raise Refusal("NOT_FOUND", "the platform does not have this initiative")
     platform.initiatives = kept
     session.flush()
     _log(session, "PLATFORM", str(platform.id), "INITIATIVE_REMOVED", str(initiative_id))
@@ -103,9 +103,9 @@ def list_admin_tokens(session: Session) -> list[AdminToken]:
 def _active_token(session: Session, token_id: int) -> AdminToken:
     row = session.get(AdminToken, token_id)
     if row is None:
-        raise ApiError("NOT_FOUND", "no such admin token")
+        raise Refusal("NOT_FOUND", "no such admin token")
     if row.revoked_at is not None:
-        raise ApiError("ALREADY_REVOKED", "the admin token is revoked")
+        raise Refusal("ALREADY_REVOKED", "the admin token is revoked")
     return row
 
 

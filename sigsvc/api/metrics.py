@@ -8,13 +8,12 @@ import os
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import Blueprint, Response
+from flask import Blueprint, Response, current_app
 
-from sigsvc import db
+from sigsvc import db, services
 from sigsvc.db.models import utcnow
 from sigsvc.db.models.batches import Batch, BatchStatus
 from sigsvc.db.models.intake import CheckpointClock
-from sigsvc.intake import config as intake_config
 from sigsvc.log.storage import SqlLogStorage
 from sigsvc.web.endpoints import endpoint
 
@@ -61,12 +60,12 @@ def _state(now: datetime) -> bytes:
         registry=registry,
     )
     try:
-        intake = intake_config.get()
-    except intake_config.IntakeConfigError:
+        intake = services.get(current_app._get_current_object())  # type: ignore[attr-defined]
+    except services.IntakeConfigError:
         intake = None
     for info in intake.trust.lists if intake is not None else ():
         if info.next_update is not None:
-            left = (info.next_update - intake.clock()).total_seconds()  # type: ignore[union-attr]
+            left = (info.next_update - intake.verification_time()).total_seconds()  # type: ignore[union-attr]
             next_update.labels(info.territory or "", str(info.sequence)).set(left)
     return generate_latest(registry)
 

@@ -8,15 +8,12 @@ immutable for caches; a partial one is superseded by wider ones as the log grows
 
 from __future__ import annotations
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, current_app
 
 from audit.export import TILE_HEIGHT, encode_bundle
 from audit.merkle import Node
 from audit.tiles import Tile, parse_tile_path
-from sigsvc import db
-from sigsvc.db.models import utcnow
-from sigsvc.intake import config as intake_config
-from sigsvc.log import events as intake_log
+from sigsvc import db, services
 from sigsvc.log.storage import SqlLogStorage
 from sigsvc.web.endpoints import endpoint
 from sigsvc.web.errors import ApiError
@@ -46,12 +43,10 @@ def _latest(storage: SqlLogStorage) -> tuple[int, bytes]:
 def checkpoint() -> Response:
     session = db.session()
     try:
-        intake = intake_config.get()
-    except intake_config.IntakeConfigError:
-        intake = None  # serve what is stored; nothing new can be signed
-    if intake is not None and intake_log.cut_checkpoint_if_due(
-        session, intake.log_origin, intake.log_signer, utcnow(), intake.checkpoint_interval
-    ):
+        found = services.get(current_app._get_current_object())  # type: ignore[attr-defined]
+    except services.IntakeConfigError:
+        found = None  # serve what is stored; nothing new can be signed
+    if found is not None and found.log.cut_if_due(session):
         session.commit()
     else:
         session.rollback()

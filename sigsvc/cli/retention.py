@@ -25,5 +25,5 @@ def purge(now_text: str | None) -> None:
     intake = configured_intake()
     days = int(current_app.config["RETENTION_DAYS"])
     with progress.on_terminal():
-        purged = retention.purge(db.sessions_of(), intake, parse_now(now_text), days)
+        purged = retention.purge(db.sessions_of(), intake, parse_now(now_text, intake), days)
     echo_json(purged)

@@ -14,11 +14,10 @@ import click
 
 def preflight(env: dict[str, str]) -> None:
     """Raise click.ClickException naming what is missing or wrong."""
-    from sigsvc import db
+    from sigsvc import db, services
     from sigsvc.api.health import unusable_parts
     from sigsvc.app import create_app
     from sigsvc.config import ConfigError
-    from sigsvc.intake import config as intake_config
 
     if not (env.get("DATABASE_URL") or env.get("SIGSVC_DATABASE_URL")):
         raise click.ClickException("DATABASE_URL: not set (e.g. postgresql://sigsvc@db/sigsvc)")
@@ -42,7 +41,7 @@ def preflight(env: dict[str, str]) -> None:
         if problems:
             raise click.ClickException("; ".join(problems))
     finally:
-        intake_config.close(app)
+        services.close(app)
         db.engine_of(app).dispose()
 
 

@@ -23,7 +23,7 @@ from flask import (
 )
 
 from crypto.form import Regime
-from sigsvc import db
+from sigsvc import db, services
 from sigsvc.pages import console_session, health, i18n, operator
 from sigsvc.pages.headers import behind_tls
 from sigsvc.pages.i18n import translate
@@ -134,7 +134,7 @@ def initiatives() -> Response:
 def register() -> Response:
     session = db.session()
     try:
-        created = operator.register(session, request.form.to_dict())
+        created = operator.register(session, services.log_service(_app()), request.form.to_dict())
         session.commit()
     except operator.REFUSALS as exc:
         session.rollback()
@@ -147,7 +147,7 @@ def register() -> Response:
 def close(initiative_id: uuid.UUID) -> Response:
     session = db.session()
     try:
-        closed = operator.close(session, initiative_id)
+        closed = operator.close(session, services.log_service(_app()), initiative_id)
         session.commit()
     except operator.REFUSALS as exc:
         session.rollback()
@@ -188,6 +188,19 @@ def create_platform() -> Response:
         session.rollback()
         return _platforms_page(400, error=operator.refusal(exc))
     return _platforms_page(new_key=key, new_platform=platform.name)
+
+
+@bp.post("/platforms/<uuid:platform_id>/revoke")
+@signed_in
+def revoke_platform(platform_id: uuid.UUID) -> Response:
+    session = db.session()
+    try:
+        platform = operator.revoke_platform(session, platform_id)
+        session.commit()
+    except operator.REFUSALS as exc:
+        session.rollback()
+        return _platforms_page(409, error=operator.refusal(exc))
+    return _platforms_page(done=f"{platform.name}: {translate('platforms.revoked')}")
 
 
 # --- batches --------------------------------------------------------------------------------

@@ -48,6 +48,8 @@ def read() -> Counters | None:
         families = list(_families())
     except ImportError:
         return None
+    if not any(family.name.startswith("sigsvc_") for family in families):
+        return None  # prometheus_client is there, but this service records nothing into it
     denials = 0
     fetch_errors: dict[str, int] = {}
     buckets: dict[float, float] = {}

@@ -14,7 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from crypto.form import Regime
-from sigsvc import db, registry
+from sigsvc import db, registry, services
 from sigsvc.db.models import AdminToken
 from sigsvc.db.models.intake import Eligibility, Signature
 from sigsvc.pages import chart, console_session, health, readmodel
@@ -28,6 +28,7 @@ def _initiative(app: Flask, number: str = "T-1") -> uuid.UUID:
     with db.session_scope(app) as session:
         made = registry.register_initiative(
             session,
+            services.log_service(app),
             registry.NewInitiative(
                 Regime.ART22_BILL,
                 number,
@@ -347,3 +348,19 @@ def test_histogram_quantile_is_the_bucket_bound() -> None:
     assert quantile(buckets, 0.99) == 0.5
     assert quantile([], 0.5) is None
     assert quantile([(0.1, 0.0), (float("inf"), 0.0)], 0.5) is None
+
+
+def test_console_revokes_a_platform_once(client: FlaskClient, app: Flask, admin_token: str) -> None:
+    iid = _initiative(app)
+    with db.session_scope(app) as session:
+        platform, key = registry.create_platform(session, "to-revoke", [iid])
+        pid = platform.id
+    query = "given_name=A&surname=B&personal_code=321234-56789&date=2026-12-04"
+    form = f"/v1/initiatives/{iid}/form?{query}"
+    assert client.get(form, headers={"Authorization": f"Bearer {key}"}).status_code == 200
+    csrf = _login(client, admin_token)
+    assert client.post(f"/console/platforms/{pid}/revoke", data={"csrf": csrf}).status_code == 200
+    assert client.get(form, headers={"Authorization": f"Bearer {key}"}).status_code == 401
+    again = client.post(f"/console/platforms/{pid}/revoke", data={"csrf": csrf})
+    assert again.status_code == 409 and "ALREADY_REVOKED" in again.get_data(as_text=True)
+    assert client.post(f"/console/platforms/{pid}/revoke").status_code == 403  # CSRF

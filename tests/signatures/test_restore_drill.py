@@ -25,9 +25,8 @@ from audit.cli import main as sigaudit
 from audit.verify import read_checkpoint_note
 from certification.testpki.sign import TEST_INITIATIVE_TEXT
 from crypto.form import Regime
-from sigsvc import db, registry
+from sigsvc import db, registry, services
 from sigsvc.app import create_app
-from sigsvc.intake import config as intake_config
 from sigsvc.log.storage import SqlLogStorage
 from tests.conftest import _free_port, _pg_bindir
 from tests.signatures.conftest import intake_settings, settings_env
@@ -97,6 +96,7 @@ def test_dump_under_load_restore_same_root_keeps_appending(
         with db.session_scope(app) as session:
             created = registry.register_initiative(
                 session,
+                services.log_service(app),
                 registry.NewInitiative(
                     regime=Regime.ART22_BILL,
                     registration_number="DRILL-2026/1",
@@ -108,7 +108,7 @@ def test_dump_under_load_restore_same_root_keeps_appending(
             )
             _, key = registry.create_platform(session, "drill-platform", [created.id])
         initiative = {"id": str(created.id), "key": key}
-        intake_config.close(app)
+        services.close(app)
         db.engine_of(app).dispose()
 
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SIGSVC_", "DATABASE_URL"))}

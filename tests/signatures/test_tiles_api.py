@@ -10,9 +10,7 @@ from datetime import UTC, datetime
 from audit import events, merkle
 from audit.cli import main as sigaudit
 from audit.export import decode_bundle
-from sigsvc import db
-from sigsvc.intake import config as intake_config
-from sigsvc.log import events as intake_log
+from sigsvc import db, services
 from tests.signatures.conftest import post
 
 AT = datetime(2026, 3, 2, tzinfo=UTC)
@@ -24,7 +22,7 @@ def _append(app, count: int) -> None:
         for i in range(count)
     ]
     with db.session_scope(app) as session:
-        intake_log.append_events(session, intake_config.get(app).log_origin, batch)
+        services.get(app).log.append(session, batch)
 
 
 def test_tiles_follow_the_latest_checkpoint_with_cache_headers(app, client, live_server, capsys):

@@ -1,5 +1,5 @@
 """The operator console end to end in a real browser: log in with an admin token, register and
-close an initiative, create a platform (key shown once, and it works), export a
+close an initiative, create a platform (key shown once, and it works), revoke it, export a
 batch, refuse a bad acknowledgement, push it to the reference receiver, purge it after the
 retention period, read the health page, log out. Every page load checks the CSP."""
 
@@ -72,7 +72,7 @@ def test_console_flows_end_to_end(page: Browser, site: Site, receiver: Any) -> N
     submit(page, "#register-form")
     assert message(page).get_attribute("data-code") == "DUPLICATE_REGISTRATION_NUMBER"
 
-    # Platforms: the key is shown once and works.
+    # Platforms: the key is shown once and works (revoked at the end).
     page.open("/console/platforms")
     page.css("#name").send_keys("konsoles-platforma")
     page.css(f"input[value='{site.initiative['id']}']").click()
@@ -114,6 +114,15 @@ def test_console_flows_end_to_end(page: Browser, site: Site, receiver: Any) -> N
     page.open("/console/batches")
     row = page.css(f"tr[data-batch='{batch_id}']")
     assert row.find_element(By.CSS_SELECTOR, "[data-field=status]").text == "purged"
+
+    # Revoke the platform: its key stops working at once.
+    page.open("/console/platforms")
+    row = page.css("tr[data-platform='konsoles-platforma']")
+    page.click(row.find_element(By.CSS_SELECTOR, "button[type=submit]"))
+    row = page.css("tr[data-platform='konsoles-platforma']")
+    assert row.find_element(By.CSS_SELECTOR, "[data-field=status]").text == "atsaukta"
+    assert not row.find_elements(By.CSS_SELECTOR, "button")
+    assert requests.get(form_url, headers=auth, timeout=10).status_code == 401
 
     # Log out: the console asks for the token again.
     page.click(page.css(".console-bar button[type=submit]"))
