@@ -205,6 +205,8 @@ def _integer(value: object, where: str, minimum: int = 0) -> int:
 
 
 _ID = KINDS["id"]["pattern"]
+# crypto.personal_code.CANONICAL_PATTERN (audit may not import crypto; a test keeps them equal)
+PERSONAL_CODE_PATTERN = "[0-9]{6}-[0-9]{5}"
 _SHA256 = KINDS["sha256"]["pattern"]
 _DATETIME = KINDS["datetime"]["pattern"]
 _ENTRY_KEYS = frozenset(
@@ -241,7 +243,9 @@ def _entry(raw: object, position: int) -> tuple[BatchEntry, LeafFacts]:
         container_sha256=_string(obj["container_sha256"], f"{where}.container_sha256", _SHA256),
         given_name=_string(obj["given_name"], f"{where}.given_name"),
         surname=_string(obj["surname"], f"{where}.surname"),
-        personal_code=_string(obj["personal_code"], f"{where}.personal_code", r"[0-9]{6}-[0-9]{5}"),
+        personal_code=_string(
+            obj["personal_code"], f"{where}.personal_code", PERSONAL_CODE_PATTERN
+        ),
         signing_date=_string(
             obj["signing_date"], f"{where}.signing_date", r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
         ),

@@ -69,3 +69,7 @@ class ExportError(AuditError):
         self.index = index
         #: Otherwise the range ``[start, end)`` known to hold the first bad index.
         self.bad_range = bad_range
+
+
+class AcknowledgementError(AuditError):
+    """Acknowledgement text that is not a sigsvc-batch-ack/v1 in its exact form."""

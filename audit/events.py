@@ -22,7 +22,7 @@ from audit.errors import EventError
 EVENT_VERSION = 1
 SCHEMA_ID = "https://sigsvc.invalid/schemas/log-leaf.schema.json"  # sigsvc schema naming
 
-# DESIGN.md "Fixed vocabularies": reject reason codes and ETSI EN 319 102-1 indications.
+# docs/design.md "Fixed vocabularies": reject reason codes and ETSI EN 319 102-1 indications.
 REASON_CODES = (
     "MALFORMED_CONTAINER",
     "UNSAFE_INPUT",
@@ -51,7 +51,8 @@ REASON_CODES = (
 INDICATIONS = ("TOTAL_PASSED", "TOTAL_FAILED", "INDETERMINATE")
 
 # Latvian personal code DDMMYY-NNNNN (with or without the dash): refused inside any id.
-_PERSONAL_CODE = r"[0-9]{6}-?[0-9]{5}"
+# crypto.personal_code.SHAPE_PATTERN (audit may not import crypto; a test keeps them equal)
+PERSONAL_CODE_SHAPE = r"[0-9]{6}-?[0-9]{5}"
 MAX_SAFE_INTEGER = 2**53 - 1  # RFC 8785 §3.2.2.3: integers must survive IEEE 754 doubles
 
 # kind -> JSON Schema fragment. Patterns use only syntax that Python's re and ECMA-262 share.
@@ -59,7 +60,7 @@ KINDS: dict[str, dict[str, Any]] = {
     "id": {
         "type": "string",
         "pattern": "^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$",
-        "not": {"pattern": _PERSONAL_CODE},
+        "not": {"pattern": PERSONAL_CODE_SHAPE},
     },
     "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
     "pseudonym": {"type": "string", "pattern": "^[0-9a-f]{64}$"},

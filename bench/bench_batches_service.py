@@ -37,13 +37,12 @@ def one(n: int) -> dict[str, float]:
     from certification.testpki import pki, serve_responders
     from certification.testpki.sign import TEST_INITIATIVE_TEXT
     from crypto.form import Regime
-    from sigsvc import db, registry
+    from sigsvc import db, registry, services
     from sigsvc.app import create_app
     from sigsvc.db.models.intake import DataKey, Eligibility, Signature, SignatureStatus
     from sigsvc.export import batches
-    from sigsvc.intake import config as intake_config
     from sigsvc.intake import protection
-    from sigsvc.log import events as intake_log
+    from sigsvc.log.service import log_safe_uuid
     from sigsvc.log.storage import SqlLogStorage
     from tests.signatures.conftest import intake_settings
 
@@ -66,10 +65,11 @@ def one(n: int) -> dict[str, float]:
             },
             instance_path=str(tmp / "instance"),
         )
-        intake = intake_config.get(app)
+        intake = services.get(app)
         with db.session_scope(app) as session:
             initiative = registry.register_initiative(
                 session,
+                intake.log,
                 registry.NewInitiative(
                     regime=Regime.ART22_BILL,
                     registration_number="BENCH-1",
@@ -88,7 +88,7 @@ def one(n: int) -> dict[str, float]:
             with db.session_scope(app) as session:
                 rows, leaves = [], []
                 for i in range(start, min(n, start + CHUNK)):
-                    sid = intake_log.log_safe_uuid()
+                    sid = log_safe_uuid()
                     seed = hashlib.sha256(i.to_bytes(8, "big")).digest()
                     container = seed * (CONTAINER_BYTES // 32)
                     digest = hashlib.sha256(container).hexdigest()
@@ -125,7 +125,7 @@ def one(n: int) -> dict[str, float]:
                         }
                     )
                 storage = SqlLogStorage(session)
-                indexes = Log(storage, intake.log_origin).append_events(leaves)
+                indexes = Log(storage, intake.log.origin).append_events(leaves)
                 for row, index in zip(rows, indexes, strict=True):
                     row["leaf_index"] = index
                 session.execute(sa.insert(Signature), rows)
@@ -136,7 +136,7 @@ def one(n: int) -> dict[str, float]:
             export_s = time.perf_counter() - started
         assert result["count"] == n
         size_mb = result["artefact_bytes"] / 1e6
-        intake_config.close(app)
+        services.close(app)
         db.engine_of(app).dispose()
     return {
         "entries": n,

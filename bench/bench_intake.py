@@ -52,7 +52,7 @@ from audit.note import Signer as NoteSigner
 from certification.testpki import RESPONDER_TIME, TEST_INITIATIVE, clients, serve_responders
 from certification.testpki.sign import TEST_INITIATIVE_TEXT, make_form_edoc
 from crypto.form import Regime
-from sigsvc import db, registry
+from sigsvc import db, registry, services
 from sigsvc.app import create_app
 
 QUICK = os.environ.get("BENCH_INTAKE_QUICK") == "1"
@@ -225,6 +225,7 @@ def deploy(url: str, tmp: Path, export_records: int) -> Deployment:
             for i in range(N_INITIATIVES):
                 created = registry.register_initiative(
                     session,
+                    services.log_service(app),
                     registry.NewInitiative(
                         regime=Regime.ART22_BILL,
                         registration_number=_registration(i),
@@ -239,9 +240,7 @@ def deploy(url: str, tmp: Path, export_records: int) -> Deployment:
             _, key = registry.create_platform(session, "bench", [uuid.UUID(i) for i in ids])
         export_id = seed_exportable(app, export_records) if export_records else None
         with contextlib.suppress(Exception):
-            from sigsvc.intake import config as intake_config
-
-            intake_config.close(app)
+            services.close(app)
         db.engine_of(app).dispose()
     finally:
         os.environ.clear()

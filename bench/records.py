@@ -19,11 +19,10 @@ from audit import events
 from audit.log import Log
 from certification.testpki.sign import TEST_INITIATIVE_TEXT
 from crypto.form import Regime
-from sigsvc import db, registry
+from sigsvc import db, registry, services
 from sigsvc.db.models.intake import DataKey, Eligibility, Signature, SignatureStatus
-from sigsvc.intake import config as intake_config
 from sigsvc.intake import protection
-from sigsvc.log import events as intake_log
+from sigsvc.log.service import log_safe_uuid
 from sigsvc.log.storage import SqlLogStorage
 
 AT = datetime(2026, 6, 1, tzinfo=UTC)
@@ -33,10 +32,11 @@ CHUNK = 2000
 
 def seed_exportable(app: Flask, n: int, registration: str = "BENCH-EXPORT") -> uuid.UUID:
     """A new initiative (own platform) holding ``n`` stored, not yet exported signatures."""
-    intake = intake_config.get(app)
+    intake = services.get(app)
     with db.session_scope(app) as session:
         initiative = registry.register_initiative(
             session,
+            intake.log,
             registry.NewInitiative(
                 regime=Regime.ART22_BILL,
                 registration_number=registration,
@@ -55,7 +55,7 @@ def seed_exportable(app: Flask, n: int, registration: str = "BENCH-EXPORT") -> u
         with db.session_scope(app) as session:
             rows, leaves = [], []
             for i in range(start, min(n, start + CHUNK)):
-                sid = intake_log.log_safe_uuid()
+                sid = log_safe_uuid()
                 seed = hashlib.sha256(registration.encode() + i.to_bytes(8, "big")).digest()
                 container = seed * (CONTAINER_BYTES // 32)
                 digest = hashlib.sha256(container).hexdigest()
@@ -92,7 +92,7 @@ def seed_exportable(app: Flask, n: int, registration: str = "BENCH-EXPORT") -> u
                 )
             storage = SqlLogStorage(session)
             storage.lock()
-            indexes = Log(storage, intake.log_origin).append_events(leaves)
+            indexes = Log(storage, intake.log.origin).append_events(leaves)
             for row, index in zip(rows, indexes, strict=True):
                 row["leaf_index"] = index
             session.execute(sa.insert(Signature), rows)

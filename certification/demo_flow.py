@@ -21,13 +21,13 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import requests
 
 from certification.testpki import make_edoc, serve_responders
 from certification.testpki.pki import cert
 from certification.testpki.sign import FORM_FILENAME
+from crypto.form import RIGA
 
 SIGNERS = ("valid_rsa", "valid_p384", "no_prefix")  # tried in order; one signature each
 ASICE = "application/vnd.etsi.asic-e+zip"
@@ -69,7 +69,7 @@ def run(base: str, instance: Path) -> int:
     print("\n=== sigsvc end-to-end demo (TEST PKI: not real signatures) ===", flush=True)
     print(f"log origin {intake.get('log_origin')}; log key {intake.get('log_key')}")
     now = datetime.now(UTC).replace(microsecond=0)
-    today = now.astimezone(ZoneInfo("Europe/Riga")).date()
+    today = now.astimezone(RIGA).date()
     with serve_responders():
         for label in SIGNERS:
             given, surname, code = _identity(label)

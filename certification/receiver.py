@@ -34,13 +34,12 @@ from typing import Any
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from audit.acknowledgement import ACCEPTED, Acknowledgement
 from audit.batch import BatchError, ContainerCheck, ZipBatchArchive, verify_batch
 from audit.cli_batch import seal_checker
 from audit.events import format_time
 from audit.note import Signer, Verifier, sign
-from audit.strict import b64encode
 
-ACK_HEADER = "sigsvc-batch-ack/v1"
 MAX_BATCH_BYTES = 4 * 1024 * 1024 * 1024
 _KEY = re.compile(r"[!-~]{1,128}")  # printable ASCII, no spaces
 
@@ -98,9 +97,8 @@ class Receiver:
         ).fetchone()
         return bytes(row[0]) if row else None
 
-    def _ack(self, fields: Sequence[str]) -> tuple[str, str]:
-        text = "".join(f"{line}\n" for line in (ACK_HEADER, self.config.name, *fields))
-        note = sign(text.encode(), [self.config.signer])
+    def _ack(self, acknowledgement: Acknowledgement) -> tuple[str, str]:
+        note = sign(acknowledgement.text(), [self.config.signer])
         return note.decode(), hashlib.sha256(note).hexdigest()
 
     def _post(self, request: Request) -> Response:
@@ -141,7 +139,7 @@ class Receiver:
             return Response(text, status, mimetype="application/json")
 
     def _refuse(self, reason: str, message: str, now: str) -> tuple[int, dict[str, Any]]:
-        note, sha = self._ack(["-", "0", "-", "REFUSED", reason, "-", "0", "-", now])
+        note, sha = self._ack(Acknowledgement.refusal(self.config.name, reason, now))
         doc = {"status": "REFUSED", "reason": reason, "message": message}
         return 422, {**doc, "acknowledgement": note, "acknowledgement_sha256": sha}
 
@@ -184,17 +182,18 @@ class Receiver:
             return 200, json.loads(stored[1])  # already accepted: the same acknowledgement
         cp = report.checkpoint
         note, sha = self._ack(
-            [
-                report.batch_id,
-                str(report.sequence),
-                report.manifest_sha256,
-                "ACCEPTED",
-                "OK",
-                cp.origin,
-                str(cp.size),
-                b64encode(cp.root),
-                now,
-            ]
+            Acknowledgement(
+                receiver=self.config.name,
+                batch=report.batch_id,
+                sequence=report.sequence,
+                manifest_sha256=report.manifest_sha256,
+                status=ACCEPTED,
+                reason="OK",
+                origin=cp.origin,
+                size=cp.size,
+                root=cp.root,
+                received_at=now,
+            )
         )
         accepted: dict[str, Any] = {
             "status": "ACCEPTED",

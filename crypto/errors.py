@@ -1,7 +1,7 @@
 """Typed verification errors: one base class, one subclass per reject reason.
 
 Verification steps raise these; `crypto.verify` translates the first one raised into a reject
-Verdict. Each class fixes the DESIGN.md reason and the default ETSI EN 319 102-1 indication and
+Verdict. Each class fixes the docs/design.md reason and the default ETSI EN 319 102-1 indication and
 sub-indication; a step may name a more precise sub-indication.
 """
 

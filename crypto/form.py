@@ -1,4 +1,4 @@
-"""Signature form v1 (DESIGN.md "Signature form, version 1"): the exact bytes a citizen signs.
+"""Signature form v1 (docs/design.md "Signature form, version 1"): the exact bytes a citizen signs.
 
 Pure: the service renders it for platforms (GET .../form) and the verifier renders it again to
 check that the signed data file is byte-equal. One function for both, so they cannot drift.
@@ -11,8 +11,13 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from zoneinfo import ZoneInfo
+
+from crypto import personal_code
 
 FORM_VERSION = "v1"
+# The Latvian calendar: signing dates, collection periods and ages are counted in it.
+RIGA = ZoneInfo("Europe/Riga")
 
 
 class Regime(enum.StrEnum):
@@ -63,7 +68,6 @@ class FormFieldError(ValueError):
 
 
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
-_PERSONAL_CODE = re.compile(r"[0-9]{6}-[0-9]{5}")  # ASCII only: \d admits other scripts' digits
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +103,7 @@ def render_form(
     """Render the form v1 as UTF-8 bytes: NFC, LF line endings, final newline, no BOM."""
     if not _SHA256_HEX.fullmatch(initiative.text_sha256):
         raise FormFieldError("text_sha256 must be 64 lowercase hex digits")
-    if not _PERSONAL_CODE.fullmatch(signer.personal_code):
+    if not personal_code.is_canonical(signer.personal_code):
         raise FormFieldError("personal_code must be DDMMYY-NNNNN")
     registration_number = _field(initiative.registration_number, "registration_number")
     lines = [

@@ -14,6 +14,16 @@ from datetime import date
 
 from crypto.errors import InvalidPersonalCode
 
+# The one spelling rule of a personal code, everywhere in the project: eleven ASCII digits
+# (`\d` would admit other scripts' digits), canonically DDMMYY-NNNNN; where a code is only
+# recognised (dedup input, ids that must not hold one, log redaction) the hyphen is optional.
+CANONICAL_PATTERN = "[0-9]{6}-[0-9]{5}"
+SHAPE_PATTERN = "[0-9]{6}-?[0-9]{5}"
+ETSI_PREFIX = "PNOLV-"  # EN 319 412-1 natural-person semantics identifier: PNO + LV + "-"
+_CANONICAL = re.compile(CANONICAL_PATTERN)
+_SHAPE = re.compile(SHAPE_PATTERN)
+_SPELLING = re.compile(f"(?:{ETSI_PREFIX})?([0-9]{{6}})-?([0-9]{{5}})")
+_STANDALONE = re.compile(f"(?<![0-9]){SHAPE_PATTERN}(?![0-9])")
 # EN 319 412-1 §5.1.3 semantics identifier: "PNO" + ISO 3166 country + "-" + national id.
 _SEMANTICS = re.compile(r"PNOLV-([0-9]{6})-?([0-9]{5})")
 _FOREIGN = re.compile(r"(PNO|IDC|PAS|TIN)([A-Z]{2})[-:].*", re.S)
@@ -33,6 +43,30 @@ class PersonalCode:
     @property
     def new_format(self) -> bool:
         return self.birth_date is None
+
+
+def is_canonical(text: str) -> bool:
+    """True for exactly DDMMYY-NNNNN (the form, the API and the batch format write this)."""
+    return _CANONICAL.fullmatch(text) is not None
+
+
+def contains_code_shape(text: str) -> bool:
+    """True if eleven digits shaped like a code (hyphen optional) appear anywhere in `text`."""
+    return _SHAPE.search(text) is not None
+
+
+def redact(text: str, replacement: str = "[redacted]") -> str:
+    """`text` with every standalone code-shaped digit run replaced."""
+    return _STANDALONE.sub(replacement, text)
+
+
+def canonical(spelling: str) -> str:
+    """DDMMYY-NNNNN from any accepted spelling (PNOLV- prefix, hyphen optional); no date or
+    checksum rule (`parse_personal_code` checks those). InvalidPersonalCode otherwise."""
+    match = _SPELLING.fullmatch(spelling)
+    if match is None:
+        raise InvalidPersonalCode("not a Latvian personal code (expected DDMMYY-NNNNN)")
+    return f"{match[1]}-{match[2]}"
 
 
 def check_digit(digits: str) -> int:

@@ -1,4 +1,5 @@
-"""Stable vocabularies of a verdict: DESIGN.md reject reasons and ETSI EN 319 102-1 indications."""
+"""Stable vocabularies of a verdict: reject reasons (docs/design.md) and ETSI EN 319 102-1
+indications."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import enum
 
 
 class Reason(enum.StrEnum):
-    """Reject reason codes of DESIGN.md "Fixed vocabularies", most fundamental first."""
+    """Reject reason codes of docs/design.md "Fixed vocabularies", most fundamental first."""
 
     MALFORMED_CONTAINER = "MALFORMED_CONTAINER"
     UNSAFE_INPUT = "UNSAFE_INPUT"
@@ -31,6 +32,35 @@ class Reason(enum.StrEnum):
     DUPLICATE = "DUPLICATE"  # decided by the service (dedup), never by crypto.verify
     INITIATIVE_CLOSED = "INITIATIVE_CLOSED"  # decided by the service, never by crypto.verify
     MULTIPLE_SIGNATURES = "MULTIPLE_SIGNATURES"
+
+
+# What each reason means, in the words the service's API answers quote (it words TOO_LARGE,
+# DUPLICATE, INITIATIVE_CLOSED and REVOCATION_UNAVAILABLE for HTTP itself).
+MEANINGS: dict[Reason, str] = {
+    Reason.MALFORMED_CONTAINER: "the container is not a well-formed ASiC-E/edoc or PDF",
+    Reason.UNSAFE_INPUT: "the container holds a hostile construct",
+    Reason.UNSUPPORTED_FORMAT: "neither ASiC-E/edoc nor PAdES",
+    Reason.SIGNATURE_INVALID: "the signature does not verify",
+    Reason.DOCUMENT_MISMATCH: "the signed file is not this initiative's signature form",
+    Reason.IDENTITY_MISMATCH: "the form names another person than the certificate",
+    Reason.UNTRUSTED_CHAIN: "the certificate does not chain to a trusted, granted CA/QC service",
+    Reason.NOT_QUALIFIED: "not a qualified certificate for e-signatures on a QSCD",
+    Reason.KEY_USAGE: "the certificate lacks nonRepudiation",
+    Reason.WEAK_ALGORITHM: "an algorithm or key size below policy",
+    Reason.CERT_EXPIRED: "the certificate had expired at signing time",
+    Reason.CERT_NOT_YET_VALID: "the certificate was not yet valid at signing time",
+    Reason.CERT_REVOKED: "the certificate is revoked",
+    Reason.NO_TIMESTAMP: "no qualified time stamp (XAdES-T at least is required)",
+    Reason.TIMESTAMP_INVALID: "the time stamp is invalid or not qualified",
+    Reason.OUTSIDE_PERIOD: "signed outside the initiative's collection period",
+    Reason.UNDERAGE: "the signer is under the regime's minimum age on the signing date",
+    Reason.INVALID_PERSONAL_CODE: "the certificate's personal code is invalid",
+    Reason.MULTIPLE_SIGNATURES: "the container holds more than one signature",
+    Reason.TOO_LARGE: "the container exceeds the size limit",
+    Reason.REVOCATION_UNAVAILABLE: "the revocation responder is unreachable: retry later",
+    Reason.DUPLICATE: "this person has already signed this initiative (first valid wins)",
+    Reason.INITIATIVE_CLOSED: "the initiative is closed",
+}
 
 
 class Indication(enum.StrEnum):

@@ -1,4 +1,4 @@
-"""The frozen result of one verification, in DESIGN.md's and ETSI EN 319 102-1's terms."""
+"""The frozen result of one verification, in docs/design.md's and ETSI EN 319 102-1's terms."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ class Evidence:
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """Accept, or reject with exactly one DESIGN.md reason code."""
+    """Accept, or reject with exactly one docs/design.md reason code."""
 
     verdict: str  # "accept" | "reject"
     reason: Reason | None

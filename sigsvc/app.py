@@ -51,11 +51,11 @@ def create_app(
 
     token_log_key = app.config.get("TOKEN_KEYS", {}).get("SIGSVC_LOG_KEY_LABEL")
     if app.config.get("LOG_KEY_FILE") or token_log_key:  # build trust and keys now
-        from sigsvc.intake import config as intake_config
+        from sigsvc import services
 
         try:
-            intake_config.get(app)
-        except intake_config.IntakeConfigError as exc:  # /readyz reports it; intake answers 503
+            services.get(app)
+        except services.IntakeConfigError as exc:  # /readyz reports it; intake answers 503
             structlog.get_logger("sigsvc.intake").error("intake_not_configured", detail=str(exc))
 
     return app

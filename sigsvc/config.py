@@ -65,6 +65,9 @@ def from_env(env: Mapping[str, str], instance_path: str | Path) -> dict[str, Any
         "TRUST_TEST_HTTP": env.get("SIGSVC_TRUST_TEST_HTTP") == "1",
         "TEST_CLOCK": env.get("SIGSVC_TEST_CLOCK", ""),
         "CHECKPOINT_INTERVAL": _int(env, "SIGSVC_CHECKPOINT_INTERVAL", 2),
+        # The worst national surge seen is 2,000 signatures a minute (~33/s) across all
+        # platforms: one platform may take all of it with 3x headroom. A signer needs a handful
+        # of posts (retry, withdrawal, re-signing); a loop of one container is what it stops.
         "RATE_PLATFORM": env.get("SIGSVC_RATE_PLATFORM", "100/200"),
         "RATE_SIGNER": env.get("SIGSVC_RATE_SIGNER", "0.1667/5"),
         "MAX_SIGNATURE_BYTES": _int(env, "SIGSVC_MAX_SIGNATURE_BYTES", 5 * 1024 * 1024),
@@ -76,6 +79,9 @@ def from_env(env: Mapping[str, str], instance_path: str | Path) -> dict[str, Any
         "RECEIVER_KEY": env.get("SIGSVC_RECEIVER_KEY", ""),
         # 0: purge as soon as CVK has acknowledged (a certification run uses it: C26)
         "RETENTION_DAYS": _int(env, "SIGSVC_RETENTION_DAYS", 90, minimum=0),
+        # Housekeeping (sigsvc.housekeeping): how long a platform may replay a POST.
+        "IDEMPOTENCY_RETENTION_HOURS": _int(env, "SIGSVC_IDEMPOTENCY_RETENTION_HOURS", 168),
+        "HOUSEKEEPING_INTERVAL": _int(env, "SIGSVC_HOUSEKEEPING_INTERVAL", 3600),
     }
     admin_token = env.get("SIGSVC_ADMIN_TOKEN")
     if admin_token:

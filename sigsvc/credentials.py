@@ -12,15 +12,15 @@ import uuid
 from sqlalchemy.orm import Session
 
 from sigsvc.db.models import Platform, utcnow
-from sigsvc.web.errors import ApiError
+from sigsvc.refusal import Refusal
 
 
 def revoke_platform(session: Session, platform_id: uuid.UUID) -> Platform:
     platform = session.get(Platform, platform_id)
     if platform is None:
-        raise ApiError("NOT_FOUND", "no such platform")
+        raise Refusal("NOT_FOUND", "no such platform")
     if platform.revoked_at is not None:
-        raise ApiError("ALREADY_REVOKED", "the platform is revoked")
+        raise Refusal("ALREADY_REVOKED", "the platform is revoked")
     platform.revoked_at = utcnow()
     session.flush()
     return platform

@@ -1,6 +1,6 @@
 """Operator actions on initiatives and platforms, shared by the admin API and the CLI.
 
-Functions take a session and plain values, raise ApiError with a stable code, and never commit:
+Functions take a session and plain values, raise Refusal with a stable code, and never commit:
 the caller owns the transaction, so a rejected request stores nothing.
 """
 
@@ -23,13 +23,13 @@ from sqlalchemy.orm import Session
 
 from audit import events
 from crypto.form import FormFieldError, InitiativeFields, Regime, SignerFields, render_form
-from sigsvc.db.models import Initiative, InitiativeStatus, Platform, utcnow
+from crypto.personal_code import contains_code_shape
+from sigsvc.db.models import Initiative, InitiativeStatus, Platform
 from sigsvc.db.models.intake import Rejection, Signature, SignatureStatus
 from sigsvc.db.ttlcache import app_cache
-from sigsvc.log import events as intake_log
-from sigsvc.log.events import log_safe_uuid
+from sigsvc.log.service import LogService, log_safe_uuid
+from sigsvc.refusal import Refusal
 from sigsvc.web.auth import PLATFORM_PREFIX, new_token, token_digest
-from sigsvc.web.errors import ApiError
 
 
 def add_months(day: date, months: int) -> date:
@@ -67,21 +67,21 @@ def _form_line(value: str, name: str) -> str:
             SignerFields("A", "B", "010101-10000", date(2000, 1, 1)),
         )
     except FormFieldError as exc:
-        raise ApiError(
+        raise Refusal(
             "INVALID_FIELD",
             f"/{name}: empty, padded with whitespace, or contains a line break or control char",
         ) from exc
     return value
 
 
-def register_initiative(session: Session, new: NewInitiative) -> Initiative:
+def register_initiative(session: Session, log: LogService, new: NewInitiative) -> Initiative:
     registration_number = _form_line(new.registration_number, "registration_number")
     title = _form_line(new.title, "title")
     if new.ends_on < new.starts_on:
-        raise ApiError("PERIOD_END_BEFORE_START", "ends_on is before starts_on")
+        raise Refusal("PERIOD_END_BEFORE_START", "ends_on is before starts_on")
     max_months = new.regime.max_period_months
     if max_months is not None and new.ends_on > last_allowed_day(new.starts_on, max_months):
-        raise ApiError(
+        raise Refusal(
             "PERIOD_TOO_LONG",
             f"{new.regime.value} allows at most {max_months} months: the last day for this "
             f"start is {last_allowed_day(new.starts_on, max_months).isoformat()}",
@@ -90,7 +90,7 @@ def register_initiative(session: Session, new: NewInitiative) -> Initiative:
         sa.select(Initiative.id).where(Initiative.registration_number == registration_number)
     )
     if exists is not None:
-        raise ApiError("DUPLICATE_REGISTRATION_NUMBER", "this CVK number is already registered")
+        raise Refusal("DUPLICATE_REGISTRATION_NUMBER", "this CVK number is already registered")
     initiative = Initiative(
         id=log_safe_uuid(),
         regime=new.regime,
@@ -107,18 +107,20 @@ def register_initiative(session: Session, new: NewInitiative) -> Initiative:
     try:
         session.flush()  # a racing duplicate fails here, on the unique constraint
     except sa.exc.IntegrityError as exc:
-        raise ApiError("DUPLICATE_REGISTRATION_NUMBER", "this CVK number is registered") from exc
-    _log(
+        raise Refusal("DUPLICATE_REGISTRATION_NUMBER", "this CVK number is registered") from exc
+    log.append(
         session,
-        events.initiative_registered(
-            at=utcnow(),
-            initiative=str(initiative.id),
-            regime=initiative.regime.value,
-            registration=_registration_id(initiative.registration_number),
-            text_sha256=initiative.text_sha256,
-            opens=initiative.starts_on,
-            closes=initiative.ends_on,
-        ),
+        [
+            events.initiative_registered(
+                at=log.clock(),
+                initiative=str(initiative.id),
+                regime=initiative.regime.value,
+                registration=_registration_id(initiative.registration_number),
+                text_sha256=initiative.text_sha256,
+                opens=initiative.starts_on,
+                closes=initiative.ends_on,
+            )
+        ],
     )
     return initiative
 
@@ -127,7 +129,7 @@ def _registration_id(number: str) -> str:
     """The CVK number as a log id ([A-Za-z0-9._:-], no 11-digit run that could be read as a
     personal code); otherwise a readable prefix plus a base32 digest keeps numbers distinct."""
     safe = re.sub(r"[^A-Za-z0-9._:-]", "_", number)
-    digit_run = re.search(r"[0-9]{6}-?[0-9]{5}", safe)
+    digit_run = contains_code_shape(safe)
     if safe == number and safe[:1].isalnum() and len(safe) <= 64 and not digit_run:
         return safe
     digest = base64.b32encode(hashlib.sha256(number.encode()).digest()).decode().lower()[:16]
@@ -138,7 +140,7 @@ def _registration_id(number: str) -> str:
 def get_initiative(session: Session, initiative_id: uuid.UUID) -> Initiative:
     initiative = session.get(Initiative, initiative_id)
     if initiative is None:
-        raise ApiError("NOT_FOUND", "no such initiative")
+        raise Refusal("NOT_FOUND", "no such initiative")
     return initiative
 
 
@@ -159,24 +161,26 @@ def list_initiatives(session: Session) -> list[Initiative]:
     return list(session.scalars(sa.select(Initiative).order_by(Initiative.created_at)))
 
 
-def close_initiative(session: Session, initiative_id: uuid.UUID) -> Initiative:
+def close_initiative(session: Session, log: LogService, initiative_id: uuid.UUID) -> Initiative:
     initiative = get_initiative(session, initiative_id)
     if initiative.status is InitiativeStatus.CLOSED:
-        raise ApiError("INITIATIVE_CLOSED", "the initiative is already closed")
+        raise Refusal("INITIATIVE_CLOSED", "the initiative is already closed")
     initiative.status = InitiativeStatus.CLOSED
-    initiative.closed_at = utcnow()
+    initiative.closed_at = log.clock()
     session.flush()
     if has_app_context():
         app_cache("initiatives").pop(initiative_id)  # this process at once, others within TTL
     accepted = signature_counts(session, initiative.id)["accepted"]
-    _log(
+    log.append(
         session,
-        events.initiative_closed(
-            at=initiative.closed_at,
-            initiative=str(initiative.id),
-            reason="CLOSED",
-            accepted=accepted,
-        ),
+        [
+            events.initiative_closed(
+                at=initiative.closed_at,
+                initiative=str(initiative.id),
+                reason="CLOSED",
+                accepted=accepted,
+            )
+        ],
     )
     return initiative
 
@@ -207,12 +211,6 @@ def signature_counts(session: Session, initiative_id: uuid.UUID) -> dict[str, An
     }
 
 
-def _log(session: Session, event: events.Event) -> None:
-    from sigsvc.intake import config as intake_config
-
-    intake_log.append_events(session, intake_config.log_origin(), [event])
-
-
 def initiative_fields(initiative: Initiative) -> InitiativeFields:
     return InitiativeFields(
         initiative.regime,
@@ -229,9 +227,9 @@ def create_platform(
     wanted = list(dict.fromkeys(initiative_ids))
     initiatives = [session.get(Initiative, i) for i in wanted]
     if any(initiative is None for initiative in initiatives):
-        raise ApiError("INVALID_FIELD", "/initiative_ids: unknown initiative id")
+        raise Refusal("INVALID_FIELD", "/initiative_ids: unknown initiative id")
     if session.scalar(sa.select(Platform.id).where(Platform.name == name)) is not None:
-        raise ApiError("DUPLICATE_NAME", "a platform with this name exists")
+        raise Refusal("DUPLICATE_NAME", "a platform with this name exists")
     key = new_token(PLATFORM_PREFIX)
     platform = Platform(
         id=log_safe_uuid(), name=name, key_sha256=token_digest(key), initiatives=initiatives
@@ -240,7 +238,7 @@ def create_platform(
     try:
         session.flush()
     except sa.exc.IntegrityError as exc:
-        raise ApiError("DUPLICATE_NAME", "a platform with this name exists") from exc
+        raise Refusal("DUPLICATE_NAME", "a platform with this name exists") from exc
     return platform, key
 
 

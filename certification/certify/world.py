@@ -190,7 +190,7 @@ class World:
         day: date,
         kind: FormKind = FormKind.SIGNATURE,
     ) -> bytes:
-        """Form v1 as DESIGN.md specifies it (for inputs the form endpoint would refuse)."""
+        """Form v1 as docs/design.md specifies it (for inputs the form endpoint would refuse)."""
         fields = SignerFields(who.given_name, who.surname, who.personal_code, day)
         try:
             return render_form(initiative.fields, fields, kind)
@@ -213,7 +213,7 @@ class World:
         )
 
     def form(self, initiative: Initiative, who: Citizen, day: date) -> bytes:
-        """The form as the deployment renders it; falls back to DESIGN.md's rendering when the
+        """The form as the deployment renders it; falls back to docs/design.md's rendering when the
         form endpoint refuses the input (e.g. a personal code it rejects)."""
         answer = self.http_form(initiative, who, day)
         if answer.status == 200:

@@ -1,9 +1,9 @@
 """Named test containers and the verdict each should get: one source for tests, bench, corpus.
 
 Each ``Scenario`` builds a real container with the test PKI (responders must be running) and
-names the DESIGN.md reject reason it should produce (``None`` = accept) when verified at
+names the docs/design.md reject reason it should produce (``None`` = accept) when verified at
 ``validate_at`` against the test trusted list, for ``initiative``. Reasons marked in ``note``
-as a choice are where DESIGN.md leaves room; the verifier's tests decide and say so.
+as a choice are where docs/design.md leaves room; the verifier's tests decide and say so.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ OTHER_INITIATIVE = replace(TEST_INITIATIVE, registration_number="TEST-2026/9")
 @dataclass(frozen=True)
 class Scenario:
     name: str
-    reason: str | None  # DESIGN.md reason code; None = accept
+    reason: str | None  # docs/design.md reason code; None = accept
     build: Callable[[], bytes] = field(repr=False)
     suffix: str = ".edoc"
     initiative: InitiativeFields = TEST_INITIATIVE

@@ -1,6 +1,6 @@
 """Form binding: the signed data file must be form v1 for this initiative, signer and date.
 
-DESIGN.md "Signature form, version 1": rendered from the initiative, the certificate's identity
+docs/design.md "Signature form, version 1": rendered from the initiative, the certificate's identity
 and the time-stamp date in Europe/Riga, accepting that date or the day before (a signature made
 just before midnight may be stamped just after).
 """
@@ -8,14 +8,12 @@ just before midnight may be stamped just after).
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from crypto.errors import DocumentMismatch, IdentityMismatch
-from crypto.form import FormFieldError, SignerFields, render_form
+from crypto.form import RIGA, FormFieldError, SignerFields, render_form
 from crypto.policy import Policy
 from crypto.verdict import Signer
 
-RIGA = ZoneInfo("Europe/Riga")
 _IDENTITY_KEYS = ("Vārds", "Uzvārds", "Personas kods")
 
 

@@ -1,5 +1,5 @@
 """ASiC-E/XAdES verification, step by step (ETSI EN 319 102-1 §5.3 basic signature validation
-plus §5.5 validation with time; DESIGN.md reason order decides which failure is reported)."""
+plus §5.5 validation with time; docs/design.md reason order decides which failure is reported)."""
 
 from __future__ import annotations
 

@@ -178,25 +178,18 @@ def evidence(
     out = Revinfo()
     leaf, issuer = path[0]
     problems: list[str] = []
+    used: list[_About] = []  # what the accepted evidence says (parsed once)
     if not fetch_first:
         for der in embedded_ocsps:
-            _consider(
-                _ocsp_about(der, leaf, issuer, policy.limits),
-                der,
-                leaf,
-                ts,
-                policy,
-                out.ocsps,
-                problems,
-            )
+            about = _ocsp_about(der, leaf, issuer, policy.limits)
+            if _consider(about, der, leaf, ts, policy, out.ocsps, problems):
+                assert isinstance(about, _About)
+                used.append(about)
         for der in embedded_crls:
-            _consider(
-                _crl_about(der, leaf, policy.limits), der, leaf, ts, policy, out.crls, problems
-            )
-    used = [
-        *_abouts(out.ocsps, leaf, issuer, policy.limits),
-        *(_crl_about(d, leaf, policy.limits) for d in out.crls),
-    ]
+            about = _crl_about(der, leaf, policy.limits)
+            if _consider(about, der, leaf, ts, policy, out.crls, problems):
+                assert isinstance(about, _About)
+                used.append(about)
     if not out.ocsps and not out.crls:
         if fetcher is None:
             found = "; ".join(p for p in problems if "another" not in p)
@@ -208,7 +201,7 @@ def evidence(
             )
         used = [_fetch(leaf, issuer, fetcher, ts, policy, out, problems)]
         out.fetched = True
-    notes = [n for a in used if isinstance(a, _About) and (n := _delay_warning(a, ts, policy))]
+    notes = [n for a in used if (n := _delay_warning(a, ts, policy))]
     warnings.extend(notes[:1])
     # Issuing CAs: their CRLs when they declare some (soft when offline, retryable on outage).
     if fetcher is not None:
@@ -218,12 +211,6 @@ def evidence(
                 _crl_about(der, cert, policy.limits)  # bounds its entries before validation
                 out.crls.append(der)
     return out
-
-
-def _abouts(
-    ders: list[bytes], cert: x509.Certificate, issuer: x509.Certificate, limits: SizeLimits
-) -> list[_About | str]:
-    return [_ocsp_about(d, cert, issuer, limits) for d in ders]
 
 
 def _consider(

@@ -9,10 +9,10 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, request, send_file
 
 from sigsvc import db
-from sigsvc.db.models import Initiative, utcnow
+from sigsvc.db.models import Initiative
 from sigsvc.db.models.batches import Batch
 from sigsvc.export import batches, handover
-from sigsvc.web.context import current_intake
+from sigsvc.web.context import current_services, now
 from sigsvc.web.endpoints import endpoint
 from sigsvc.web.errors import ApiError
 
@@ -36,8 +36,8 @@ bp = Blueprint("batches", __name__)
     "sealed batch (logs batch.exported; withdrawals of these signatures are then refused).",
 )
 def create_batch(initiative_id: uuid.UUID) -> tuple[dict[str, Any], int]:
-    intake = current_intake()
-    return batches.export(current_app, intake, initiative_id, utcnow()), 201
+    intake = current_services()
+    return batches.export(current_app, intake, initiative_id, intake.clock()), 201
 
 
 @endpoint(
@@ -109,7 +109,7 @@ def artefact(batch_id: uuid.UUID) -> Response:
     header = request.headers.get("Authorization", "")
     token = header[len("Bearer ") :] if header.startswith("Bearer ") else ""
     session = db.session()
-    path = handover.redeem_download_token(session, str(batch_id), token, utcnow())
+    path = handover.redeem_download_token(session, str(batch_id), token, now())
     session.commit()  # the token is spent before a byte is sent
     return send_file(
         path,
@@ -131,12 +131,13 @@ def artefact(batch_id: uuid.UUID) -> Response:
     "download; verified with SIGSVC_RECEIVER_KEY, logged as batch.acknowledged, locks the batch.",
 )
 def acknowledgement(batch_id: uuid.UUID) -> dict[str, Any]:
-    intake = current_intake()
+    intake = current_services()
     try:
         key = handover.receiver_key(current_app)
     except handover.HandoverError as exc:
         raise ApiError("ACKNOWLEDGEMENT_INVALID", str(exc)) from exc
     session = db.session()
-    batch = handover.acknowledge(session, intake, key, str(batch_id), request.get_data(), utcnow())
+    note = request.get_data()
+    batch = handover.acknowledge(session, intake, key, str(batch_id), note, intake.clock())
     session.commit()
     return batches.batch_json(batch)

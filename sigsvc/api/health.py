@@ -8,8 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, current_app
 
-from sigsvc import db
-from sigsvc.intake import config as intake_config
+from sigsvc import db, services
 from sigsvc.intake import trustlists
 from sigsvc.keys.config import seal_source
 from sigsvc.web.endpoints import endpoint
@@ -72,8 +71,8 @@ def _version() -> str:
 def intake_status() -> dict[str, Any]:
     """Intake configuration of this process; test anchors and a test clock are flagged."""
     try:
-        intake = intake_config.get()
-    except intake_config.IntakeConfigError as exc:
+        intake = services.get(current_app._get_current_object())  # type: ignore[attr-defined]
+    except services.IntakeConfigError as exc:
         return {"configured": False, "error": str(exc)}
     status: dict[str, Any] = {
         "configured": True,
@@ -81,11 +80,11 @@ def intake_status() -> dict[str, Any]:
         "trusted_lists": len(intake.trust.lists),
         "lists": trustlists.describe(intake.trust),
         "stale_lists": intake.stale_lists(),
-        "log_origin": intake.log_origin,
-        "log_key": intake.log_signer.verifier().vkey,
+        "log_origin": intake.log.origin,
+        "log_key": intake.log.signer.verifier().vkey if intake.log.signer else None,
         "log_key_source": intake.log_key_source.describe() if intake.log_key_source else None,
         "batch_seal_source": seal_source(current_app.config),
     }
     if intake.test_clock:
-        status["test_clock"] = intake.clock().isoformat()
+        status["test_clock"] = intake.verification_time().isoformat()
     return status

@@ -10,9 +10,11 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from crypto.form import FormFieldError, Regime, SignerFields, render_form
+from crypto.personal_code import CANONICAL_PATTERN, is_canonical
 from sigsvc import db, registry
 from sigsvc.db.models import Initiative, InitiativeStatus
 from sigsvc.web.auth import require_platform
+from sigsvc.web.context import registry_log
 from sigsvc.web.endpoints import endpoint
 from sigsvc.web.errors import ApiError
 
@@ -20,7 +22,6 @@ bp = Blueprint("initiatives", __name__)
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # ASCII digits only: `\d` would also accept e.g. fullwidth digits.
-_PERSONAL_CODE = re.compile(r"[0-9]{6}-[0-9]{5}")
 MAX_NAME_LENGTH = 200
 
 
@@ -70,6 +71,7 @@ def create_initiative(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
     session = db.session()
     initiative = registry.register_initiative(
         session,
+        registry_log(),
         registry.NewInitiative(
             regime=Regime(body["regime"]),
             registration_number=body["registration_number"],
@@ -118,7 +120,7 @@ def get_initiative(initiative_id: uuid.UUID) -> dict[str, Any]:
 )
 def close_initiative(initiative_id: uuid.UUID) -> dict[str, Any]:
     session = db.session()
-    initiative = registry.close_initiative(session, initiative_id)
+    initiative = registry.close_initiative(session, registry_log(), initiative_id)
     session.commit()
     return admin_json(initiative)
 
@@ -174,7 +176,7 @@ _FORM_QUERY = [
         "name": "personal_code",
         "in": "query",
         "required": True,
-        "schema": {"type": "string", "pattern": "^[0-9]{6}-[0-9]{5}$"},
+        "schema": {"type": "string", "pattern": f"^{CANONICAL_PATTERN}$"},
     },
     {
         "name": "date",
@@ -214,7 +216,7 @@ def signature_form(initiative_id: uuid.UUID) -> Response:
     personal_code, signing_date = _query("personal_code"), _query("date")
     if len(given_name) > MAX_NAME_LENGTH or len(surname) > MAX_NAME_LENGTH:
         raise ApiError("INVALID_PARAMETER", f"names are limited to {MAX_NAME_LENGTH} characters")
-    if not _PERSONAL_CODE.fullmatch(personal_code):
+    if not is_canonical(personal_code):
         raise ApiError("INVALID_PARAMETER", "personal_code: expected DDMMYY-NNNNN")
     if not _ISO_DATE.fullmatch(signing_date):
         raise ApiError("INVALID_PARAMETER", "date: expected YYYY-MM-DD")

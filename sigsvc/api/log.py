@@ -14,9 +14,8 @@ from audit.errors import AuditError
 from audit.export import write_export
 from audit.strict import b64encode
 from sigsvc import db
-from sigsvc.log import events as intake_log
 from sigsvc.log.storage import SqlLogStorage
-from sigsvc.web.context import current_intake, intake_now
+from sigsvc.web.context import current_services
 from sigsvc.web.endpoints import endpoint
 from sigsvc.web.errors import ApiError
 
@@ -53,22 +52,16 @@ def _q(name: str, description: str) -> dict[str, Any]:
     summary="The latest signed C2SP checkpoint (cut first if entries are uncovered and it is due).",
 )
 def checkpoint() -> Response:
-    intake = current_intake()
+    log = current_services().log
     session = db.session()
-    if intake_log.cut_checkpoint_if_due(
-        session,
-        intake.log_origin,
-        intake.log_signer,
-        intake_now(),
-        intake.checkpoint_interval,
-    ):
+    if log.cut_if_due(session):
         session.commit()
     else:
         session.rollback()
-    latest = SqlLogStorage(session).latest_checkpoint()
+    latest = log.latest_checkpoint(session)
     if latest is None:
         raise ApiError("NOT_FOUND", "the log has no checkpoint yet")
-    return Response(latest[1], status=200, content_type="text/plain; charset=utf-8")
+    return Response(latest, status=200, content_type="text/plain; charset=utf-8")
 
 
 def _proof_json(**fields: Any) -> dict[str, Any]:

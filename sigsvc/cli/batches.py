@@ -11,27 +11,26 @@ import sqlalchemy as sa
 from flask import current_app
 from flask.cli import with_appcontext
 
+from sigsvc import services
 from sigsvc.cli._common import echo_json, transaction
-from sigsvc.db.models import utcnow
 from sigsvc.db.models.batches import Batch
 from sigsvc.export import batches, handover
-from sigsvc.intake import config as intake_config
-from sigsvc.intake.config import Intake, IntakeConfigError
-from sigsvc.web.errors import ApiError
+from sigsvc.refusal import Refusal
+from sigsvc.services import IntakeConfigError, Services
 
 
-def configured_intake() -> Intake:
+def configured_intake() -> Services:
     try:
-        return intake_config.get()
+        return services.get(current_app._get_current_object())  # type: ignore[attr-defined]
     except IntakeConfigError as exc:
         raise click.ClickException(f"not configured: {exc}") from exc
 
 
-def parse_now(value: str | None) -> datetime:
+def parse_now(value: str | None, intake: Services) -> datetime:
     if value is None:
-        return utcnow()
+        return intake.clock()
     try:
-        return intake_config.parse_instant(value, "--now")
+        return services.parse_instant(value, "--now")
     except IntakeConfigError as exc:
         raise click.BadParameter(str(exc)) from exc
 
@@ -47,8 +46,9 @@ def command() -> None:
 def create(initiative_id: uuid.UUID) -> None:
     """Export every accepted, not yet exported signature of INITIATIVE_ID into a new batch."""
     try:
-        echo_json(batches.export(current_app, configured_intake(), initiative_id, utcnow()))
-    except ApiError as exc:
+        intake = configured_intake()
+        echo_json(batches.export(current_app, intake, initiative_id, intake.clock()))
+    except Refusal as exc:
         raise click.ClickException(f"{exc.code}: {exc.message}") from exc
 
 
@@ -89,7 +89,7 @@ def push(batch_id: str, attempts: int, base_delay: float) -> None:
         echo_json(handover.push(current_app, configured_intake(), batch_id, policy=policy))
     except handover.HandoverError as exc:
         raise click.ClickException(str(exc)) from exc
-    except ApiError as exc:
+    except Refusal as exc:
         raise click.ClickException(f"{exc.code}: {exc.message}") from exc
 
 
@@ -113,8 +113,7 @@ def acknowledge(batch_id: str, note: BinaryIO) -> None:
         key = handover.receiver_key(current_app)
     except handover.HandoverError as exc:
         raise click.ClickException(str(exc)) from exc
+    intake = configured_intake()
     with transaction() as session:
-        batch = handover.acknowledge(
-            session, configured_intake(), key, batch_id, note.read(), utcnow()
-        )
+        batch = handover.acknowledge(session, intake, key, batch_id, note.read(), intake.clock())
         echo_json(batches.batch_json(batch))

@@ -17,7 +17,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 import click
 import sqlalchemy as sa
@@ -26,8 +25,8 @@ from flask.cli import with_appcontext
 from sqlalchemy.orm import Session
 
 from audit.note import Signer as NoteSigner
-from crypto.form import Regime
-from sigsvc import db, registry
+from crypto.form import RIGA, Regime
+from sigsvc import db, registry, services
 from sigsvc.db.models import AdminToken, Initiative, Platform
 from sigsvc.web.auth import create_admin_token, token_digest
 
@@ -155,9 +154,10 @@ def ensure_demo_data(app: Flask) -> dict[str, str]:
             sa.select(Initiative).where(Initiative.registration_number == DEMO_REGISTRATION_NUMBER)
         )
         if initiative is None:
-            today = datetime.now(ZoneInfo("Europe/Riga")).date()
+            today = datetime.now(RIGA).date()
             initiative = registry.register_initiative(
                 session,
+                services.log_service(app),
                 registry.NewInitiative(
                     regime=Regime.ART22_BILL,
                     registration_number=DEMO_REGISTRATION_NUMBER,
@@ -208,7 +208,7 @@ def print_instructions(app: Flask, creds: dict[str, str], base: str) -> None:
             "given_name": "Jānis",
             "surname": "Bērziņš",
             "personal_code": DEMO_PERSONAL_CODE,
-            "date": datetime.now(ZoneInfo("Europe/Riga")).date().isoformat(),
+            "date": datetime.now(RIGA).date().isoformat(),
         }
     )
     register_body = json.dumps(

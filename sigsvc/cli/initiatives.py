@@ -12,7 +12,7 @@ from flask.cli import with_appcontext
 from crypto.form import Regime
 from sigsvc import registry
 from sigsvc.api.initiatives import admin_json
-from sigsvc.cli._common import echo_json, transaction
+from sigsvc.cli._common import echo_json, registry_log, transaction
 
 
 @click.group("initiatives", help="Initiatives signatures are collected for.")
@@ -51,7 +51,7 @@ def register(
         ends_on=ends_on.date(),
     )
     with transaction() as session:
-        echo_json(admin_json(registry.register_initiative(session, new)))
+        echo_json(admin_json(registry.register_initiative(session, registry_log(), new)))
 
 
 @command.command("list")
@@ -78,4 +78,4 @@ def show(initiative_id: uuid.UUID) -> None:
 def close(initiative_id: uuid.UUID) -> None:
     """Close collection for an initiative (irreversible)."""
     with transaction() as session:
-        echo_json(admin_json(registry.close_initiative(session, initiative_id)))
+        echo_json(admin_json(registry.close_initiative(session, registry_log(), initiative_id)))

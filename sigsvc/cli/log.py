@@ -48,7 +48,8 @@ def rotate_key(
     if (new_label is None) == (new_key_file is None):
         raise click.UsageError("give exactly one of --new-label and --new-key-file")
     intake = configured_intake()
-    old = intake.log_signer
+    old = intake.log.signer
+    assert old is not None  # a configured service signs its log
     name = old.verifier().name  # the same note key name; the key id tells the keys apart
     new: NoteSigner
     try:
@@ -67,7 +68,7 @@ def rotate_key(
             new = rotation.file_key(new_key_file, name)
             setting = f"SIGSVC_LOG_KEY_FILE={new_key_file}"
         with db.session_scope(current_app) as session:
-            done = rotation.rotate(session, intake.log_origin, old, new, parse_now(now))
+            done = rotation.rotate(session, intake.log, new, parse_now(now, intake))
     except (rotation.RotationError, TokenError, keyconfig.KeyConfigError) as exc:
         raise click.ClickException(str(exc)) from exc
     echo_json(

@@ -24,4 +24,4 @@ def purge(now_text: str | None) -> None:
     """Purge batches acknowledged more than SIGSVC_RETENTION_DAYS ago; print what was logged."""
     intake = configured_intake()
     days = int(current_app.config["RETENTION_DAYS"])
-    echo_json(retention.purge(db.sessions_of(), intake, parse_now(now_text), days))
+    echo_json(retention.purge(db.sessions_of(), intake, parse_now(now_text, intake), days))

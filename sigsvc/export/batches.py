@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import Flask
@@ -29,22 +28,22 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from audit import events
 from audit.log import Log
+from crypto.form import RIGA
 from sigsvc import db
 from sigsvc.db.models import Initiative
 from sigsvc.db.models.batches import Batch
-from sigsvc.db.models.intake import CheckpointClock, DataKey, Signature, SignatureStatus
+from sigsvc.db.models.intake import DataKey, Signature, SignatureStatus
 from sigsvc.db.models.log import log_entries
 from sigsvc.export.evidence import ENV_TSA_URL, EvidenceError, Tsa
 from sigsvc.export.seal import ENV_CERT, ENV_KEY, ENV_KEY_PASSWORD, Sealer
 from sigsvc.export.writer import BatchInfo, EntryRecord, InitiativeInfo, LogProofs, write_batch
 from sigsvc.intake import protection
-from sigsvc.intake.config import Intake
 from sigsvc.keys import config as keyconfig
-from sigsvc.log import events as intake_log
+from sigsvc.log.service import log_safe_uuid
 from sigsvc.log.storage import SqlLogStorage
-from sigsvc.web.errors import ApiError
+from sigsvc.refusal import Refusal
+from sigsvc.services import Services
 
-RIGA = ZoneInfo("Europe/Riga")  # the signing date CVK counts is the Latvian calendar day
 CHUNK = 500  # signatures decrypted per round trip
 RESERVE_CHUNK = 1000  # signatures reserved per short transaction under the log lock
 MEDIA_ASICE = "application/vnd.etsi.asic-e+zip"
@@ -60,14 +59,14 @@ class BatchSettings:
         """The TSA of the seal's time stamp (version 2 batches are XAdES-BASELINE-LT)."""
         found = Tsa.from_env(self.seal_env)
         if found is None:
-            raise ApiError("BATCH_NOT_CONFIGURED", f"batch seal: set {ENV_TSA_URL}")
+            raise Refusal("BATCH_NOT_CONFIGURED", f"batch seal: set {ENV_TSA_URL}")
         return found
 
     def sealer(self) -> Sealer:
         try:
             return keyconfig.batch_sealer(self.seal_env)[0]
         except keyconfig.KeyConfigError as exc:
-            raise ApiError("BATCH_NOT_CONFIGURED", f"batch seal: {exc}") from exc
+            raise Refusal("BATCH_NOT_CONFIGURED", f"batch seal: {exc}") from exc
 
 
 def settings(app: Flask) -> BatchSettings:
@@ -109,25 +108,15 @@ def batch_json(batch: Batch) -> dict[str, Any]:
     }
 
 
-def _covering_checkpoint(
-    session: Session, storage: SqlLogStorage, intake: Intake, now: datetime
-) -> bytes:
-    """The newest checkpoint if it covers the whole log, else a fresh one (log lock held)."""
-    size = storage.size()
-    latest = storage.latest_checkpoint()
-    if latest is not None and latest[0] == size:
-        return latest[1]
-    seq = len(storage.checkpoints())
-    note = Log(storage, intake.log_origin).checkpoint([intake.log_signer])
-    session.add(CheckpointClock(seq=seq, cut_at=now))
-    session.flush()
-    return note
+def _log_vkey(intake: Services) -> str:
+    assert intake.log.signer is not None  # a configured service signs its log
+    return intake.log.signer.verifier().vkey
 
 
-def _data_key(session: Session, intake: Intake, initiative_id: uuid.UUID) -> bytes:
+def _data_key(session: Session, intake: Services, initiative_id: uuid.UUID) -> bytes:
     row = session.get(DataKey, initiative_id)
     if row is None:
-        raise ApiError("DATA_PURGED", "the initiative's data key no longer exists")
+        raise Refusal("DATA_PURGED", "the initiative's data key no longer exists")
     wrapped = protection.WrappedDataKey(row.kek_id, row.wrapped)
     return protection.unwrap_data_key(intake.kek, wrapped, initiative_id)
 
@@ -166,7 +155,7 @@ def _entries(
 
             def field(name: str, blob: bytes | None, sid: uuid.UUID = sid) -> bytes:
                 if not blob:
-                    raise ApiError("DATA_PURGED", f"signature {sid}: record deleted")
+                    raise Refusal("DATA_PURGED", f"signature {sid}: record deleted")
                 aad = protection.record_aad(initiative_id, sid, name)
                 return protection.unseal(dek, blob, aad)
 
@@ -225,7 +214,7 @@ class _WithdrawnMeanwhile(Exception):
 PHASED_ATTEMPTS = 3
 
 
-def export(app: Flask, intake: Intake, initiative_id: uuid.UUID, now: datetime) -> dict[str, Any]:
+def export(app: Flask, intake: Services, initiative_id: uuid.UUID, now: datetime) -> dict[str, Any]:
     """Export the initiative's pending signatures into a new batch; intake goes on meanwhile.
 
     Why in phases: a 100,000-signature batch takes tens of seconds to write; under the log lock
@@ -268,14 +257,18 @@ def export(app: Flask, intake: Intake, initiative_id: uuid.UUID, now: datetime) 
 
 
 def _create_locked(
-    session: Session, intake: Intake, config: BatchSettings, initiative_id: uuid.UUID, now: datetime
+    session: Session,
+    intake: Services,
+    config: BatchSettings,
+    initiative_id: uuid.UUID,
+    now: datetime,
 ) -> Batch:
     """The whole export in the caller's transaction under the log lock (the fallback: intake
     waits; caller commits; on failure it must delete ``Path(batch.artefact_path)``)."""
-    storage = intake_log.locked_storage(session)
+    storage = intake.log.lock(session)
     initiative = session.get(Initiative, initiative_id)
     if initiative is None:
-        raise ApiError("NOT_FOUND", "no such initiative")
+        raise Refusal("NOT_FOUND", "no such initiative")
     picked = [
         (sid, int(index))
         for sid, index in session.execute(
@@ -289,13 +282,13 @@ def _create_locked(
         )
     ]
     if not picked:
-        raise ApiError("NOTHING_TO_EXPORT", "no accepted signature is waiting for export")
+        raise Refusal("NOTHING_TO_EXPORT", "no accepted signature is waiting for export")
     sealer, tsa = config.sealer(), config.tsa()
     dek = _data_key(session, intake, initiative_id)
-    checkpoint = _covering_checkpoint(session, storage, intake, now)
+    checkpoint = intake.log.covering_checkpoint(session)
     size = storage.size()
     previous = session.scalars(sa.select(Batch).order_by(Batch.sequence.desc()).limit(1)).first()
-    log = Log(storage, intake.log_origin)
+    log = Log(storage, intake.log.origin)
     # Completeness range: after this initiative's previous batch.exported entry (or from 0).
     before = session.scalar(
         sa.select(sa.func.max(Batch.exported_leaf_index)).where(
@@ -303,8 +296,8 @@ def _create_locked(
         )
     )
     proofs = LogProofs(
-        origin=intake.log_origin,
-        key=intake.log_signer.verifier().vkey,
+        origin=intake.log.origin,
+        key=_log_vkey(intake),
         checkpoint=checkpoint,
         nodes=storage,
         previous_checkpoint=None if previous is None else previous.checkpoint,
@@ -314,7 +307,7 @@ def _create_locked(
         range_start=0 if before is None else int(before) + 1,
         leaves=storage.entries,
     )
-    batch_id = str(intake_log.log_safe_uuid())
+    batch_id = str(log_safe_uuid())
     info = BatchInfo(
         id=batch_id,
         sequence=1 if previous is None else previous.sequence + 1,
@@ -334,7 +327,7 @@ def _create_locked(
             path, info, _entries(session, dek, initiative_id, picked), proofs, sealer, tsa
         )
     except EvidenceError as exc:  # nothing written, nothing marked: export again later
-        raise ApiError("SEAL_EVIDENCE_UNAVAILABLE", str(exc)) from exc
+        raise Refusal("SEAL_EVIDENCE_UNAVAILABLE", str(exc)) from exc
     try:
         event = events.batch_exported(
             at=now,
@@ -375,15 +368,13 @@ def _create_locked(
     except BaseException:
         path.unlink(missing_ok=True)
         raise
-    intake_log.cut_checkpoint_if_due(
-        session, intake.log_origin, intake.log_signer, now, intake.checkpoint_interval
-    )
+    intake.log.cut_if_due(session)
     return batch
 
 
 def _export(
     sessions: sessionmaker[Session],
-    intake: Intake,
+    intake: Services,
     config: BatchSettings,
     initiative_id: uuid.UUID,
     now: datetime,
@@ -391,14 +382,14 @@ def _export(
     with sessions() as session, session.begin():
         _release(session, None)  # reservations of an export that crashed (none is running)
     with sessions() as session, session.begin():  # (1) short, log lock
-        storage = intake_log.locked_storage(session)
+        storage = intake.log.lock(session)
         if session.get(Initiative, initiative_id) is None:
-            raise ApiError("NOT_FOUND", "no such initiative")
+            raise Refusal("NOT_FOUND", "no such initiative")
         if session.scalar(sa.select(sa.exists().where(_pending(initiative_id)))) is False:
-            raise ApiError("NOTHING_TO_EXPORT", "no accepted signature is waiting for export")
+            raise Refusal("NOTHING_TO_EXPORT", "no accepted signature is waiting for export")
         config.sealer(), config.tsa()
         _data_key(session, intake, initiative_id)
-        checkpoint = _covering_checkpoint(session, storage, intake, now)
+        checkpoint = intake.log.covering_checkpoint(session)
         size = storage.size()
     with sessions() as session, session.begin():  # (2) no lock: the snapshot below `size`
         initiative = session.get(Initiative, initiative_id)
@@ -412,14 +403,14 @@ def _export(
             )
         ]
         if not picked:
-            raise ApiError("NOTHING_TO_EXPORT", "no accepted signature is waiting for export")
+            raise Refusal("NOTHING_TO_EXPORT", "no accepted signature is waiting for export")
         sealer, tsa = config.sealer(), config.tsa()
         dek = _data_key(session, intake, initiative_id)
         storage = SqlLogStorage(session)
         previous = session.scalars(
             sa.select(Batch).order_by(Batch.sequence.desc()).limit(1)
         ).first()
-        log = Log(storage, intake.log_origin)
+        log = Log(storage, intake.log.origin)
         # Completeness range: after this initiative's previous batch.exported entry (or from 0)
         # up to the checkpoint: everything in it is below the snapshot.
         before = session.scalar(
@@ -428,8 +419,8 @@ def _export(
             )
         )
         proofs = LogProofs(
-            origin=intake.log_origin,
-            key=intake.log_signer.verifier().vkey,
+            origin=intake.log.origin,
+            key=_log_vkey(intake),
             checkpoint=checkpoint,
             nodes=storage,
             previous_checkpoint=None if previous is None else previous.checkpoint,
@@ -439,7 +430,7 @@ def _export(
             range_start=0 if before is None else int(before) + 1,
             leaves=storage.entries,
         )
-        batch_id = str(intake_log.log_safe_uuid())
+        batch_id = str(log_safe_uuid())
         info = BatchInfo(
             id=batch_id,
             sequence=1 if previous is None else previous.sequence + 1,
@@ -458,11 +449,11 @@ def _export(
         try:
             summary = write_batch(path, info, entries, proofs, sealer, tsa)
         except EvidenceError as exc:  # nothing written, nothing reserved: export again later
-            raise ApiError("SEAL_EVIDENCE_UNAVAILABLE", str(exc)) from exc
+            raise Refusal("SEAL_EVIDENCE_UNAVAILABLE", str(exc)) from exc
     try:
         _reserve(sessions, batch_id, [sid for sid, _ in picked], now)  # (3)
         with sessions() as session, session.begin():  # (4) short, log lock
-            storage = intake_log.locked_storage(session)
+            storage = intake.log.lock(session)
             late = sa.select(Signature.id).where(
                 Signature.initiative_id == initiative_id, Signature.leaf_index >= size
             )
@@ -475,7 +466,7 @@ def _export(
                 count=summary.count,
                 manifest_sha256=summary.manifest_sha256,
             )
-            (index,) = Log(storage, intake.log_origin).append_events([event])
+            (index,) = Log(storage, intake.log.origin).append_events([event])
             batch = Batch(
                 id=batch_id,
                 initiative_id=initiative_id,
@@ -492,9 +483,7 @@ def _export(
             )
             session.add(batch)
             session.flush()
-            intake_log.cut_checkpoint_if_due(
-                session, intake.log_origin, intake.log_signer, now, intake.checkpoint_interval
-            )
+            intake.log.cut_if_due(session)
             result = batch_json(batch)
     except BaseException:
         path.unlink(missing_ok=True)
@@ -521,7 +510,7 @@ def _reserve(
     for start in range(0, len(ids), RESERVE_CHUNK):
         chunk = ids[start : start + RESERVE_CHUNK]
         with sessions() as session, session.begin():
-            intake_log.locked_storage(session)
+            SqlLogStorage(session).lock()
             marked = session.execute(
                 sa.update(Signature)
                 .where(

@@ -32,24 +32,19 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from audit import events
+from audit.acknowledgement import Acknowledgement
 from audit.checkpoint import Checkpoint
 from audit.errors import AuditError
 from audit.note import Verifier, open_note, parse
-from audit.strict import b64encode
 from sigsvc import db
-from sigsvc.db.models import utcnow
 from sigsvc.db.models.batches import Batch, BatchStatus, HandoverAttempt
 from sigsvc.export import refusal
-from sigsvc.intake.config import Intake
-from sigsvc.log import events as intake_log
-from sigsvc.web.errors import ApiError
+from sigsvc.log.storage import SqlLogStorage
+from sigsvc.refusal import Refusal
+from sigsvc.services import Services
 
 log = structlog.get_logger("sigsvc.handover")
 
-ACK_HEADER = "sigsvc-batch-ack/v1"
-ACK_LINES = (
-    11  # header, receiver, batch, sequence, manifest, status, reason, origin, size, root, at
-)
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 MEDIA_TYPE = "application/vnd.etsi.asic-e+zip"
 TOKEN_PREFIX = "sigsvc_dl_"  # noqa: S105 (a prefix, not a secret)
@@ -85,11 +80,11 @@ def receiver_key(app: Flask) -> Verifier:
 
 
 def _batch(session: Session, batch_id: str, *, lock: bool = False) -> Batch:
-    if lock:
-        intake_log.locked_storage(session)
+    if lock:  # batch state changes are serialised with the log's writers
+        SqlLogStorage(session).lock()
     batch = session.get(Batch, batch_id, populate_existing=lock)
     if batch is None:
-        raise ApiError("NOT_FOUND", "no such batch")
+        raise Refusal("NOT_FOUND", "no such batch")
     return batch
 
 
@@ -100,30 +95,29 @@ def check_acknowledgement(batch: Batch, note: bytes, key: Verifier) -> str:
     """The receiver's status line (ACCEPTED) if ``note`` is its signed acceptance of ``batch``."""
     try:
         opened, _ = open_note(note, [key])
-        lines = opened.text.decode("utf-8").split("\n")
+        ack = Acknowledgement.from_text(opened.text)
         checkpoint = Checkpoint.from_text(parse(batch.checkpoint).text)
-    except (AuditError, UnicodeError) as exc:
-        raise ApiError("ACKNOWLEDGEMENT_INVALID", f"acknowledgement: {exc}") from exc
-    if len(lines) != ACK_LINES + 1 or lines[-1] != "" or lines[0] != ACK_HEADER:
-        raise ApiError("ACKNOWLEDGEMENT_INVALID", "acknowledgement: not a sigsvc-batch-ack/v1")
-    expected = {
-        2: batch.id,
-        3: str(batch.sequence),
-        4: batch.manifest_sha256,
-        7: checkpoint.origin,
-        8: str(checkpoint.size),
-        9: b64encode(checkpoint.root),
-    }
-    for number, value in expected.items():
-        if lines[number] != value:
-            raise ApiError("ACKNOWLEDGEMENT_INVALID", f"acknowledgement line {number + 1} differs")
-    if lines[5] != "ACCEPTED":
-        raise ApiError("ACKNOWLEDGEMENT_INVALID", f"the receiver refused the batch: {lines[6]}")
-    return lines[5]
+    except AuditError as exc:
+        raise Refusal("ACKNOWLEDGEMENT_INVALID", f"acknowledgement: {exc}") from exc
+    if not ack.accepted:
+        raise Refusal("ACKNOWLEDGEMENT_INVALID", f"the receiver refused the batch: {ack.reason}")
+    differs = [
+        name
+        for name, ok in (
+            ("batch", ack.batch == batch.id),
+            ("sequence", ack.sequence == batch.sequence),
+            ("manifest", ack.manifest_sha256 == batch.manifest_sha256),
+            ("checkpoint", ack.checkpoint_matches(checkpoint)),
+        )
+        if not ok
+    ]
+    if differs:
+        raise Refusal("ACKNOWLEDGEMENT_INVALID", f"acknowledgement: {differs[0]} differs")
+    return ack.status
 
 
 def acknowledge(
-    session: Session, intake: Intake, key: Verifier, batch_id: str, note: bytes, now: datetime
+    session: Session, intake: Services, key: Verifier, batch_id: str, note: bytes, now: datetime
 ) -> Batch:
     """Verify and record the receiver's acceptance (caller commits). The same note again is a
     no-op; any other note for an acknowledged batch is refused (BATCH_LOCKED)."""
@@ -131,7 +125,7 @@ def acknowledge(
     if batch.status in (BatchStatus.ACKNOWLEDGED, BatchStatus.PURGED):
         if batch.acknowledgement == note:
             return batch
-        raise ApiError("BATCH_LOCKED", "the batch is already acknowledged")
+        raise Refusal("BATCH_LOCKED", "the batch is already acknowledged")
     if refusal.log_refusal(session, intake, batch.id, note, key, now) is not None:
         return batch  # a signed refusal: logged as batch.refused; the batch stays open
     status = check_acknowledgement(batch, note, key)
@@ -141,7 +135,7 @@ def acknowledge(
         status=status,
         acknowledgement_sha256=hashlib.sha256(note).hexdigest(),
     )
-    (index,) = intake_log.append_events(session, intake.log_origin, [event])
+    (index,) = intake.log.append(session, [event])
     batch.status = BatchStatus.ACKNOWLEDGED
     batch.acknowledgement = note
     batch.acknowledged_at = now
@@ -149,9 +143,7 @@ def acknowledge(
     batch.handed_over_at = batch.handed_over_at or now
     batch.download_token_sha256 = None  # nothing more to hand over
     session.flush()
-    intake_log.cut_checkpoint_if_due(
-        session, intake.log_origin, intake.log_signer, now, intake.checkpoint_interval
-    )
+    intake.log.cut_if_due(session)
     log.info("batch_acknowledged", batch=batch.id, sequence=batch.sequence, leaf_index=index)
     return batch
 
@@ -160,15 +152,22 @@ def acknowledge(
 
 
 def _record(
-    app: Flask, batch_id: str, attempt: int, status: int | None, outcome: str, detail: str
+    app: Flask,
+    intake: Services,
+    batch_id: str,
+    attempt: int,
+    status: int | None,
+    outcome: str,
+    detail: str,
 ) -> None:
+    now = intake.clock()
     with db.session_scope(app) as session:
         session.add(
             HandoverAttempt(
                 batch_id=batch_id,
                 method="push",
                 attempt=attempt,
-                at=utcnow(),
+                at=now,
                 http_status=status,
                 outcome=outcome,
                 detail=detail[:500],
@@ -178,13 +177,13 @@ def _record(
             batch = session.get(Batch, batch_id)
             if batch is not None and batch.status is BatchStatus.CREATED:
                 batch.status = BatchStatus.HANDED_OVER
-                batch.handed_over_at = utcnow()
+                batch.handed_over_at = now
     log.info("batch_push", batch=batch_id, attempt=attempt, http_status=status, outcome=outcome)
 
 
 def push(
     app: Flask,
-    intake: Intake,
+    intake: Services,
     batch_id: str,
     *,
     policy: PushPolicy = PushPolicy(),
@@ -209,27 +208,27 @@ def push(
                     timeout=policy.timeout,
                 )
         except requests.RequestException as exc:
-            _record(app, batch_id, attempt, None, "RETRY", type(exc).__name__)
+            _record(app, intake, batch_id, attempt, None, "RETRY", type(exc).__name__)
         else:
             status = response.status_code
             if status in (200, 201):
                 note = str(response.json().get("acknowledgement", "")).encode()
-                _record(app, batch_id, attempt, status, "ACCEPTED", "")
+                _record(app, intake, batch_id, attempt, status, "ACCEPTED", "")
                 with db.session_scope(app) as session:
-                    done = acknowledge(session, intake, key, batch_id, note, utcnow())
+                    done = acknowledge(session, intake, key, batch_id, note, intake.clock())
                     return {"batch": done.id, "status": done.status.value, "attempts": attempt}
             if status == 422:
                 answer = response.json()
                 reason = str(answer.get("reason", "REFUSED"))
-                _record(app, batch_id, attempt, status, "REFUSED", reason)
+                _record(app, intake, batch_id, attempt, status, "REFUSED", reason)
                 with db.session_scope(app) as session:
                     note = str(answer.get("acknowledgement", "")).encode()
-                    refusal.log_refusal(session, intake, batch_id, note, key, utcnow())
+                    refusal.log_refusal(session, intake, batch_id, note, key, intake.clock())
                 raise HandoverError(f"the receiver refused batch {batch_id}: {reason}")
             if status != 429 and status < 500:
-                _record(app, batch_id, attempt, status, "ERROR", response.text[:200])
+                _record(app, intake, batch_id, attempt, status, "ERROR", response.text[:200])
                 raise HandoverError(f"the receiver answered {status}: {response.text[:200]}")
-            _record(app, batch_id, attempt, status, "RETRY", response.text[:200])
+            _record(app, intake, batch_id, attempt, status, "RETRY", response.text[:200])
         if attempt < policy.attempts:
             sleep(min(delay, policy.max_delay))
             delay *= 2
@@ -247,7 +246,7 @@ def new_download_token(session: Session, batch_id: str) -> str:
     """A fresh one-time token (shown once; only its SHA-256 is stored; replaces an older one)."""
     batch = _batch(session, batch_id, lock=True)
     if batch.status in (BatchStatus.ACKNOWLEDGED, BatchStatus.PURGED):
-        raise ApiError("BATCH_LOCKED", "the batch is already acknowledged")
+        raise Refusal("BATCH_LOCKED", "the batch is already acknowledged")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     batch.download_token_sha256 = _digest(token)
     return token
@@ -261,7 +260,7 @@ def redeem_download_token(session: Session, batch_id: str, token: str, now: date
     matches = hmac.compare_digest(_digest(token), stored or b"\0" * 32)
     if batch is None or stored is None or not matches or not batch.artefact_path:
         log.warning("batch_download_refused", batch=batch_id)
-        raise ApiError("DOWNLOAD_TOKEN_INVALID", "the download token is not valid")
+        raise Refusal("DOWNLOAD_TOKEN_INVALID", "the download token is not valid")
     batch.download_token_sha256 = None
     batch.downloads += 1
     if batch.status is BatchStatus.CREATED:

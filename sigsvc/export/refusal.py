@@ -16,32 +16,28 @@ import structlog
 from sqlalchemy.orm import Session
 
 from audit import events
+from audit.acknowledgement import Acknowledgement
 from audit.errors import AuditError
 from audit.note import Verifier, open_note
-from sigsvc.intake.config import Intake
-from sigsvc.log import events as intake_log
+from sigsvc.services import Services
 
 log = structlog.get_logger("sigsvc.handover")
-
-ACK_HEADER = "sigsvc-batch-ack/v1"
-_STATUS, _REASON = 5, 6  # line numbers (0-based) of the acknowledgement note's text
 
 
 def refusal_reason(note: bytes, key: Verifier) -> str | None:
     """The reason code if ``note`` is the receiver's signed refusal, else None."""
     try:
         opened, _ = open_note(note, [key])
-        lines = opened.text.decode("utf-8").split("\n")
-    except (AuditError, UnicodeError):
+        ack = Acknowledgement.from_text(opened.text)
+    except AuditError:
         return None
-    if len(lines) < _REASON + 1 or lines[0] != ACK_HEADER or lines[_STATUS] != "REFUSED":
+    if ack.accepted:
         return None
-    reason = lines[_REASON]
-    return reason if re.fullmatch(events.KINDS["code"]["pattern"], reason) else "REFUSED"
+    return ack.reason if re.fullmatch(events.KINDS["code"]["pattern"], ack.reason) else "REFUSED"
 
 
 def log_refusal(
-    session: Session, intake: Intake, batch_id: str, note: bytes, key: Verifier, now: datetime
+    session: Session, intake: Services, batch_id: str, note: bytes, key: Verifier, now: datetime
 ) -> int | None:
     """Append ``batch.refused`` for a verified refusal (caller commits); its leaf index."""
     reason = refusal_reason(note, key)
@@ -53,9 +49,7 @@ def log_refusal(
         reason=reason,
         acknowledgement_sha256=hashlib.sha256(note).hexdigest(),
     )
-    (index,) = intake_log.append_events(session, intake.log_origin, [event])
-    intake_log.cut_checkpoint_if_due(
-        session, intake.log_origin, intake.log_signer, now, intake.checkpoint_interval
-    )
+    (index,) = intake.log.append(session, [event])
+    intake.log.cut_if_due(session)
     log.warning("batch_refused", batch=batch_id, reason=reason, leaf_index=index)
     return index

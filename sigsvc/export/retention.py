@@ -23,8 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from audit import events
 from sigsvc.db.models.batches import Batch, BatchStatus
 from sigsvc.db.models.intake import DataKey, Signature, SignatureStatus
-from sigsvc.intake.config import Intake
-from sigsvc.log import events as intake_log
+from sigsvc.services import Services
 
 log = structlog.get_logger("sigsvc.retention")
 
@@ -42,7 +41,7 @@ CHUNK = 1000  # records erased per short transaction
 
 
 def purge(
-    sessions: sessionmaker[Session], intake: Intake, now: datetime, retention_days: int
+    sessions: sessionmaker[Session], intake: Services, now: datetime, retention_days: int
 ) -> list[dict[str, Any]]:
     """Purge every batch past retention; one summary per ``data.purged``.
 
@@ -67,7 +66,7 @@ def purge(
     for batch_id, initiative_id in due:
         erased = _erase(sessions, Signature.batch_id == batch_id)
         with sessions() as session, session.begin():
-            intake_log.locked_storage(session)
+            intake.log.lock(session)
             batch = session.get(Batch, batch_id)
             assert batch is not None
             path = batch.artefact_path
@@ -78,7 +77,7 @@ def purge(
             event = events.data_purged(
                 at=now, initiative=str(initiative_id), scope=SCOPE_RECORDS, count=erased
             )
-            (index,) = intake_log.append_events(session, intake.log_origin, [event])
+            (index,) = intake.log.append(session, [event])
             _cut_if_due(session, intake, now)
         done.append(
             {"batch": batch_id, "scope": SCOPE_RECORDS, "count": erased, "leaf_index": index}
@@ -111,7 +110,7 @@ def purge(
             event = events.data_purged(
                 at=now, initiative=str(initiative_id), scope=SCOPE_KEY, count=records
             )
-            (index,) = intake_log.append_events(session, intake.log_origin, [event])
+            (index,) = intake.log.append(session, [event])
             _cut_if_due(session, intake, now)
         done.append(
             {
@@ -139,7 +138,5 @@ def _erase(sessions: sessionmaker[Session], which: sa.ColumnElement[bool]) -> in
     return len(ids)
 
 
-def _cut_if_due(session: Session, intake: Intake, now: datetime) -> None:
-    intake_log.cut_checkpoint_if_due(
-        session, intake.log_origin, intake.log_signer, now, intake.checkpoint_interval
-    )
+def _cut_if_due(session: Session, intake: Services, now: datetime) -> None:
+    intake.log.cut_if_due(session)

@@ -20,7 +20,8 @@ How to wire it (no "pending" rows, so a crash mid-request leaves nothing to clea
 Only final answers are remembered (:func:`is_replayable`): not 5xx, not 429, and not a
 retryable 4xx such as ``REVOCATION_UNAVAILABLE``, so a retry can still succeed. Stored bodies
 must not contain personal data (signature ids and reason codes only); rows are deleted by
-:func:`purge_before` once the retry window has passed (e.g. after 7 days).
+:func:`purge_before` once the retry window has passed (SIGSVC_IDEMPOTENCY_RETENTION_HOURS,
+default 168: sigsvc.housekeeping, hourly in every worker and as `sigsvc housekeeping`).
 """
 
 from __future__ import annotations
@@ -39,7 +40,6 @@ from sigsvc.db.models.idempotency import MAX_KEY_LENGTH as MAX_KEY_LENGTH  # the
 from sigsvc.db.models.idempotency import idempotency_keys
 
 HEADER = "Idempotency-Key"
-IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
 IDEMPOTENCY_KEY_MISSING = "IDEMPOTENCY_KEY_MISSING"
 IDEMPOTENCY_KEY_INVALID = "IDEMPOTENCY_KEY_INVALID"
 _FINGERPRINT_TAG = b"sigsvc/idempotency/v1"
@@ -57,15 +57,6 @@ class InvalidIdempotencyKey(IdempotencyError):
     def __init__(self, message: str, code: str = IDEMPOTENCY_KEY_INVALID) -> None:
         super().__init__(message)
         self.code = code
-
-
-class IdempotencyKeyReused(IdempotencyError):
-    """409: the key was used before for a different request (raise it on CONFLICT)."""
-
-    code = IDEMPOTENCY_KEY_REUSED
-
-    def __init__(self) -> None:
-        super().__init__(f"{HEADER} was already used for a different request")
 
 
 class UnsupportedDatabase(IdempotencyError):

@@ -25,10 +25,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import uuid
 from collections.abc import Mapping
 
+from crypto import errors as crypto_errors
+from crypto import personal_code
 from sigsvc.intake.keyfiles import KeyMaterialError, load_key
 
 KEY_BYTES = 32
@@ -37,11 +38,6 @@ ENV_KEY = "SIGSVC_PSEUDONYM_KEY"
 
 DEDUP_TAG = "sigsvc/dedup/v1"
 SIGNER_TAG = "sigsvc/signer/v1"
-
-# ETSI EN 319 412-1 §5.1.3 natural-person semantics identifier: "PNO" + ISO 3166 "LV" + "-".
-_ETSI_PREFIX = "PNOLV-"
-# Eleven ASCII digits, optionally with the customary hyphen after the sixth.
-_CODE = re.compile(r"([0-9]{6})-?([0-9]{5})", re.ASCII)
 
 
 class PseudonymError(Exception):
@@ -63,11 +59,10 @@ def normalise_personal_code(value: str) -> str:
     digit and the date are verified by ``crypto/``, not here. Anything else is refused, so that
     two spellings of one person can never produce two dedup keys.
     """
-    code = value.removeprefix(_ETSI_PREFIX)
-    match = _CODE.fullmatch(code)
-    if match is None:
-        raise InvalidPersonalCode("not a Latvian personal code (expected DDMMYY-NNNNN)")
-    return f"{match[1]}-{match[2]}"
+    try:
+        return personal_code.canonical(value)
+    except crypto_errors.InvalidPersonalCode as exc:
+        raise InvalidPersonalCode(str(exc)) from None
 
 
 def _length_prefixed(*parts: str) -> bytes:

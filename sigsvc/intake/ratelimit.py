@@ -74,14 +74,6 @@ class Limit:
         return (self.burst - 1) * self.interval_us
 
 
-# Defaults, sized from DESIGN.md "Scale": the worst national surge seen is 2,000 signatures a
-# minute (~33/s) across all platforms, so one platform may take all of it with 3x headroom.
-# A signer needs a handful of posts (retry after a timeout, withdrawal, re-signing); a loop of
-# the same container is what the signer limit stops.
-DEFAULT_PLATFORM_LIMIT = Limit(rate=100.0, burst=200)
-DEFAULT_SIGNER_LIMIT = Limit.per_minute(10, burst=5)
-
-
 @dataclass(frozen=True)
 class Decision:
     allowed: bool
@@ -105,6 +97,10 @@ def gcra(tat_us: int | None, limit: Limit, now_us: int) -> tuple[Decision, int |
 class RateLimitStore(Protocol):
     def hit(self, key: str, limit: Limit, now_us: int) -> Decision:
         """Count one request for ``key`` at ``now_us`` if the limit allows it."""
+        ...
+
+    def prune(self, now_us: int) -> int:
+        """Forget keys that no longer limit anyone at ``now_us``; how many."""
         ...
 
 
@@ -248,6 +244,10 @@ class RateLimiter:
 
     def check_platform(self, platform_id: str | uuid.UUID) -> Decision:
         return self._hit(f"platform:{platform_id}", self.platform_limit)
+
+    def prune(self) -> int:
+        """Forget state that no longer limits anyone (sigsvc.housekeeping runs it)."""
+        return self.store.prune(self._now_us())
 
     def check_signer(self, signer_pseudonym: bytes) -> Decision:
         """``signer_pseudonym`` from :mod:`sigsvc.intake.pseudonym` (never a personal code)."""

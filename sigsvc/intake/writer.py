@@ -24,13 +24,9 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from flask import Flask
 from sqlalchemy.orm import Session, sessionmaker
-
-from sigsvc.intake.config import Intake
 
 T = TypeVar("T")
 Job = Callable[[Session], T]
@@ -152,45 +148,3 @@ def _entered(
         return
     with context():
         yield
-
-
-_APP_LOCK = threading.Lock()
-_KEY = "sigsvc.intake_writer"
-
-
-def for_app(app: Flask, intake: Intake) -> GroupWriter:
-    """The process's intake writer for ``app`` (made on first use, after any fork; closed by
-    sigsvc.intake.config.close)."""
-    found: GroupWriter | None = app.extensions.get(_KEY)
-    if found is None:
-        with _APP_LOCK:
-            found = app.extensions.get(_KEY)
-            if found is None:
-                from sigsvc.db.models import utcnow
-                from sigsvc.log import events as intake_log
-
-                cut_here: list[datetime] = []  # when this writer last cut a checkpoint
-
-                def finish(session: Session) -> None:
-                    now = utcnow()
-                    # The newest cut of any process is at least as recent as this writer's:
-                    # within the interval of it no cut can be due (skips the check's queries).
-                    recent = cut_here and (now - cut_here[0]).total_seconds() < (
-                        intake.checkpoint_interval
-                    )
-                    if not recent and intake_log.cut_checkpoint_if_due(
-                        session,
-                        intake.log_origin,
-                        intake.log_signer,
-                        now,
-                        intake.checkpoint_interval,
-                    ):
-                        cut_here[:] = [now]
-
-                found = GroupWriter(
-                    app.extensions["sigsvc.db"]["sessions"],
-                    begin=intake_log.locked_storage,
-                    finish=finish,
-                )
-                app.extensions[_KEY] = found
-    return found

@@ -17,12 +17,10 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from audit.log import Log
 from audit.note import NoteSigner, Signer
-from sigsvc.db.models.intake import CheckpointClock
 from sigsvc.keys.signers import TokenNoteSigner, generate_ed25519
 from sigsvc.keys.token import Token
-from sigsvc.log import events as intake_log
+from sigsvc.log.service import LogService
 
 
 class RotationError(Exception):
@@ -56,17 +54,13 @@ def file_key(path: Path, name: str) -> Signer:
     return signer
 
 
-def rotate(
-    session: Session, origin: str, old: NoteSigner, new: NoteSigner, at: datetime
-) -> Rotation:
+def rotate(session: Session, log: LogService, new: NoteSigner, at: datetime) -> Rotation:
     """Log the rotation and the co-signed checkpoint in the caller's transaction."""
+    old = log.signer
+    if old is None:
+        raise RotationError("no current log key to rotate from")
     old_vkey, new_vkey = old.verifier().vkey, new.verifier().vkey
     if old_vkey == new_vkey or old.verifier().public_key == new.verifier().public_key:
         raise RotationError("the new key is the current key")
-    storage = intake_log.locked_storage(session)
-    seq = len(storage.checkpoints())
-    index = storage.size()
-    note = Log(storage, origin).rotate_key(at, old, new)
-    session.add(CheckpointClock(seq=seq, cut_at=at))
-    session.flush()
+    note, index = log.rotate_key(session, new, at)
     return Rotation(old_vkey, new_vkey, note, index)

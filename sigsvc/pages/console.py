@@ -23,7 +23,7 @@ from flask import (
 )
 
 from crypto.form import Regime
-from sigsvc import db
+from sigsvc import db, services
 from sigsvc.pages import console_session, health, i18n, operator
 from sigsvc.pages.headers import behind_tls
 from sigsvc.pages.i18n import translate
@@ -134,7 +134,7 @@ def initiatives() -> Response:
 def register() -> Response:
     session = db.session()
     try:
-        created = operator.register(session, request.form.to_dict())
+        created = operator.register(session, services.log_service(_app()), request.form.to_dict())
         session.commit()
     except operator.REFUSALS as exc:
         session.rollback()
@@ -147,7 +147,7 @@ def register() -> Response:
 def close(initiative_id: uuid.UUID) -> Response:
     session = db.session()
     try:
-        closed = operator.close(session, initiative_id)
+        closed = operator.close(session, services.log_service(_app()), initiative_id)
         session.commit()
     except operator.REFUSALS as exc:
         session.rollback()

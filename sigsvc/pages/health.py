@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from sigsvc import services
 from sigsvc.db.models.batches import Batch, BatchStatus
 from sigsvc.db.models.intake import Rejection
-from sigsvc.intake import config as intake_config
 from sigsvc.pages import counters, readmodel
 
 Level = Literal["error", "warning"]
@@ -253,13 +253,13 @@ def gather(app: Flask, session: Session, now: datetime) -> Figures:
     interval = float(app.config.get("CHECKPOINT_INTERVAL") or 2)
     verification_time = now
     try:
-        intake = intake_config.get(app)
-    except intake_config.IntakeConfigError as exc:
+        intake = services.get(app)
+    except services.IntakeConfigError as exc:
         intake_error = str(exc)
     else:
         test_anchors, test_clock = intake.test_anchors, intake.test_clock
-        interval = intake.checkpoint_interval
-        verification_time = intake.clock()
+        interval = intake.log.interval
+        verification_time = intake.verification_time()
         trusted = tuple(
             TrustedList(i.territory or "?", i.sequence, i.next_update, i.stale)
             for i in intake.trust.lists

@@ -14,31 +14,32 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from crypto.form import Regime
-from sigsvc import credentials, db, registry
+from sigsvc import credentials, db, registry, services
 from sigsvc.db.models import Initiative, Platform
 from sigsvc.db.models.batches import Batch, BatchStatus
 from sigsvc.export import batches, handover, retention
-from sigsvc.intake import config as intake_config
+from sigsvc.log.service import LogService
+from sigsvc.refusal import Refusal
 from sigsvc.web.errors import ApiError
 
 REFUSALS: tuple[type[Exception], ...] = (
-    ApiError,
+    Refusal,
     handover.HandoverError,
-    intake_config.IntakeConfigError,
+    services.IntakeConfigError,
 )
 # The console answers while the operator waits: a short push; the CLI keeps the long one.
 CONSOLE_PUSH = handover.PushPolicy(attempts=3, base_delay=0.5, timeout=60.0)
 
 
 def refusal(exc: Exception) -> tuple[str, str]:
-    if isinstance(exc, ApiError):
+    if isinstance(exc, Refusal):
         return exc.code, exc.message
-    if isinstance(exc, intake_config.IntakeConfigError):
+    if isinstance(exc, services.IntakeConfigError):
         return "INTAKE_NOT_CONFIGURED", str(exc)
     return "HANDOVER_FAILED", str(exc)
 
 
-def register(session: Session, form: dict[str, str]) -> Initiative:
+def register(session: Session, log: LogService, form: dict[str, str]) -> Initiative:
     try:
         regime = Regime(form.get("regime", ""))
         starts_on = date.fromisoformat(form.get("starts_on", ""))
@@ -50,6 +51,7 @@ def register(session: Session, form: dict[str, str]) -> Initiative:
         raise ApiError("INVALID_FIELD", "/full_text: the initiative's text is required")
     return registry.register_initiative(
         session,
+        log,
         registry.NewInitiative(
             regime=regime,
             registration_number=form.get("registration_number", ""),
@@ -61,8 +63,8 @@ def register(session: Session, form: dict[str, str]) -> Initiative:
     )
 
 
-def close(session: Session, initiative_id: uuid.UUID) -> Initiative:
-    return registry.close_initiative(session, initiative_id)
+def close(session: Session, log: LogService, initiative_id: uuid.UUID) -> Initiative:
+    return registry.close_initiative(session, log, initiative_id)
 
 
 def initiatives(session: Session) -> list[Initiative]:
@@ -125,19 +127,19 @@ def batch_rows(session: Session, retention_days: int) -> list[BatchRow]:
 
 
 def create_batch(app: Flask, initiative_id: uuid.UUID, now: datetime) -> dict[str, Any]:
-    return batches.export(app, intake_config.get(app), initiative_id, now)
+    return batches.export(app, services.get(app), initiative_id, now)
 
 
 def push_batch(app: Flask, batch_id: str) -> dict[str, Any]:
-    return handover.push(app, intake_config.get(app), batch_id, policy=CONSOLE_PUSH)
+    return handover.push(app, services.get(app), batch_id, policy=CONSOLE_PUSH)
 
 
 def acknowledge(app: Flask, session: Session, batch_id: str, note: bytes, now: datetime) -> Batch:
     key = handover.receiver_key(app)
-    return handover.acknowledge(session, intake_config.get(app), key, batch_id, note, now)
+    return handover.acknowledge(session, services.get(app), key, batch_id, note, now)
 
 
 def purge(app: Flask, now: datetime) -> list[dict[str, Any]]:
     """Retention runs in short transactions of its own (intake goes on meanwhile)."""
     days = int(app.config["RETENTION_DAYS"])
-    return retention.purge(db.sessions_of(app), intake_config.get(app), now, days)
+    return retention.purge(db.sessions_of(app), services.get(app), now, days)

@@ -6,7 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sigsvc.intake import config as intake_config
+from flask import current_app
+
+from sigsvc import services
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,10 +20,11 @@ class LogKey:
 def log_key() -> LogKey | None:
     """The log's verifier key (C2SP vkey) and checkpoint origin; None when not configured."""
     try:
-        intake = intake_config.get()
-    except intake_config.IntakeConfigError:
+        log = services.get(current_app._get_current_object()).log  # type: ignore[attr-defined]
+    except services.IntakeConfigError:
         return None
-    return LogKey(intake.log_signer.verifier().vkey, intake.log_origin)
+    assert log.signer is not None  # a configured service signs its log
+    return LogKey(log.signer.verifier().vkey, log.origin)
 
 
 def now() -> datetime:

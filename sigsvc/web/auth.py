@@ -3,22 +3,20 @@
 Tokens are 256-bit random values; only their SHA-256 digests are stored (docs/adr/0001). A
 digest lookup is followed by a constant-time comparison of the digest found.
 
-    @require_admin                      # decorator for admin-only views
+    @endpoint(..., auth="admin")       # admin-only views (sigsvc.web.endpoints)
     principal = require_platform(initiative_id)            # platform key of that initiative
     principal = require_platform(initiative_id, allow_admin=True)
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
 import re
 import secrets
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Literal
 
 import sqlalchemy as sa
 from flask import current_app, g, request
@@ -34,8 +32,6 @@ PLATFORM_PREFIX = "sgpk_"
 MIN_TOKEN_LENGTH = 32  # characters; an operator-chosen SIGSVC_ADMIN_TOKEN must be at least this
 _BEARER = re.compile(r"Bearer ([A-Za-z0-9._~+/-]+=*)")  # RFC 6750 section 2.1 b64token
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="sigsvc"'}
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,16 +114,6 @@ def current_principal(*, cached: bool = False) -> Principal:
         g.principal = principal
     found: Principal = g.principal
     return found
-
-
-def require_admin(view: F) -> F:
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if current_principal().kind != "admin":
-            raise ApiError("FORBIDDEN", "an admin token is required")
-        return view(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
 
 
 def require_platform(

@@ -12,31 +12,15 @@ import structlog
 from flask import Flask, Response, g, jsonify
 from werkzeug.exceptions import HTTPException
 
+from crypto.reasons import MEANINGS, Reason
+from sigsvc.refusal import Refusal
+
 log = structlog.get_logger("sigsvc.errors")
 
-# DESIGN.md reject reasons answered 422 (TOO_LARGE stays 413, INITIATIVE_CLOSED/DUPLICATE 409,
-# REVOCATION_UNAVAILABLE 503: it is retryable).
-VERIFICATION_REASONS: dict[str, str] = {
-    "MALFORMED_CONTAINER": "the container is not a well-formed ASiC-E/edoc or PDF",
-    "UNSAFE_INPUT": "the container holds a hostile construct",
-    "UNSUPPORTED_FORMAT": "neither ASiC-E/edoc nor PAdES",
-    "SIGNATURE_INVALID": "the signature does not verify",
-    "DOCUMENT_MISMATCH": "the signed file is not this initiative's signature form",
-    "IDENTITY_MISMATCH": "the form names another person than the certificate",
-    "UNTRUSTED_CHAIN": "the certificate does not chain to a trusted, granted CA/QC service",
-    "NOT_QUALIFIED": "not a qualified certificate for e-signatures on a QSCD",
-    "KEY_USAGE": "the certificate lacks nonRepudiation",
-    "WEAK_ALGORITHM": "an algorithm or key size below policy",
-    "CERT_EXPIRED": "the certificate had expired at signing time",
-    "CERT_NOT_YET_VALID": "the certificate was not yet valid at signing time",
-    "CERT_REVOKED": "the certificate is revoked",
-    "NO_TIMESTAMP": "no qualified time stamp (XAdES-T at least is required)",
-    "TIMESTAMP_INVALID": "the time stamp is invalid or not qualified",
-    "OUTSIDE_PERIOD": "signed outside the initiative's collection period",
-    "UNDERAGE": "the signer is under the regime's minimum age on the signing date",
-    "INVALID_PERSONAL_CODE": "the certificate's personal code is invalid",
-    "MULTIPLE_SIGNATURES": "the container holds more than one signature",
-}
+# Reject reasons (crypto.Reason) are answered 422 with crypto's meaning, except those mapped
+# explicitly below: TOO_LARGE 413, INITIATIVE_CLOSED and DUPLICATE 409, REVOCATION_UNAVAILABLE
+# 503 (it is retryable).
+_NOT_422 = {"TOO_LARGE", "INITIATIVE_CLOSED", "DUPLICATE", "REVOCATION_UNAVAILABLE"}
 
 # code -> (HTTP status, meaning)
 ERROR_CODES: dict[str, tuple[int, str]] = {
@@ -78,7 +62,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "REVOCATION_UNAVAILABLE": (503, "the revocation responder is unreachable: retry later"),
     "INTAKE_NOT_CONFIGURED": (503, "trust, keys or log key are not configured"),
     "TRUST_STALE": (503, "a trusted list is past its NextUpdate: retry after the refresh"),
-    **{reason: (422, meaning) for reason, meaning in VERIFICATION_REASONS.items()},
+    **{r.value: (422, MEANINGS[r]) for r in Reason if r.value not in _NOT_422},
     "INTERNAL_ERROR": (500, "unexpected server error"),
     "NOT_READY": (503, "the service is not ready"),
 }
@@ -92,17 +76,19 @@ _HTTP_CODES = {
 }
 
 
-class ApiError(Exception):
-    """Raise anywhere in a request to answer with the JSON error shape."""
+class ApiError(Refusal):
+    """A refusal of the HTTP layer itself (authentication, media type, size, parameters)."""
 
     def __init__(self, code: str, message: str, *, headers: dict[str, str] | None = None):
         if code not in ERROR_CODES:
             raise KeyError(f"unregistered error code {code}")
-        super().__init__(message)
-        self.code = code
+        super().__init__(code, message)
         self.status = ERROR_CODES[code][0]
-        self.message = message
         self.headers = headers or {}
+
+
+def refusal_headers(refusal: Refusal) -> dict[str, str]:
+    return {} if refusal.retry_after is None else {"Retry-After": refusal.retry_after}
 
 
 def error_response(
@@ -121,6 +107,10 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> Response:
         return error_response(exc.code, exc.message, exc.status, exc.headers)
+
+    @app.errorhandler(Refusal)
+    def _refusal(exc: Refusal) -> Response:
+        return error_response(exc.code, exc.message, headers=refusal_headers(exc))
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:

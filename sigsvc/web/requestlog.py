@@ -20,11 +20,12 @@ import structlog
 from flask import Flask, Response, g, request
 from structlog.typing import Processor
 
+from crypto import personal_code
+
 log = structlog.get_logger("sigsvc.http")
 
-# Latvian personal code DDMMYY-NNNNN (dash optional), wherever it appears in a value. Over-
-# redacting an unrelated 11-digit run is the accepted price; request ids are generated here.
-_PERSONAL_CODE = re.compile(r"(?<!\d)\d{6}-?\d{5}(?!\d)")
+# A personal code (crypto.personal_code's shape, dash optional) wherever it appears in a value
+# is redacted. Over-redacting an unrelated 11-digit run is the accepted price.
 _NOT_REDACTED = frozenset({"request_id", "timestamp"})
 _INBOUND_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 REQUEST_ID_HEADER = "X-Request-Id"
@@ -37,7 +38,7 @@ def _ensure_request_id(_logger: Any, _name: str, event: MutableMapping[str, Any]
 
 def _redact(value: Any) -> Any:
     if isinstance(value, str):
-        return _PERSONAL_CODE.sub("[redacted]", value)
+        return personal_code.redact(value)
     if isinstance(value, dict):
         return {k: _redact(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

@@ -34,9 +34,12 @@ class _Server(BaseApplication):  # type: ignore[misc]
                 self.cfg.set(key, value)
 
     def load(self) -> Any:
+        from sigsvc import housekeeping
         from sigsvc.app import create_app
 
-        return create_app()
+        app = create_app()
+        housekeeping.start(app)  # in each worker: no thread crosses a fork
+        return app
 
 
 DEFAULT_THREADS = 8  # per worker; docs/adr/intake.md "Workers and threads" for the measurement

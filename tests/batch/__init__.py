@@ -1,0 +1,1 @@
+"""The batch file on its own: writer, seal, format, tampering, the reference receiver."""

@@ -22,9 +22,8 @@ from werkzeug.serving import make_server
 from certification.certify import cli
 from certification.certify.kit import ensure_kit
 from crypto._internal import pipeline
-from sigsvc import db
+from sigsvc import db, services
 from sigsvc.app import create_app
-from sigsvc.intake import config as intake_config
 from sigsvc.intake.pseudonym import PseudonymKey
 from sigsvc.web.auth import create_admin_token
 from tests.signatures.conftest import intake_settings
@@ -93,7 +92,7 @@ def served(tmp_path: Path, kit_dir: Path) -> Iterator[tuple[str, str]]:
     finally:
         server.shutdown()
         thread.join(timeout=10)
-        intake_config.close(app)
+        services.close(app)
         db.engine_of(app).dispose()
 
 
@@ -213,5 +212,5 @@ def test_a_target_without_the_test_pki_exits_2(tmp_path, kit_dir, capsys):
     finally:
         server.shutdown()
         thread.join(timeout=10)
-        intake_config.close(app)
+        services.close(app)
         db.engine_of(app).dispose()

@@ -16,7 +16,7 @@ from crypto.reasons import Reason
 from .xmldsig_check import SelfCheckFailed, check_container
 
 pytestmark = pytest.mark.usefixtures("responders")
-REASONS = {reason.value for reason in Reason}  # DESIGN.md "Fixed vocabularies"
+REASONS = {reason.value for reason in Reason}  # docs/design.md "Fixed vocabularies"
 CONTAINER_LEVEL = {"MALFORMED_CONTAINER", "UNSAFE_INPUT", "UNSUPPORTED_FORMAT"}
 
 

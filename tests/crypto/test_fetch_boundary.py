@@ -7,6 +7,7 @@ import threading
 from dataclasses import replace
 
 import pytest
+from asn1crypto.ocsp import OCSPResponse
 
 from certification.testpki import Responders, make_form_edoc, signer
 from certification.testpki.pki import cert_der
@@ -116,3 +117,26 @@ def test_no_lock_held_across_network_io(trust: TrustStore, responders: Responder
         slow.release.set()
         thread.join(30)
     assert results["stalled"] is True
+
+
+class _Unusable:
+    """A responder that answers, but nothing it says can prove anything: not an outage."""
+
+    def ocsp(self, url: str, request_der: bytes) -> bytes:
+        return bytes(OCSPResponse({"response_status": "unauthorized"}).dump())
+
+    def crl(self, url: str) -> bytes:
+        return b"not a CRL"
+
+    def certificate(self, url: str) -> bytes:
+        raise FetchError("unused")
+
+
+def test_revocation_permanent_condition_is_not_retryable(
+    trust: TrustStore, responders: Responders
+) -> None:
+    v = verify(make_form_edoc("valid_p384"), policy=POLICY, trust=trust, fetcher=_Unusable(), at=AT)
+    assert v.reason is Reason.REVOCATION_UNAVAILABLE
+    assert v.subindication is SubIndication.CERTIFICATE_CHAIN_GENERAL_FAILURE  # the API's 422
+    assert "OCSP responder answered unauthorized" in v.message
+    assert "unreadable CRL" in v.message

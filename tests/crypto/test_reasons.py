@@ -1,4 +1,4 @@
-"""One test per DESIGN.md reason code that concerns a single signature, each from a real
+"""One test per docs/design.md reason code that concerns a single signature, each from a real
 container made by the test PKI's signing code against the real local responders."""
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ import pytest
 
 from certification.testpki import softhsm
 from certification.testpki.pki import HERE
-from tests.batches.conftest import TSA_URL, VALIDATION_TIME
+from tests.export.conftest import TSA_URL, VALIDATION_TIME
 from tests.signatures.conftest import (  # noqa: F401 (fixtures)
     _close_verifier_event_loop,
     admin_headers,

@@ -9,8 +9,8 @@ from pathlib import Path
 from audit import cli as sigaudit
 from audit.events import parse_leaf
 from audit.note import Verifier, open_note
+from sigsvc import services
 from sigsvc.cli import cli
-from sigsvc.intake import config as intake_config
 from tests.signatures.conftest import post
 
 
@@ -31,7 +31,7 @@ def _rotate(app, *args: str) -> dict:
 
 def test_rotation_through_the_token(app, client, initiative, container, log_label, tmp_path):
     assert post(client, initiative, container("valid_p384")).status_code == 201
-    old_vkey = intake_config.get(app).log_signer.verifier().vkey
+    old_vkey = services.get(app).log.signer.verifier().vkey
     new_label = log_label + "-next"
     done = _rotate(app, "--new-label", new_label)
     assert done["old_key"] == old_vkey and done["new_key"] != old_vkey
@@ -52,7 +52,7 @@ def test_rotation_through_the_token(app, client, initiative, container, log_labe
         done["new_key"],
     )
     # Restart with the new label: later checkpoints are the new key's alone.
-    intake_config.close(app)
+    services.close(app)
     app.config["TOKEN_KEYS"] = {**app.config["TOKEN_KEYS"], "SIGSVC_LOG_KEY_LABEL": new_label}
     assert client.get("/readyz").get_json()["intake"]["log_key"] == done["new_key"]
     assert post(client, initiative, container("valid_rsa")).status_code == 201
@@ -79,7 +79,7 @@ def test_rotation_to_a_key_file_for_development(app, client, initiative, contain
     done = _rotate(app, "--new-key-file", str(new_file))
     assert new_file.stat().st_mode & 0o077 == 0
     assert done["next"].endswith(f"SIGSVC_LOG_KEY_FILE={new_file}")
-    intake_config.close(app)
+    services.close(app)
     app.config["TOKEN_KEYS"] = {**app.config["TOKEN_KEYS"], "SIGSVC_LOG_KEY_LABEL": ""}
     app.config["LOG_KEY_FILE"] = str(new_file)
     ready = client.get("/readyz").get_json()["intake"]

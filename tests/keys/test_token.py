@@ -19,8 +19,8 @@ from audit import cli as sigaudit
 from audit.note import Signer, open_note
 from certification.testpki import softhsm
 from crypto.seal import verify_seal
+from sigsvc import services
 from sigsvc.export.seal import seal_document
-from sigsvc.intake import config as intake_config
 from sigsvc.keys import config as keyconfig
 from sigsvc.keys.signers import TokenNoteSigner, TokenSealer, generate_ed25519
 from sigsvc.keys.token import TokenConfig, TokenError, token_for
@@ -34,7 +34,7 @@ def _token(hsm: softhsm.SoftHsm) -> Any:
 
 
 def _vkey(app: Flask) -> str:
-    return intake_config.get(app).log_signer.verifier().vkey
+    return services.get(app).log.signer.verifier().vkey
 
 
 def _export(client: Any, path: Path) -> Path:

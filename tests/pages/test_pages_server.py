@@ -14,7 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from crypto.form import Regime
-from sigsvc import db, registry
+from sigsvc import db, registry, services
 from sigsvc.db.models import AdminToken
 from sigsvc.db.models.intake import Eligibility, Signature
 from sigsvc.pages import chart, console_session, health, readmodel
@@ -28,6 +28,7 @@ def _initiative(app: Flask, number: str = "T-1") -> uuid.UUID:
     with db.session_scope(app) as session:
         made = registry.register_initiative(
             session,
+            services.log_service(app),
             registry.NewInitiative(
                 Regime.ART22_BILL,
                 number,

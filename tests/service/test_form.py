@@ -18,7 +18,7 @@ SIGNER = {
     "date": "2026-05-04",
 }
 
-# DESIGN.md "Signature form, version 1", written out by hand.
+# docs/design.md "Signature form, version 1", written out by hand.
 EXPECTED = (
     "Paraksta veidlapa: v1\n"
     "Iniciatīvas veids: Likumprojekta ierosināšana\n"

@@ -23,9 +23,8 @@ from certification.testpki import RESPONDER_TIME, make_form_edoc
 from certification.testpki.pytest_plugin import responders
 from certification.testpki.sign import TEST_INITIATIVE_TEXT
 from crypto.form import Regime
-from sigsvc import db, registry
+from sigsvc import db, registry, services
 from sigsvc.app import create_app
-from sigsvc.intake import config as intake_config
 from sigsvc.web.auth import create_admin_token
 
 __all__ = ["responders"]
@@ -101,7 +100,7 @@ def app(
         instance_path=str(tmp_path / "instance"),
     )
     yield application
-    intake_config.close(application)
+    services.close(application)
     db.engine_of(application).dispose()
 
 
@@ -134,6 +133,7 @@ def initiative(app: Flask) -> dict[str, Any]:
     with db.session_scope(app) as session:
         created = registry.register_initiative(
             session,
+            services.log_service(app),
             registry.NewInitiative(
                 regime=Regime.ART22_BILL,
                 registration_number="TEST-2026/1",

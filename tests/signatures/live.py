@@ -23,7 +23,7 @@ from audit.events import parse_leaf
 from certification.testpki import TEST_INITIATIVE
 from certification.testpki.sign import TEST_INITIATIVE_TEXT
 from crypto.form import InitiativeFields, Regime
-from sigsvc import db, registry
+from sigsvc import db, registry, services
 from tests.signatures.conftest import settings_env
 
 SETTINGS = (
@@ -102,6 +102,7 @@ def register_initiatives(app: Flask, n: int) -> Initiatives:
         ids = [
             registry.register_initiative(
                 session,
+                services.log_service(app),
                 registry.NewInitiative(
                     regime=Regime.ART22_BILL,
                     registration_number=f.registration_number,

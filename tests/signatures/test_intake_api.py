@@ -17,7 +17,7 @@ from audit.receipt import verify_receipt
 from certification.testpki import form_for, make_edoc
 from certification.testpki.sign import FORM_FILENAME
 from crypto.form import FormKind
-from sigsvc import db, registry
+from sigsvc import db, registry, services
 from sigsvc.db.models.intake import Signature
 from tests.service.conftest import assert_error, assert_schema
 from tests.signatures.conftest import LOG_ORIGIN, post
@@ -211,6 +211,7 @@ def test_wrong_platform_and_admin_are_refused(client, initiative, container, app
     with db.session_scope(app) as session:
         other = registry.register_initiative(
             session,
+            services.log_service(app),
             registry.NewInitiative(
                 regime=registry.Regime.ART22_BILL,
                 registration_number="OTHER-1",
@@ -254,7 +255,7 @@ def test_signer_rate_limit(client, initiative, container, intake_overrides):
 
 def test_closed_initiative_refuses(client, initiative, container, app):
     with db.session_scope(app) as session:
-        registry.close_initiative(session, uuid.UUID(initiative["id"]))
+        registry.close_initiative(session, services.log_service(app), uuid.UUID(initiative["id"]))
     assert_error(post(client, initiative, container("valid_p384")), 409, "INITIATIVE_CLOSED")
     assert _counts(client, initiative)["rejected_by_reason"] == {"INITIATIVE_CLOSED": 1}
 

@@ -13,7 +13,7 @@ import pytest
 from certification.testpki import clock
 from certification.testpki.lotl import LV_TL_URL, build_lotl
 from certification.testpki.tl import build_trusted_list
-from sigsvc.intake import config as intake_config
+from sigsvc import services
 from sigsvc.intake import trustlists
 
 from .conftest import GENERATED, post
@@ -58,7 +58,7 @@ def test_trust_refreshed_lists_in_readyz_and_intake_accepts(
 
 def test_trust_reload_without_restart(app, client, initiative, tmp_path: Path) -> None:
     assert client.get("/readyz").get_json()["intake"]["lists"][0]["sequence"] == 1
-    watch = intake_config.get(app).trust_watch
+    watch = services.get(app).trust_watch
     assert watch is not None
     watch.interval = 0  # look at every request (default: every 5 s)
     served = {LV_TL_URL: build_trusted_list(sequence=2), "lotl": build_lotl()}
@@ -75,8 +75,8 @@ STALE_AT = clock.TL_NEXT_UPDATE + timedelta(days=2)
 
 
 def test_trust_stale_answers_503(app, client, initiative, container) -> None:
-    intake = intake_config.get(app)
-    intake.clock = lambda: STALE_AT  # the list's NextUpdate + 1 day grace has passed
+    intake = services.get(app)
+    intake.verification_time = lambda: STALE_AT  # the list's NextUpdate + 1 day grace has passed
     answer = post(client, initiative, container("valid_p384"))
     assert answer.status_code == 503
     assert answer.get_json()["error"]["code"] == "TRUST_STALE"

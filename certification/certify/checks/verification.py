@@ -1,7 +1,7 @@
 """C1–C10, C13, C28: what the deployment accepts as a signature, at its own verification.
 
 Each case is a fresh TEST citizen signing (XAdES-LT: time stamp and OCSP embedded) at a chosen
-instant; the expected answer is a 201 or a 4xx with one DESIGN.md reason code.
+instant; the expected answer is a 201 or a 4xx with one docs/design.md reason code.
 """
 
 from __future__ import annotations
@@ -238,7 +238,7 @@ def c9(ctx: Context, world: World) -> None:
     form = world.form(initiative, who, day)
     ctx.expect(
         form == world.local_form(initiative, who, day),
-        "GET .../form gives exactly DESIGN.md's form v1 bytes",
+        "GET .../form gives exactly docs/design.md's form v1 bytes",
     )
     text = form.decode("utf-8")
     variants = {

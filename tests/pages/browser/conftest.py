@@ -30,7 +30,7 @@ from werkzeug.serving import make_server
 
 from sigsvc import db
 from sigsvc.web.auth import create_admin_token
-from tests.batches.conftest import (  # noqa: F401 (fixtures)
+from tests.export.conftest import (  # noqa: F401 (fixtures)
     intake_overrides,
     receiver,
     receiver_signer,

@@ -18,9 +18,8 @@ from audit.note import parse as parse_note
 from audit.receipt import Receipt
 from certification.testpki.sign import TEST_INITIATIVE_TEXT
 from crypto.form import Regime
-from sigsvc import db, registry
+from sigsvc import db, registry, services
 from sigsvc.app import create_app
-from sigsvc.intake import config as intake_config
 from tests.pages.browser.conftest import Browser, Site, serve
 
 TEST_INITIATIVE = registry.NewInitiative(
@@ -177,7 +176,9 @@ def test_receipt_checked_against_a_rewritten_log_turns_red(
     )
     try:
         with db.session_scope(other) as session:
-            made = registry.register_initiative(session, TEST_INITIATIVE)
+            made = registry.register_initiative(
+                session, services.log_service(other), TEST_INITIATIVE
+            )
             _, key = registry.create_platform(session, "rewriter", [made.id])
         client = other.test_client()
         for signer in ("valid_rsa", "valid_p384", "expired", "revoked", "not_yet_valid"):
@@ -196,5 +197,5 @@ def test_receipt_checked_against_a_rewritten_log_turns_red(
             assert result.get_attribute("data-reason") == "LOG_REWRITTEN", result.text
             page.screenshot("09-receipt-log-rewritten-lv")
     finally:
-        intake_config.close(other)
+        services.close(other)
         db.engine_of(other).dispose()

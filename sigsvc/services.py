@@ -1,23 +1,24 @@
-"""What signature intake needs from the deployment, built once per worker process.
+"""`Services`: what the service needs from the deployment, built once per worker process.
 
-Trust (trusted lists pinned to their operators, test/demo anchors), the revocation fetcher,
-the key-encryption key, the pseudonym key, the log signing key and origin, rate limits and
-the verification clock. Parsing a trusted list costs far more than a verification, so this is
-made on first use in each process and kept in `app.extensions` (gunicorn workers do not
-preload: nothing here crosses a fork).
+The clock (one injected callable: event times, checkpoint ages, rate limits, handover), the log
+(`LogService`: origin, signing key, checkpoint interval), trust (trusted lists pinned to their
+operators, test/demo anchors), the revocation fetcher, the key-encryption key, the pseudonym key
+and the rate limiter. Parsing a trusted list costs far more than a verification, so this is made
+on first use in each process and kept in `app.extensions` (gunicorn workers do not preload:
+nothing here crosses a fork). Views and commands are handed it (`web.context`, `cli._common`);
+domain code takes it as an argument and never looks it up.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app, has_app_context
+from flask import Flask
 
 # The service loads pyHanko & co. (the verification pipeline) at start-up, not in its first
 # request; `crypto` itself loads them lazily for the CLI's sake.
@@ -25,10 +26,14 @@ import crypto
 import crypto._internal.pipeline
 from audit.note import NoteSigner
 from crypto import TrustedListSource, TrustStore
+from sigsvc.db.models import utcnow
 from sigsvc.intake import protection, pseudonym, trustlists
 from sigsvc.intake.fetchers import HttpFetcher, crypto_fetcher
 from sigsvc.intake.ratelimit import Limit, MemoryStore, RateLimiter, SqlStore
 from sigsvc.keys import config as keyconfig
+from sigsvc.log.service import LogService
+
+Clock = Callable[[], datetime]
 
 _LOCK = threading.Lock()
 _KEY = "sigsvc.intake"
@@ -38,17 +43,16 @@ class IntakeConfigError(Exception):
     """The deployment's intake configuration is missing or invalid (message names the variable)."""
 
 
-@dataclass
-class Intake:
+@dataclass  # not frozen: `reload_trust` swaps in a refreshed trust store
+class Services:
+    clock: Clock  # the service's time (UTC)
+    log: LogService
     trust: TrustStore
     fetcher: HttpFetcher
     kek: protection.KeyEncryptionKey
     pseudonyms: pseudonym.PseudonymKey
-    log_signer: NoteSigner
-    log_origin: str
     limiter: RateLimiter
-    checkpoint_interval: float
-    clock: Callable[[], datetime]  # verification time ("now", or a fixed test clock)
+    verification_time: Clock  # `clock`, or SIGSVC_TEST_CLOCK's fixed instant in tests
     test_clock: bool
     max_container_bytes: int
     log_key_source: keyconfig.KeySource | None = None  # token or file, for /readyz
@@ -64,7 +68,7 @@ class Intake:
         """
         if self.trust_watch is None:
             return []
-        return trustlists.stale_lists(self.trust, self.clock(), self.trust_grace)
+        return trustlists.stale_lists(self.trust, self.verification_time(), self.trust_grace)
 
     def reload_trust(self) -> None:
         """Swap in a newer stored list version, if `sigsvc trust refresh` made one."""
@@ -110,7 +114,7 @@ def _read(path: str, name: str) -> bytes:
         raise IntakeConfigError(f"{name}: cannot read {path}") from exc
 
 
-def build(config: dict[str, Any]) -> Intake:
+def build(config: dict[str, Any], clock: Clock = utcnow) -> Services:
     env = {k: v for k, v in config.get("INTAKE_KEYS", {}).items() if v}
     try:
         kek = protection.kek_from_environ(env)
@@ -120,7 +124,7 @@ def build(config: dict[str, Any]) -> Intake:
     log_signer, log_key_source = _log_key(config)
     test_clock = config.get("TEST_CLOCK")
     fixed = parse_instant(test_clock, "SIGSVC_TEST_CLOCK") if test_clock else None
-    clock: Callable[[], datetime] = (lambda: fixed) if fixed else (lambda: datetime.now(UTC))
+    verification_time: Clock = (lambda: fixed) if fixed else clock
     lists, signers = _paths(config.get("TRUSTED_LISTS")), _paths(config.get("TL_SIGNERS"))
     anchors = _paths(config.get("ANCHORS"))
     if len(lists) != len(signers):
@@ -128,8 +132,8 @@ def build(config: dict[str, Any]) -> Intake:
     trust_dir = config.get("TRUST_DIR")
     if not lists and not anchors and not trust_dir:
         raise IntakeConfigError("no trust: set SIGSVC_TRUSTED_LISTS + SIGSVC_TL_SIGNERS")
-    fetched_at = clock()
-    watch = _trust_watch(config, clock, [_read(a, "SIGSVC_ANCHORS") for a in anchors])
+    fetched_at = verification_time()
+    watch = _trust_watch(config, verification_time, [_read(a, "SIGSVC_ANCHORS") for a in anchors])
     try:
         trust = (
             watch.load()
@@ -159,20 +163,25 @@ def build(config: dict[str, Any]) -> Intake:
             int(config.get("WORKERS", 1))
         ),
         signer_limit=parse_limit(config["RATE_SIGNER"], "SIGSVC_RATE_SIGNER"),
-        clock=time.time,
+        clock=lambda: clock().timestamp(),
     )
-    return Intake(
+    log = LogService(
+        origin=config.get("LOG_ORIGIN") or log_signer.name,
+        signer=log_signer,
+        interval=float(config["CHECKPOINT_INTERVAL"]),
+        clock=clock,
+    )
+    return Services(
+        clock=clock,
+        log=log,
         trust=trust,
         # The fetcher's cache (the only one) expires on the verification clock: with a test
         # clock, responses valid then stay cached instead of being fetched for every request.
-        fetcher=crypto_fetcher(clock=lambda: clock().timestamp()),
+        fetcher=crypto_fetcher(clock=lambda: verification_time().timestamp()),
         kek=kek,
         pseudonyms=pseudonyms,
-        log_signer=log_signer,
-        log_origin=config.get("LOG_ORIGIN") or log_signer.name,
         limiter=limiter,
-        checkpoint_interval=float(config["CHECKPOINT_INTERVAL"]),
-        clock=clock,
+        verification_time=verification_time,
         test_clock=fixed is not None,
         max_container_bytes=int(config["MAX_SIGNATURE_BYTES"]),
         trust_watch=watch,
@@ -231,10 +240,9 @@ def _driver_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def get(app: Flask | None = None) -> Intake:
-    """The process's Intake (built on first use); IntakeConfigError if misconfigured."""
-    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
-    found: Intake | None = app.extensions.get(_KEY)
+def get(app: Flask) -> Services:
+    """The process's Services (built on first use); IntakeConfigError if misconfigured."""
+    found: Services | None = app.extensions.get(_KEY)
     if found is None:
         with _LOCK:
             found = app.extensions.get(_KEY)
@@ -248,19 +256,23 @@ def get(app: Flask | None = None) -> Intake:
 def close(app: Flask) -> None:
     """Release what `get` built (the intake writer, a rate-limit store's engine); tests and
     shutdown."""
-    writer = app.extensions.pop("sigsvc.intake_writer", None)  # sigsvc.intake.writer.for_app
+    writer = app.extensions.pop("sigsvc.intake_writer", None)  # sigsvc.web.context.intake_writer
     if writer is not None:
         writer.close()
-    found: Intake | None = app.extensions.pop(_KEY, None)
+    found: Services | None = app.extensions.pop(_KEY, None)
     if found is not None and isinstance(found.limiter.store, SqlStore):
         found.limiter.store.close()
 
 
-def log_origin(app: Flask | None = None) -> str:
-    """The log origin without building trust (appending needs no key; the origin only names
-    the log in checkpoints)."""
-    if app is None and not has_app_context():
-        return "sigsvc"
-    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
-    origin: str = app.config.get("LOG_ORIGIN") or "sigsvc"
-    return origin
+def log_service(app: Flask) -> LogService:
+    """The log as the registry writes it: the process's when intake is configured, else one
+    that appends without a key (registering an initiative needs no trust or keys)."""
+    found: Services | None = app.extensions.get(_KEY)
+    if found is not None:
+        return found.log
+    return LogService(
+        origin=app.config.get("LOG_ORIGIN") or "sigsvc",
+        signer=None,
+        interval=float(app.config["CHECKPOINT_INTERVAL"]),
+        clock=utcnow,
+    )

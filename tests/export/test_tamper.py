@@ -17,8 +17,8 @@ from sigsvc.export.evidence import Tsa
 from sigsvc.export.seal import FileSealer
 from tests.batch.kit import Kit
 from tests.batch.tampers import TAMPERS
-from tests.batches.conftest import TSA_URL, verify_batch
-from tests.batches.test_export_handover import _artefact, _create
+from tests.export.conftest import TSA_URL, verify_batch
+from tests.export.test_export_handover import _artefact, _create
 from tests.signatures.conftest import post
 
 KINDS = (

@@ -14,11 +14,11 @@ from audit import cli as sigaudit
 from audit.events import parse_leaf
 from audit.note import Signer
 from certification.receiver import ReceiverConfig, serve_receiver
+from sigsvc import services
 from sigsvc.cli import cli
 from sigsvc.export import handover
-from sigsvc.intake import config as intake_config
-from tests.batches.conftest import TSA_URL, log_vkey, verify_batch
-from tests.batches.test_export_handover import FAST, _artefact, _create
+from tests.export.conftest import TSA_URL, log_vkey, verify_batch
+from tests.export.test_export_handover import FAST, _artefact, _create
 from tests.signatures.conftest import post
 
 
@@ -45,7 +45,7 @@ def test_refusal_is_logged(
     with serve_receiver(config) as url:
         app.config["HANDOVER_URL"] = f"{url}/batches"
         with pytest.raises(handover.HandoverError, match="CHECKPOINT_INVALID"):
-            handover.push(app, intake_config.get(app), batch["id"], policy=FAST)
+            handover.push(app, services.get(app), batch["id"], policy=FAST)
     refused = [leaf for leaf in _leaves(client) if leaf.type == "batch.refused"]
     assert len(refused) == 1
     assert (refused[0].fields["batch"], refused[0].fields["reason"]) == (
@@ -68,8 +68,8 @@ def test_receiver_refuses_a_range_after_a_batch_it_never_got(
     assert post(client, initiative, container("valid_p384")).status_code == 201
     second = _create(client, initiative, admin_headers)
     with pytest.raises(handover.HandoverError, match="PREVIOUS_BATCH_UNKNOWN"):
-        handover.push(app, intake_config.get(app), second["id"], policy=FAST)
-    done = handover.push(app, intake_config.get(app), first["id"], policy=FAST)
+        handover.push(app, services.get(app), second["id"], policy=FAST)
+    done = handover.push(app, services.get(app), first["id"], policy=FAST)
     assert done["status"] == "acknowledged"
     assert [leaf.fields["reason"] for leaf in _leaves(client) if leaf.type == "batch.refused"] == [
         "PREVIOUS_BATCH_UNKNOWN"

@@ -17,7 +17,7 @@ from crypto.form import FormKind
 from sigsvc import db
 from sigsvc.db.models.intake import Signature
 from sigsvc.export import batches
-from tests.batches.conftest import verify_batch
+from tests.export.conftest import verify_batch
 from tests.service.conftest import assert_error
 from tests.signatures.conftest import post
 from tests.signatures.live import register_initiatives

@@ -24,12 +24,11 @@ from audit.note import parse, sign
 from certification.testpki import form_for, make_edoc
 from certification.testpki.sign import FORM_FILENAME
 from crypto.form import FormKind
-from sigsvc import db
+from sigsvc import db, services
 from sigsvc.db.models.batches import Batch, HandoverAttempt
 from sigsvc.db.models.intake import DataKey, Signature
 from sigsvc.export import handover, retention
-from sigsvc.intake import config as intake_config
-from tests.batches.conftest import log_vkey, verify_batch
+from tests.export.conftest import log_vkey, verify_batch
 from tests.service.conftest import assert_error, assert_schema
 from tests.signatures.conftest import post
 
@@ -94,11 +93,11 @@ def test_end_to_end(
     )
 
     # Push: the receiver verifies, witnesses the checkpoint and signs an acceptance.
-    done = handover.push(app, intake_config.get(app), first["id"], policy=FAST)
+    done = handover.push(app, services.get(app), first["id"], policy=FAST)
     assert done == {"batch": first["id"], "status": "acknowledged", "attempts": 1}
     status = client.get(f"/v1/batches/{first['id']}", headers=admin_headers).get_json()
     assert status["status"] == "acknowledged" and status["acknowledged_leaf_index"] is not None
-    again = handover.push(app, intake_config.get(app), first["id"], policy=FAST)
+    again = handover.push(app, services.get(app), first["id"], policy=FAST)
     assert again["attempts"] == 0  # locked: nothing is sent again
 
     # Second batch: proves consistency with the first; the receiver (witness) accepts it.
@@ -117,7 +116,7 @@ def test_end_to_end(
     assert previous["checkpoint"] == first["checkpoint"] and previous["consistency"]
     keep = tmp_path / "cvk-copy.asice"  # what CVK keeps after we purge
     shutil.copy(second_path, keep)
-    assert handover.push(app, intake_config.get(app), second["id"], policy=FAST)["attempts"] == 1
+    assert handover.push(app, services.get(app), second["id"], policy=FAST)["attempts"] == 1
     assert _receiver_batches(receiver) == 2
     listed = client.get(f"/v1/initiatives/{initiative['id']}/batches", headers=admin_headers)
     assert_schema("batch_list", listed.get_json())
@@ -129,7 +128,7 @@ def test_end_to_end(
     # Retention: nothing before the period ends; then records, artefacts and the key go.
     with db.session_scope(app) as session:
         acked = session.get(Batch, second["id"]).acknowledged_at
-    intake = intake_config.get(app)
+    intake = services.get(app)
     assert retention.purge(db.sessions_of(app), intake, acked + timedelta(days=29), 30) == []
     purged = retention.purge(db.sessions_of(app), intake, acked + timedelta(days=31), 30)
     assert [(p["scope"], p["count"]) for p in purged] == [
@@ -168,7 +167,7 @@ def test_receiver_down_then_lost_answer(
         app.config["HANDOVER_URL"] = f"http://127.0.0.1:{closed.getsockname()[1]}/batches"
     slept: list[float] = []
     with pytest.raises(handover.HandoverError, match="no answer after 3 attempts"):
-        handover.push(app, intake_config.get(app), batch["id"], policy=FAST, sleep=slept.append)
+        handover.push(app, services.get(app), batch["id"], policy=FAST, sleep=slept.append)
     assert slept == [0.01, 0.02]
     # Up again, but the first delivery's answer was lost on the way back.
     app.config["HANDOVER_URL"] = working
@@ -177,7 +176,7 @@ def test_receiver_down_then_lost_answer(
         working, data=path.read_bytes(), headers={"Idempotency-Key": batch["id"]}, timeout=30
     )
     assert lost.status_code == 201
-    done = handover.push(app, intake_config.get(app), batch["id"], policy=FAST)
+    done = handover.push(app, services.get(app), batch["id"], policy=FAST)
     assert done["status"] == "acknowledged"
     assert _receiver_batches(receiver) == 1  # no duplicate handover
     with db.session_scope(app) as session:

@@ -1,0 +1,1 @@
+"""The service's export: batches from stored signatures, handover, acknowledgement, retention."""
