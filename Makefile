@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench interop clean pki pki-check certify
+.PHONY: run test lint bench interop clean pki pki-check certify fuzz
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -25,6 +25,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(ONLY)
+
+# The fuzzing tier (tests/fuzz) at length; `make test` runs it with 25 examples per fuzzer.
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-3000} $(BIN)/pytest tests/fuzz -q
 
 interop: $(STAMP)
 	$(BIN)/pytest -m interop

@@ -164,12 +164,9 @@ def run(
         if at is None:
             print("sigaudit: --at is not ISO 8601 with a zone", file=sys.stderr)
             return 2
-    seal = None
-    if args.seal_anchor:
-        tsas = [read(p) for p in args.tsa_anchor]
-        seal = seal_checker([read(p) for p in args.seal_anchor], tsa_anchors=tsas, at=at)
-    if seal is None:
-        print("sigaudit: WARNING: no --seal-anchor, the seal is NOT checked", file=sys.stderr)
+    tsas = [read(p) for p in args.tsa_anchor]
+    # --seal-anchor is required (fail closed): argparse exits 2 naming it when missing.
+    seal = seal_checker([read(p) for p in args.seal_anchor], tsa_anchors=tsas, at=at)
     containers = None
     if args.trusted_list or args.anchor:
         if args.anchor:
@@ -231,7 +228,7 @@ def add_parser(
     b.add_argument(
         "--seal-anchor",
         action="append",
-        default=[],
+        required=True,
         metavar="CERT",
         help="DER certificate the operator's seal must chain to; repeatable",
     )

@@ -13,6 +13,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NoReturn, TypeVar
+from urllib.parse import urlsplit
 
 from asn1crypto import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -284,6 +285,38 @@ def _ca_issuer_urls(cert: x509.Certificate) -> list[str]:
     ]
 
 
+def _origin(url: str) -> tuple[str, str, int | None] | None:
+    try:
+        parts = urlsplit(url)
+        return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port
+    except ValueError:
+        return None
+
+
+def _vouched_origins(trust: TrustStore) -> set[tuple[str, str, int | None]]:
+    """Where listed CAs/QTSTs, test anchors and configured intermediates publish (their own
+    caIssuers, OCSP and CRL URLs): the only places a missing issuer is fetched from."""
+    origins = set()
+    for cert in (*trust.known_certificates(), *trust.tl_tsa_certs):
+        for url in [*_ca_issuer_urls(cert), *cert.ocsp_urls, *_crl_urls(cert)]:
+            origin = _origin(url)
+            if origin is not None:
+                origins.add(origin)
+    return origins
+
+
+def _crl_urls(cert: x509.Certificate) -> list[str]:
+    urls = []
+    for dp in cert.crl_distribution_points:
+        try:
+            url = dp.url
+        except ValueError:
+            continue
+        if isinstance(url, str):
+            urls.append(url)
+    return urls
+
+
 def _fetch_issuers(
     cert: x509.Certificate, fetcher: Fetcher, trust: TrustStore
 ) -> list[x509.Certificate]:
@@ -291,11 +324,20 @@ def _fetch_issuers(
 
     An outage that leaves a certificate without its issuer is REVOCATION_UNAVAILABLE (TRY_LATER):
     the same container can pass later, so it must not become a permanent UNTRUSTED_CHAIN.
+
+    A certificate that does not chain names URLs of its author's choosing (SSRF: loopback,
+    cloud metadata, ...). So a caIssuers URL is followed only when trusted material vouches for
+    its origin (scheme, host, port): a listed service or anchor publishes there. Anything else
+    is never requested, whatever the fetcher would allow. With TEST/DEMO anchors configured
+    (never in production) a root anchor names no URLs, so caIssuers are followed as before; the
+    fetcher's own address rules still apply.
     """
+    vouched = None if trust.has_test_anchors else _vouched_origins(trust)
     found: list[x509.Certificate] = []
     current = cert
     for _ in range(_MAX_AIA_DEPTH):
-        urls = _ca_issuer_urls(current)[:2]
+        urls = [u for u in _ca_issuer_urls(current) if vouched is None or _origin(u) in vouched]
+        urls = urls[:2]
         issuer = None
         outages: list[str] = []
         for url in urls:

@@ -12,13 +12,12 @@ import zlib
 from datetime import datetime
 from typing import Any
 
+from asn1crypto import x509
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import DiffResult, ModificationLevel
 from pyhanko.sign.general import SignedDataCerts
-from pyhanko.sign.validation.dss import DocumentSecurityStore
-from pyhanko.sign.validation.errors import NoDSSFoundError
 from pyhanko.sign.validation.generic_cms import validate_sig_integrity
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
@@ -26,7 +25,13 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 from crypto._internal import algorithms
 from crypto._internal.pipeline import Progress, Signed, note_trust_freshness, verify_signer
 from crypto._internal.xades import TimestampRef
-from crypto.errors import MalformedContainer, MultipleSignatures, SignatureInvalid, TooLarge
+from crypto.errors import (
+    MalformedContainer,
+    MultipleSignatures,
+    SignatureInvalid,
+    TooLarge,
+    UnsafeInput,
+)
 from crypto.fetcher import Fetcher
 from crypto.policy import Policy
 from crypto.reasons import SubIndication
@@ -95,13 +100,7 @@ def verify_pades(
             if attr["type"].native == "signature_time_stamp_token":
                 token = attr["values"][0].dump()
                 timestamps.append(TimestampRef(token, sig.signer_info["signature"].native))
-    try:
-        dss = DocumentSecurityStore.read_dss(reader)
-        ocsps = tuple(o.dump() for o in dss.ocsps)
-        crls = tuple(c.dump() for c in dss.crls)
-        dss_certs = tuple(dss.certs.values())
-    except (PdfError, KeyError, ValueError, TypeError, NoDSSFoundError):
-        ocsps, crls, dss_certs = (), (), ()
+    dss_certs, ocsps, crls = _read_dss(reader, policy, trust)
     if doc_timestamps:
         progress.level = "PAdES-BASELINE-LTA"
     elif ocsps or crls:
@@ -112,6 +111,11 @@ def verify_pades(
     data = form[1] if form else container
     progress.data_file = DataFile(form[0] if form else "document.pdf", data)
     certs: SignedDataCerts = sig._init_cert_info()
+    if len(certs.other_certs) > policy.limits.max_certificate_bag:
+        raise UnsafeInput(
+            f"{len(certs.other_certs)} certificates in the PDF signature's CMS "
+            f"(limit {policy.limits.max_certificate_bag})"
+        )
     verify_signer(
         progress,
         Signed(
@@ -132,6 +136,38 @@ def verify_pades(
 
 
 _MAX_NAME_TREE = 16
+_MAX_DSS_ITEMS = 64  # per array; an LTA document's DSS holds a few chains and responses
+
+
+def _read_dss(
+    reader: PdfFileReader, policy: Policy, trust: TrustStore
+) -> tuple[tuple[x509.Certificate, ...], tuple[bytes, ...], tuple[bytes, ...]]:
+    """Certificates, OCSP responses and CRLs of the Document Security Store (EN 319 142-1
+    §5.4.2: PAdES-LT/LTA), each array entry an indirect reference to a stream, dereferenced
+    and decoded within the size limits. No DSS: nothing. An unreadable DSS is malformed."""
+    dss = _deref(reader.root.get("/DSS"))
+    if dss is None:
+        return (), (), ()
+    try:
+        if not isinstance(dss, generic.DictionaryObject):
+            raise MalformedContainer("the DSS is not a dictionary")
+        arrays = {}
+        for key in ("/Certs", "/OCSPs", "/CRLs"):
+            items = _deref(dss.get(key)) or []
+            if not isinstance(items, generic.ArrayObject | list) or len(items) > _MAX_DSS_ITEMS:
+                raise MalformedContainer(f"DSS {key} is not an array of at most {_MAX_DSS_ITEMS}")
+            arrays[key] = [_dss_stream(item, policy.limits.max_entry_bytes) for item in items]
+        certs = tuple(trust.parse_certificate(der) for der in arrays["/Certs"])
+    except (PdfError, KeyError, TypeError, ValueError, zlib.error) as exc:
+        raise MalformedContainer(f"unreadable DSS: {exc}") from exc
+    return certs, tuple(arrays["/OCSPs"]), tuple(arrays["/CRLs"])
+
+
+def _dss_stream(item: object, limit: int) -> bytes:
+    stream = _deref(item)
+    if not isinstance(stream, generic.StreamObject):
+        raise MalformedContainer("a DSS entry is not a stream")
+    return _decode_bounded(stream, limit)
 
 
 def _attached_form(reader: PdfFileReader, policy: Policy) -> tuple[str, bytes] | None:

@@ -131,8 +131,10 @@ def test_cli_consistency(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert main(["consistency", old, str(tmp_path / "export.tar"), "--key", vkey]) == 0
     assert main(["consistency", old, new, "--key", vkey]) == 1  # no proof
     assert main(["consistency", new, old, "--proof", pf, "--key", vkey]) == 1
-    assert main(["consistency", old, new, "--proof", pf]) == 0
-    assert "NOT checked" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as refused:  # no key: fail closed, exit 2
+        main(["consistency", old, new, "--proof", pf])
+    assert refused.value.code == 2
+    assert "--key" in capsys.readouterr().err
 
 
 def test_rotation_rules() -> None:

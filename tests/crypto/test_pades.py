@@ -106,3 +106,79 @@ def test_pades_is_not_the_form(check, pades_t: bytes) -> None:
     from certification.testpki import TEST_INITIATIVE
 
     assert check(pades_t, Policy(initiative=TEST_INITIATIVE)).reason is Reason.DOCUMENT_MISMATCH
+
+
+# -- PAdES-LT / LTA: revocation data in the Document Security Store (issue 9) ------------------
+
+
+@pytest.fixture(scope="module")
+def pades_lt(responders: Responders) -> bytes:
+    from certification.testpki import form_for
+    from certification.testpki.pades import make_pades
+
+    return make_pades(form_for("valid_p384"), "valid_p384", level="LT", responders=responders)
+
+
+def _dss_ocsps(pdf: bytes) -> list[bytes]:
+    """The DSS's OCSP responses as pyHanko itself reads them (independent of crypto/)."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation.dss import DocumentSecurityStore
+
+    dss = DocumentSecurityStore.read_dss(PdfFileReader(io.BytesIO(pdf)))
+    return [ref.get_object().data for ref in dss.ocsps]
+
+
+def test_pades_lt_reads_the_dss_offline(check, pades_lt: bytes) -> None:
+    """Every real eParaksts PDF is PAdES-LT: the DSS's indirect objects are dereferenced."""
+    from certification.testpki import TEST_INITIATIVE
+
+    dss = _dss_ocsps(pades_lt)
+    assert dss, "the signer put no OCSP response into the DSS"
+    v = check(pades_lt, Policy(initiative=TEST_INITIATIVE), offline=True)
+    assert v.accepted, v.message
+    assert v.level == "PAdES-BASELINE-LT"
+    assert set(v.evidence.ocsp_responses) <= set(dss) and v.evidence.ocsp_responses
+
+
+def test_pades_lta_with_a_document_time_stamp(
+    check, pades_lt: bytes, responders: Responders
+) -> None:
+    from certification.testpki import TEST_INITIATIVE
+    from certification.testpki.responders import time_header
+
+    stamper = signers.PdfTimeStamper(
+        timestamps.HTTPTimeStamper(responders.tsa_url, headers=time_header(clock.RESPONDER_TIME))
+    )
+    out = stamper.timestamp_pdf(
+        IncrementalPdfFileWriter(io.BytesIO(pades_lt)), "sha256", timestamper=None
+    )
+    lta = out.getvalue()
+    v = check(lta, Policy(initiative=TEST_INITIATIVE), offline=True)
+    assert v.accepted, v.message
+    assert v.level == "PAdES-BASELINE-LTA"
+
+
+def test_pades_dss_entry_that_is_not_a_stream_is_malformed(check, pades_lt: bytes) -> None:
+    """A DSS array entry must be a stream; a number in its place is refused, not crashed on."""
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(pades_lt))
+    dss = writer.root["/DSS"]
+    dss["/OCSPs"] = generic.ArrayObject([generic.NumberObject(7)])
+    writer.update_container(dss)
+    buf = io.BytesIO()
+    writer.write(buf)
+    PdfFileReader(io.BytesIO(buf.getvalue()))  # still a readable PDF
+    assert check(buf.getvalue(), Policy(), offline=True).reason in (
+        Reason.MALFORMED_CONTAINER,
+        Reason.SIGNATURE_INVALID,  # pyHanko may call the DSS edit a disallowed modification
+    )
+
+
+def test_pades_cms_certificate_bag_is_bounded(check, pades_lt: bytes) -> None:
+    from crypto import SizeLimits
+
+    tight = Policy(limits=SizeLimits(max_certificate_bag=0))  # the real CMS carries the ICA
+    v = check(pades_lt, tight, offline=True)
+    assert v.reason is Reason.UNSAFE_INPUT and "CMS" in v.message
