@@ -28,7 +28,23 @@ log = structlog.get_logger("sigsvc.http")
 # A personal code (crypto.personal_code's shape, dash optional) wherever it appears in a value
 # is redacted. Over-redacting an unrelated 11-digit run is the accepted price.
 _NOT_REDACTED = frozenset({"request_id", "timestamp"})
-_INBOUND_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
+# An inbound X-Request-Id is kept only as a lowercase UUID (hex and hyphens: no name fits) with
+# no run of 11+ decimal digits once hyphens are dropped (no personal code fits, DDMMYY-NNNNN or
+# 32NNNN-NNNNN; ~6 % of random UUIDs are replaced too, harmlessly);
+# anything else, e.g. "lb-321234-56789", is replaced by our own random id and never logged.
+_INBOUND_REQUEST_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_DIGIT_RUN = re.compile(r"\d{11,}")
+
+
+def inbound_request_id(value: str) -> str | None:
+    """`value` when its shape cannot carry personal data, else None."""
+    if not _INBOUND_REQUEST_ID.fullmatch(value):
+        return None
+    if _DIGIT_RUN.search(value.replace("-", "")):
+        return None
+    return value
+
+
 REQUEST_ID_HEADER = "X-Request-Id"
 
 
@@ -137,7 +153,7 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def _start() -> None:
         inbound = request.headers.get(REQUEST_ID_HEADER, "")
-        g.request_id = inbound if _INBOUND_REQUEST_ID.fullmatch(inbound) else secrets.token_hex(16)
+        g.request_id = inbound_request_id(inbound) or secrets.token_hex(16)
         g.request_started = time.perf_counter()
         structlog.contextvars.bind_contextvars(request_id=g.request_id)
 

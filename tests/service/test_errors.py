@@ -59,7 +59,28 @@ def test_request_id_is_generated_and_echoed(client):
 
 
 def test_well_formed_inbound_request_id_is_kept(client):
-    response = client.get("/nope", headers={"X-Request-Id": "lb-7f3a9c21"})
-    assert response.get_json()["error"]["request_id"] == "lb-7f3a9c21"
+    for uuid in ("7f3a9c21-0b4e-4d2a-9c1f-aa53e0b1c2d4", "12345678-0b4e-4d2a-9c1f-aa53e0b1c2d4"):
+        response = client.get("/nope", headers={"X-Request-Id": uuid})
+        assert response.get_json()["error"]["request_id"] == uuid
     odd = client.get("/nope", headers={"X-Request-Id": "bad id\twith spaces"})
     assert odd.headers["X-Request-Id"] != "bad id\twith spaces"
+
+
+@pytest.mark.parametrize(
+    "inbound",
+    [
+        "lb-321234-56789",  # a personal code in a free-form id
+        "32123456789-abcdefgh",
+        "32123456-7890-4d2a-9c1f-aa53e0b1c2d4",  # UUID-shaped, digits across a hyphen
+        "JANIS-BERZINS-2026",
+        "7F3A9C21-0B4E-4D2A-9C1F-AA53E0B1C2D4",  # upper case: only our canonical shape
+    ],
+)
+def test_inbound_request_id_that_could_carry_personal_data_is_replaced(
+    client, caplog, inbound: str
+) -> None:
+    response = client.get("/nope", headers={"X-Request-Id": inbound})
+    generated = response.headers["X-Request-Id"]
+    assert re.fullmatch(r"[0-9a-f]{32}", generated)
+    assert response.get_json()["error"]["request_id"] == generated
+    assert inbound not in caplog.text
