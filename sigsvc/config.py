@@ -56,6 +56,7 @@ KNOWN_VARIABLES = frozenset(
         "SIGSVC_HANDOVER_URL",
         "SIGSVC_RECEIVER_KEY",
         "SIGSVC_RETENTION_DAYS",
+        "SIGSVC_DOWNLOAD_TOKEN_TTL_HOURS",
         *_KEY_VARIABLES,
         *_SEAL_VARIABLES,
         # `sigsvc serve` (sigsvc.serve)
@@ -154,6 +155,8 @@ def from_env(env: Mapping[str, str], instance_path: str | Path) -> dict[str, Any
         "RECEIVER_KEY": env.get("SIGSVC_RECEIVER_KEY", ""),
         # 0: purge as soon as CVK has acknowledged (a certification run uses it: C26)
         "RETENTION_DAYS": _int(env, "SIGSVC_RETENTION_DAYS", 90, minimum=0),
+        # 0: every token is expired as issued (a test uses it)
+        "DOWNLOAD_TOKEN_TTL_HOURS": _int(env, "SIGSVC_DOWNLOAD_TOKEN_TTL_HOURS", 24, minimum=0),
         # Housekeeping (sigsvc.housekeeping): how long a platform may replay a POST.
         "IDEMPOTENCY_RETENTION_HOURS": _int(env, "SIGSVC_IDEMPOTENCY_RETENTION_HOURS", 168),
         "HOUSEKEEPING_INTERVAL": _int(env, "SIGSVC_HOUSEKEEPING_INTERVAL", 3600),

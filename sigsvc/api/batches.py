@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -89,9 +90,15 @@ def get_batch(batch_id: uuid.UUID) -> dict[str, Any]:
 )
 def download_token(batch_id: uuid.UUID) -> tuple[dict[str, Any], int]:
     session = db.session()
-    token = handover.new_download_token(session, str(batch_id))
+    ttl = timedelta(hours=current_app.config["DOWNLOAD_TOKEN_TTL_HOURS"])
+    token, expires = handover.new_download_token(session, str(batch_id), now(), ttl)
     session.commit()
-    return {"batch": str(batch_id), "token": token, "url": f"/v1/batches/{batch_id}/artefact"}, 201
+    return {
+        "batch": str(batch_id),
+        "token": token,
+        "url": f"/v1/batches/{batch_id}/artefact",
+        "expires_at": expires.isoformat().replace("+00:00", "Z"),
+    }, 201
 
 
 @endpoint(

@@ -191,7 +191,11 @@ def get_signature(signature_id: uuid.UUID) -> dict[str, Any]:
     sig = session.get(Signature, signature_id)
     if sig is None:
         raise ApiError("NOT_FOUND", "no such signature")
-    require_platform(sig.initiative_id, allow_admin=True)
+    principal = require_platform(sig.initiative_id, allow_admin=True)
+    if principal.kind != "admin" and str(sig.platform_id) != principal.id:
+        # Another platform on the same initiative: as if it did not exist (status and receipt
+        # say who signed what, when; only the submitting platform and admins may see them).
+        raise ApiError("NOT_FOUND", "no such signature")
     log = current_services().log
     doc = signature_json(sig)
     doc["receipt"] = None if sig.leaf_index is None else log.receipt(session, sig.leaf_index)

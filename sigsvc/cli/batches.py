@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import BinaryIO
 
 import click
@@ -100,9 +100,18 @@ def push(batch_id: str, attempts: int, base_delay: float) -> None:
 @with_appcontext
 def download_token(batch_id: str) -> None:
     """Issue a one-time download token for BATCH_ID (printed once, stored hashed)."""
+    ttl = timedelta(hours=current_app.config["DOWNLOAD_TOKEN_TTL_HOURS"])
+    issued = services.log_service(current_app).clock()
     with transaction() as session:
-        token = handover.new_download_token(session, batch_id)
-    echo_json({"batch": batch_id, "token": token, "url": f"/v1/batches/{batch_id}/artefact"})
+        token, expires = handover.new_download_token(session, batch_id, issued, ttl)
+    echo_json(
+        {
+            "batch": batch_id,
+            "token": token,
+            "url": f"/v1/batches/{batch_id}/artefact",
+            "expires_at": expires.isoformat().replace("+00:00", "Z"),
+        }
+    )
 
 
 @command.command("acknowledge")

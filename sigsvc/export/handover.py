@@ -20,7 +20,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -242,14 +242,24 @@ def _digest(token: str) -> bytes:
     return hashlib.sha256(token.encode("utf-8")).digest()
 
 
-def new_download_token(session: Session, batch_id: str) -> str:
-    """A fresh one-time token (shown once; only its SHA-256 is stored; replaces an older one)."""
+def new_download_token(
+    session: Session, batch_id: str, now: datetime, ttl: timedelta
+) -> tuple[str, datetime]:
+    """A fresh one-time token and its expiry (shown once; only its SHA-256 is stored; replaces
+    an older one). The expiry is written into the token: it is covered by the stored digest,
+    so it cannot be altered, and no schema change was needed."""
     batch = _batch(session, batch_id, lock=True)
     if batch.status in (BatchStatus.ACKNOWLEDGED, BatchStatus.PURGED):
         raise Refusal("BATCH_LOCKED", "the batch is already acknowledged")
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    expires = int((now + ttl).timestamp())
+    token = f"{TOKEN_PREFIX}{expires:010d}_{secrets.token_urlsafe(32)}"
     batch.download_token_sha256 = _digest(token)
-    return token
+    return token, datetime.fromtimestamp(expires, UTC)
+
+
+def _expiry(token: str) -> datetime | None:
+    stamp = token.removeprefix(TOKEN_PREFIX).split("_", 1)[0]
+    return datetime.fromtimestamp(int(stamp), UTC) if stamp.isdigit() and len(stamp) == 10 else None
 
 
 def redeem_download_token(session: Session, batch_id: str, token: str, now: datetime) -> Path:
@@ -261,6 +271,10 @@ def redeem_download_token(session: Session, batch_id: str, token: str, now: date
     if batch is None or stored is None or not matches or not batch.artefact_path:
         log.warning("batch_download_refused", batch=batch_id)
         raise Refusal("DOWNLOAD_TOKEN_INVALID", "the download token is not valid")
+    expires = _expiry(token)
+    if expires is None or now >= expires:
+        log.warning("batch_download_refused", batch=batch_id, expired=True)
+        raise Refusal("DOWNLOAD_TOKEN_INVALID", "the download token has expired")
     batch.download_token_sha256 = None
     batch.downloads += 1
     if batch.status is BatchStatus.CREATED:

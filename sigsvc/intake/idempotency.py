@@ -18,7 +18,8 @@ How to wire it (no "pending" rows, so a crash mid-request leaves nothing to clea
    PostgreSQL the insert waits for it): roll back and go to step 1, which now replays.
 
 Only final answers are remembered (:func:`is_replayable`): not 5xx, not 429, and not a
-retryable 4xx such as ``REVOCATION_UNAVAILABLE``, so a retry can still succeed. Stored bodies
+retryable 4xx such as ``REVOCATION_UNAVAILABLE``, nor a refusal of a body that is no signature
+(empty, unsupported, malformed: sigsvc.intake.submit), so a retry can still succeed. Stored bodies
 must not contain personal data (signature ids and reason codes only); rows are deleted by
 :func:`purge_before` once the retry window has passed (SIGSVC_IDEMPOTENCY_RETENTION_HOURS,
 default 168: sigsvc.housekeeping, hourly in every worker and as `sigsvc housekeeping`).

@@ -199,8 +199,16 @@ def _decide(
     headers = (("Retry-After", RETRY_AFTER_REVOCATION),) if retryable else ()
     # Which defect of the personal code (C1); crypto's messages for it never hold the code.
     detail = verdict.message if verdict.reason is crypto.Reason.INVALID_PERSONAL_CODE else None
+    # Only answers about a signature are final for the key; a body that never reached one
+    # (empty, not a container, broken zip/XML) is not remembered, so the platform's retry
+    # with the real container under the same key is verified instead of refused with 409.
+    forgettable = retryable or verdict.reason in _NOT_A_SIGNATURE
     answer = answers(
-        reason, detail, retryable=retryable, headers=headers, permanent=revocation and not retryable
+        reason,
+        detail,
+        retryable=forgettable,
+        headers=headers,
+        permanent=revocation and not retryable,
     )
     if kind is FormKind.WITHDRAWAL:  # a refused withdrawal changes nothing and is not counted
         remember(session, services, attempt, answer)
@@ -209,3 +217,13 @@ def _decide(
     return reject(
         session, services, attempt, answer, reason, verdict.indication.value, subindication
     )
+
+
+_NOT_A_SIGNATURE = frozenset(
+    {
+        crypto.Reason.UNSUPPORTED_FORMAT,
+        crypto.Reason.MALFORMED_CONTAINER,
+        crypto.Reason.TOO_LARGE,
+        crypto.Reason.UNSAFE_INPUT,
+    }
+)

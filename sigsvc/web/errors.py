@@ -54,7 +54,10 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "NOTHING_TO_EXPORT": (409, "no accepted signature of the initiative is waiting for export"),
     "BATCH_LOCKED": (409, "the batch is acknowledged or purged: it cannot change any more"),
     "ACKNOWLEDGEMENT_INVALID": (422, "the acknowledgement is not a valid signed acceptance of it"),
-    "DOWNLOAD_TOKEN_INVALID": (401, "the download token is unknown, used or for another batch"),
+    "DOWNLOAD_TOKEN_INVALID": (
+        401,
+        "the download token is unknown, used, expired or for another batch",
+    ),
     "DATA_PURGED": (410, "the personal data was deleted after the retention period"),
     "BATCH_NOT_CONFIGURED": (503, "the batch seal key or certificate is not configured"),
     "SEAL_EVIDENCE_UNAVAILABLE": (503, "the TSA or OCSP responder for the seal: retry later"),

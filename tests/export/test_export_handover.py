@@ -10,7 +10,7 @@ import socket
 import sqlite3
 import uuid
 import zipfile
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from sigsvc import db, services
 from sigsvc.db.models.batches import Batch, HandoverAttempt
 from sigsvc.db.models.intake import DataKey, Signature
 from sigsvc.export import handover, retention
+from sigsvc.refusal import Refusal
 from tests.export.conftest import log_vkey, verify_batch
 from tests.service.conftest import assert_error, assert_schema
 from tests.signatures.conftest import post
@@ -185,6 +186,36 @@ def test_receiver_down_then_lost_answer(
         ).all()
         assert outcomes == ["RETRY", "RETRY", "RETRY", "ACCEPTED"]
         assert session.scalar(sa.select(sa.func.count()).select_from(Signature)) == 2
+
+
+def test_download_tokens_expire(app, client, initiative, container, admin_headers):
+    post(client, initiative, container("valid_p384"))
+    batch = _create(client, initiative, admin_headers)
+    url = f"/v1/batches/{batch['id']}/artefact"
+    assert app.config["DOWNLOAD_TOKEN_TTL_HOURS"] == 24  # the default
+    issued_at = services.log_service(app).clock()
+    issued = client.post(f"/v1/batches/{batch['id']}/download-token", headers=admin_headers)
+    token, expires = issued.get_json()["token"], issued.get_json()["expires_at"]
+    lifetime = datetime.fromisoformat(expires) - issued_at
+    assert timedelta(hours=23, minutes=59) < lifetime <= timedelta(hours=24)
+    # Redeemed one second after its expiry (the clock passed in): refused, still unspent.
+    late = datetime.fromisoformat(expires) + timedelta(seconds=1)
+    with db.session_scope(app) as session, pytest.raises(Refusal) as refused:
+        handover.redeem_download_token(session, batch["id"], token, late)
+    assert refused.value.code == "DOWNLOAD_TOKEN_INVALID" and "expired" in refused.value.message
+    # Redeemed before its expiry: the same token works.
+    got = client.get(url, headers={"Authorization": f"Bearer {token}"})
+    got.close()
+    assert got.status_code == 200
+    # A zero lifetime: expired as issued, over HTTP too.
+    app.config["DOWNLOAD_TOKEN_TTL_HOURS"] = 0
+    dead = client.post(f"/v1/batches/{batch['id']}/download-token", headers=admin_headers)
+    assert_schema("download_token", dead.get_json())
+    assert_error(
+        client.get(url, headers={"Authorization": f"Bearer {dead.get_json()['token']}"}),
+        401,
+        "DOWNLOAD_TOKEN_INVALID",
+    )
 
 
 def test_download_token_and_acknowledgement(

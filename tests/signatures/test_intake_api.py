@@ -236,6 +236,53 @@ def test_wrong_platform_and_admin_are_refused(client, initiative, container, app
     assert _counts(client, initiative)["accepted"] == 1
 
 
+@pytest.mark.parametrize(
+    ("first", "reason"),
+    [
+        (b"", "UNSUPPORTED_FORMAT"),
+        (b"not a container", "UNSUPPORTED_FORMAT"),
+        (b"PK\x03\x04 truncated zip", "MALFORMED_CONTAINER"),
+    ],
+)
+def test_a_body_that_is_no_signature_is_not_remembered(
+    client, initiative, container, first: bytes, reason: str
+):
+    """The platform's retry with the real container under the same key is verified (not 409)."""
+    assert_error(post(client, initiative, first, key="retry-1"), 422, reason)
+    retried = post(client, initiative, container("valid_p384"), key="retry-1")
+    assert retried.status_code == 201, retried.get_data(as_text=True)
+    again = post(client, initiative, container("valid_p384"), key="retry-1")
+    assert again.headers.get("Idempotent-Replayed") == "true"  # a verified answer is final
+
+
+def test_a_verified_rejection_is_remembered(client, initiative, container):
+    expired = post(client, initiative, container("expired"), key="final-1")
+    assert expired.status_code == 422
+    other = post(client, initiative, container("valid_p384"), key="final-1")
+    assert_error(other, 409, "IDEMPOTENCY_KEY_REUSED")
+
+
+def test_status_and_receipt_only_for_the_submitting_platform(
+    app, client, initiative, container, admin_headers
+):
+    """A second platform on the same initiative cannot read the first one's signature."""
+    with db.session_scope(app) as session:
+        _, same_initiative_key = registry.create_platform(
+            session, "platform-c", [uuid.UUID(initiative["id"])]
+        )
+    sid = post(client, initiative, container("valid_p384")).get_json()["id"]
+    other = client.get(
+        f"/v1/signatures/{sid}", headers={"Authorization": f"Bearer {same_initiative_key}"}
+    )
+    assert_error(other, 404, "NOT_FOUND")
+    assert "receipt" not in other.get_data(as_text=True)
+    mine = client.get(
+        f"/v1/signatures/{sid}", headers={"Authorization": f"Bearer {initiative['key']}"}
+    )
+    assert mine.status_code == 200 and mine.get_json()["id"] == sid
+    assert client.get(f"/v1/signatures/{sid}", headers=admin_headers).status_code == 200
+
+
 @pytest.mark.parametrize("intake_overrides", [{"RATE_PLATFORM": "0.01/2"}])
 def test_platform_rate_limit(client, initiative, container, intake_overrides):
     assert post(client, initiative, container("valid_p384")).status_code == 201
