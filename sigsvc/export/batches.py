@@ -257,6 +257,53 @@ def export(app: Flask, intake: Services, initiative_id: uuid.UUID, now: datetime
         return result
 
 
+def _plan(
+    session: Session,
+    intake: Services,
+    config: BatchSettings,
+    initiative: Initiative,
+    log: Log,
+    checkpoint: bytes,
+    size: int,
+    now: datetime,
+) -> tuple[BatchInfo, LogProofs, Path]:
+    """The next batch's identity, proofs and artefact path (both export paths share it)."""
+    previous = session.scalars(sa.select(Batch).order_by(Batch.sequence.desc()).limit(1)).first()
+    # Completeness range: after this initiative's previous batch.exported entry (or from 0)
+    # up to the checkpoint: everything in it is below the snapshot.
+    before = session.scalar(
+        sa.select(sa.func.max(Batch.exported_leaf_index)).where(
+            Batch.initiative_id == initiative.id
+        )
+    )
+    proofs = LogProofs(
+        origin=intake.log.origin,
+        key=_log_vkey(intake),
+        checkpoint=checkpoint,
+        nodes=log.storage,
+        previous_checkpoint=None if previous is None else previous.checkpoint,
+        consistency=()
+        if previous is None or previous.checkpoint_size == size
+        else log.consistency_proof(previous.checkpoint_size, size),
+        range_start=0 if before is None else int(before) + 1,
+        leaves=log.storage.entries,
+    )
+    info = BatchInfo(
+        id=str(log_safe_uuid()),
+        sequence=1 if previous is None else previous.sequence + 1,
+        created=now,
+        initiative=InitiativeInfo(
+            id=str(initiative.id),
+            registration=initiative.registration_number,
+            title=initiative.title,
+            text_sha256=initiative.text_sha256,
+            regime=initiative.regime.value,
+        ),
+    )
+    config.directory.mkdir(parents=True, exist_ok=True)
+    return info, proofs, config.directory / f"batch-{info.sequence:06d}-{info.id}.asice"
+
+
 def _create_locked(
     session: Session,
     intake: Services,
@@ -288,41 +335,9 @@ def _create_locked(
     dek = _data_key(session, intake, initiative_id)
     checkpoint = intake.log.covering_checkpoint(session)
     size = storage.size()
-    previous = session.scalars(sa.select(Batch).order_by(Batch.sequence.desc()).limit(1)).first()
     log = Log(storage, intake.log.origin)
-    # Completeness range: after this initiative's previous batch.exported entry (or from 0).
-    before = session.scalar(
-        sa.select(sa.func.max(Batch.exported_leaf_index)).where(
-            Batch.initiative_id == initiative_id
-        )
-    )
-    proofs = LogProofs(
-        origin=intake.log.origin,
-        key=_log_vkey(intake),
-        checkpoint=checkpoint,
-        nodes=storage,
-        previous_checkpoint=None if previous is None else previous.checkpoint,
-        consistency=()
-        if previous is None or previous.checkpoint_size == size
-        else log.consistency_proof(previous.checkpoint_size, size),
-        range_start=0 if before is None else int(before) + 1,
-        leaves=storage.entries,
-    )
-    batch_id = str(log_safe_uuid())
-    info = BatchInfo(
-        id=batch_id,
-        sequence=1 if previous is None else previous.sequence + 1,
-        created=now,
-        initiative=InitiativeInfo(
-            id=str(initiative.id),
-            registration=initiative.registration_number,
-            title=initiative.title,
-            text_sha256=initiative.text_sha256,
-            regime=initiative.regime.value,
-        ),
-    )
-    config.directory.mkdir(parents=True, exist_ok=True)
-    path = config.directory / f"batch-{info.sequence:06d}-{batch_id}.asice"
+    info, proofs, path = _plan(session, intake, config, initiative, log, checkpoint, size, now)
+    batch_id = info.id
     try:
         summary = write_batch(
             path, info, _entries(session, dek, initiative_id, picked), proofs, sealer, tsa
@@ -408,44 +423,9 @@ def _export(
         sealer, tsa = config.sealer(), config.tsa()
         dek = _data_key(session, intake, initiative_id)
         storage = SqlLogStorage(session)
-        previous = session.scalars(
-            sa.select(Batch).order_by(Batch.sequence.desc()).limit(1)
-        ).first()
         log = Log(storage, intake.log.origin)
-        # Completeness range: after this initiative's previous batch.exported entry (or from 0)
-        # up to the checkpoint: everything in it is below the snapshot.
-        before = session.scalar(
-            sa.select(sa.func.max(Batch.exported_leaf_index)).where(
-                Batch.initiative_id == initiative_id
-            )
-        )
-        proofs = LogProofs(
-            origin=intake.log.origin,
-            key=_log_vkey(intake),
-            checkpoint=checkpoint,
-            nodes=storage,
-            previous_checkpoint=None if previous is None else previous.checkpoint,
-            consistency=()
-            if previous is None or previous.checkpoint_size == size
-            else log.consistency_proof(previous.checkpoint_size, size),
-            range_start=0 if before is None else int(before) + 1,
-            leaves=storage.entries,
-        )
-        batch_id = str(log_safe_uuid())
-        info = BatchInfo(
-            id=batch_id,
-            sequence=1 if previous is None else previous.sequence + 1,
-            created=now,
-            initiative=InitiativeInfo(
-                id=str(initiative.id),
-                registration=initiative.registration_number,
-                title=initiative.title,
-                text_sha256=initiative.text_sha256,
-                regime=initiative.regime.value,
-            ),
-        )
-        config.directory.mkdir(parents=True, exist_ok=True)
-        path = config.directory / f"batch-{info.sequence:06d}-{batch_id}.asice"
+        info, proofs, path = _plan(session, intake, config, initiative, log, checkpoint, size, now)
+        batch_id = info.id
         entries = _entries(session, dek, initiative_id, picked)
         try:
             summary = write_batch(path, info, entries, proofs, sealer, tsa)
