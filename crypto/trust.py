@@ -200,6 +200,19 @@ class TrustStore:
         Every granted period of a listed certificate is looked up once per store (the registry
         hashes certificate names on every lookup) and filtered by `moment` here, with the
         registry's own rule (from <= moment <= until)."""
+        return [
+            sd
+            for sd in self.service_definitions(cert)
+            if sd.base_info.service_type == service_type
+            and sd.base_info.valid_from <= moment
+            and (not sd.base_info.valid_until or sd.base_info.valid_until >= moment)
+        ]
+
+    def service_definitions(
+        self, cert: x509.Certificate
+    ) -> tuple[QualifiedServiceInformation, ...]:
+        """Every service definition `cert` acts for, in the registry's order (pyHanko's
+        `applicable_service_definitions(authority, None)`), looked up once per store."""
         key = cert.dump()
         periods = self._periods.get(key)
         if periods is None:
@@ -208,13 +221,7 @@ class TrustStore:
             )
             if periods or len(self._periods) < 4096:  # unlisted certificates: bounded
                 self._periods[key] = periods
-        return [
-            sd
-            for sd in periods
-            if sd.base_info.service_type == service_type
-            and sd.base_info.valid_from <= moment
-            and (not sd.base_info.valid_until or sd.base_info.valid_until >= moment)
-        ]
+        return periods
 
     def known_certificates(self) -> tuple[x509.Certificate, ...]:
         return (*self.intermediates, *self.tl_ca_certs, *self.test_anchors)
