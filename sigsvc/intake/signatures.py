@@ -144,10 +144,10 @@ def reject(
     subindication: str | None = None,
 ) -> Answer:
     """Log and count a refused attempt (no personal data), in the caller's transaction."""
-    services.log.lock(session)
+    at = services.log.now(session)  # dated under the log lock: events stay in time order
     remember(session, services, attempt, answer)
     event = events.signature_rejected(
-        at=services.clock(),
+        at=at,
         initiative=str(attempt.initiative.id),
         platform=attempt.platform_id,
         container_sha256=attempt.container_sha256,
@@ -194,7 +194,7 @@ def accept(
     pseudonym = services.pseudonyms.signer_pseudonym(initiative.id, signer.personal_code).hex()
     digest = attempt.container_sha256
     event = events.signature_accepted(
-        at=services.clock(),
+        at=services.log.now(session),
         initiative=str(initiative.id),
         signature=str(sid),
         platform=attempt.platform_id,
@@ -259,8 +259,9 @@ def withdraw(
         pseudonym = services.pseudonyms.signer_pseudonym(
             initiative.id, verdict.signer.personal_code
         ).hex()
+        at = services.log.now(session)
         event = events.signature_withdrawn(
-            at=services.clock(),
+            at=at,
             initiative=str(initiative.id),
             signature=str(sig.id),
             container_sha256=sig.container_sha256,
@@ -268,7 +269,7 @@ def withdraw(
         )
         (index,) = services.log.append(session, [event])
         sig.status = SignatureStatus.WITHDRAWN
-        sig.withdrawn_at = services.clock()
+        sig.withdrawn_at = at
         sig.withdrawal_leaf_index = index
         session.flush()
         answer = json_answer(200, {**signature_json(sig), "receipt": None})
