@@ -20,8 +20,9 @@ from gunicorn.glogging import Logger
 
 from sigsvc.config import ConfigError
 
-# The longest single outbound fetch a request can wait for (sigsvc.fetchers.FetchLimits
-# .total_timeout is 10 s); a worker stopping gracefully must outlive it, with margin.
+# The longest outbound fetching a request can wait for (sigsvc.intake.fetchers.FetchLimits
+# .total_timeout is 5 s per URL; a verification may try two in a row); a worker stopping
+# gracefully must outlive it, with margin.
 LONGEST_FETCH_SECONDS = 10
 
 
