@@ -67,6 +67,7 @@ KNOWN_VARIABLES = frozenset(
         "SIGSVC_TIMEOUT",
         "SIGSVC_GRACEFUL_TIMEOUT",
         "SIGSVC_KEEPALIVE",
+        "SIGSVC_REQUEST_BODY_TIMEOUT",
         # keys in a PKCS#11 token (sigsvc/keys)
         "SIGSVC_PKCS11_MODULE",
         "SIGSVC_PKCS11_TOKEN",
