@@ -231,15 +231,22 @@ def load(
 
 def version_in_force(directory: Path, territory: str, moment: datetime) -> int | None:
     """The sequence number of the stored list that was issued last at or before `moment`."""
-    best: tuple[datetime, int] | None = None
+    return _in_force(_issued_index(directory, territory), moment)
+
+
+def _issued_index(directory: Path, territory: str) -> list[tuple[datetime, int]]:
+    """(issue time, sequence) of every stored version of `territory`'s list, oldest first."""
+    out = []
     for meta_path in (directory / territory).glob("*.json"):
         meta = json.loads(meta_path.read_text())
-        if not meta["issued"]:
-            continue
-        candidate = (datetime.fromisoformat(meta["issued"]), int(meta["sequence"]))
-        if candidate[0] <= moment and (best is None or candidate > best):
-            best = candidate
-    return best[1] if best else None
+        if meta["issued"]:
+            out.append((datetime.fromisoformat(meta["issued"]), int(meta["sequence"])))
+    return sorted(out)
+
+
+def _in_force(index: list[tuple[datetime, int]], moment: datetime) -> int | None:
+    found = [seq for issued, seq in index if issued <= moment]
+    return found[-1] if found else None
 
 
 def stale_lists(trust: TrustStore, now: datetime, grace: timedelta) -> list[str]:
@@ -282,6 +289,10 @@ class TrustWatch:
         self._seen = self._stamp()
         self._checked = time.monotonic()
         self._lock = threading.Lock()
+        self._versions_lock = threading.Lock()  # not `_lock`: changed() holds it over load()
+        self._current: dict[str, int] = {}
+        self._index: dict[str, list[tuple[datetime, int]]] = {}
+        self._older: dict[tuple[tuple[str, int], ...], TrustStore] = {}
 
     def _stamp(self) -> tuple[int, int] | None:
         try:
@@ -291,7 +302,37 @@ class TrustWatch:
         return st.st_mtime_ns, st.st_size
 
     def load(self) -> TrustStore:
-        return load(self.directory, self.lotl_signers, test_anchors=self.test_anchors)
+        """The current versions' store; also re-reads which versions exist (`in_force`)."""
+        current = _read_current(self.directory)
+        store = load(self.directory, self.lotl_signers, test_anchors=self.test_anchors)
+        index = {t: _issued_index(self.directory, t) for t in current}
+        with self._versions_lock:
+            self._current, self._index = current, index
+        return store
+
+    def in_force(self, moment: datetime) -> TrustStore | None:
+        """The store of the versions in force at `moment` (each territory's list issued last
+        at or before it), or None when those are the current ones (the usual case at intake:
+        a signature time-stamped minutes ago). Older stores are kept, a few at a time."""
+        with self._versions_lock:
+            current, index = self._current, self._index
+        versions = {
+            t: _in_force(index.get(t, []), moment) or seq for t, seq in sorted(current.items())
+        }
+        if versions == current:
+            return None
+        key = tuple(sorted(versions.items()))
+        with self._versions_lock:
+            hit = self._older.get(key)
+        if hit is None:
+            hit = load(
+                self.directory, self.lotl_signers, versions=versions, test_anchors=self.test_anchors
+            )
+            with self._versions_lock:
+                if len(self._older) >= 4:
+                    self._older.pop(next(iter(self._older)))
+                self._older[key] = hit
+        return hit
 
     def changed(self) -> TrustStore | None:
         """A new TrustStore when the stored current versions changed since the last look."""
