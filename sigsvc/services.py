@@ -214,6 +214,7 @@ def _trust_watch(
         lotl_signers=signers,
         lotl_url=config.get("LOTL_URL") or trustlists.EU_LOTL_URL,
         allow_loopback_http=bool(config.get("TRUST_TEST_HTTP")),
+        ca_file=Path(config["TRUST_CA_FILE"]) if config.get("TRUST_CA_FILE") else None,
     )
     schedule = trustlists.RefreshSchedule(
         settings, float(config.get("TRUST_REFRESH_INTERVAL", 3600)), clock

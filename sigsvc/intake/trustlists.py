@@ -54,7 +54,10 @@ class RefreshSettings:
     lotl_signers: tuple[bytes, ...]  # pinned LOTL signing certificates (DER or PEM)
     lotl_url: str = EU_LOTL_URL
     territories: tuple[str, ...] = ("LV",)
-    allow_loopback_http: bool = False  # TEST ONLY: the tests serve lists from 127.0.0.1
+    allow_loopback_http: bool = False  # TEST ONLY: plain http to 127.0.0.1
+    # CA certificates (PEM file) that HTTPS list servers must chain to, instead of the system's
+    # store (SIGSVC_TRUST_CA_FILE: the tests' own CA; a deployment behind an inspecting proxy)
+    ca_file: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -72,8 +75,15 @@ class ListVersion:
 Getter = Callable[[str], bytes]
 
 
-def http_get(url: str, *, allow_loopback_http: bool = False, timeout: float = 20.0) -> bytes:
-    """GET a list: HTTPS only (plain HTTP only to loopback when allowed), no redirects, capped."""
+def http_get(
+    url: str,
+    *,
+    allow_loopback_http: bool = False,
+    ca_file: Path | None = None,
+    timeout: float = 20.0,
+) -> bytes:
+    """GET a list: HTTPS only (plain HTTP only to loopback when allowed), the server's
+    certificate checked (against `ca_file` when given), no redirects, capped."""
     import requests
 
     parts = urlsplit(url)
@@ -82,7 +92,10 @@ def http_get(url: str, *, allow_loopback_http: bool = False, timeout: float = 20
     ):
         raise TrustRefreshError(f"refusing {url}: trusted lists are fetched over HTTPS only")
     try:
-        with requests.get(url, timeout=timeout, stream=True, allow_redirects=False) as reply:
+        verify: str | bool = str(ca_file) if ca_file is not None else True
+        with requests.get(
+            url, timeout=timeout, stream=True, allow_redirects=False, verify=verify
+        ) as reply:
             if reply.status_code != 200:
                 raise TrustRefreshError(f"{url}: HTTP {reply.status_code}")
             body = bytearray()
@@ -108,7 +121,11 @@ def refresh(
     settings: RefreshSettings, *, now: datetime, get: Getter | None = None
 ) -> list[ListVersion]:
     """Fetch, verify and store the configured territories' lists; return what is current."""
-    fetch = get or (lambda url: http_get(url, allow_loopback_http=settings.allow_loopback_http))
+    fetch = get or (
+        lambda url: http_get(
+            url, allow_loopback_http=settings.allow_loopback_http, ca_file=settings.ca_file
+        )
+    )
     lotl_xml = fetch(settings.lotl_url)
     lotl = TrustedListSource(lotl_xml, settings.lotl_signers, now)
     try:
