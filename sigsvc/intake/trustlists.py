@@ -2,7 +2,9 @@
 
 `sigsvc trust refresh` and the service's schedule run the same `refresh`:
 1. fetch the LOTL over HTTPS and verify it with the pinned LOTL signing certificates
-   (configuration: SIGSVC_LOTL_SIGNERS);
+   (configuration: SIGSVC_LOTL_SIGNERS, as published in the Official Journal), or, when the
+   Commission has changed them since, with those announced by the pivot LOTLs it lists, each
+   verified by the previous, back to one a pinned certificate signs (crypto.lotl);
 2. follow its pointer to each configured territory's list and verify that list with the
    operator certificates the verified LOTL announces;
 3. keep every version on disk by sequence number (old signatures are re-verified against the
@@ -12,6 +14,8 @@ Workers watch `current.json` and swap their TrustStore without a restart (`Trust
 Directory layout (SIGSVC_TRUST_DIR):
     <territory>/<seq>.xml        the list as fetched (its own XML signature inside)
     <territory>/<seq>.lotl.xml   the LOTL that announced its operators
+    <territory>/<seq>.pivot-<i>.xml  pivot LOTLs (newest first) that lead from the pinned LOTL
+                                 signers to that LOTL's, when its signer is not pinned
     <territory>/<seq>.json       sequence, issue, next update, fetch time, SHA-256, location
     current.json                 {"<territory>": <seq>, ...}
 """
@@ -34,6 +38,7 @@ from urllib.parse import urlsplit
 import structlog
 
 import crypto
+import crypto.lotl
 from crypto import TrustedListSource, TrustStore
 from crypto.trust import read_lotl
 
@@ -127,8 +132,11 @@ def refresh(
         )
     )
     lotl_xml = fetch(settings.lotl_url)
-    lotl = TrustedListSource(lotl_xml, settings.lotl_signers, now)
     try:
+        pivots = _pivots_if_needed(lotl_xml, settings.lotl_signers, now, fetch)
+        lotl = TrustedListSource(
+            lotl_xml, crypto.lotl.lotl_signers(lotl_xml, pivots, settings.lotl_signers, now), now
+        )
         references = read_lotl(lotl)
     except crypto.VerificationError as exc:
         raise TrustRefreshError(f"LOTL {settings.lotl_url}: {exc.message}") from exc
@@ -148,7 +156,7 @@ def refresh(
         (info,) = store.lists
         if info.territory != territory or info.sequence is None:
             raise TrustRefreshError(f"{reference.location} is not a sequenced {territory} list")
-        version = _store(settings.directory, info, xml, lotl_xml, now, reference.location)
+        version = _store(settings.directory, info, xml, lotl_xml, pivots, now, reference.location)
         versions.append(version)
         current[territory] = info.sequence
         if version.new:
@@ -163,11 +171,28 @@ def refresh(
     return versions
 
 
+def _pivots_if_needed(
+    lotl_xml: bytes, pinned: Sequence[bytes], now: datetime, fetch: Getter
+) -> list[bytes]:
+    """The pivot LOTLs the LOTL announces, fetched only when no pinned certificate signs it
+    (crypto.lotl: the Commission changed its signing certificates since the pinned ones)."""
+    try:
+        crypto.lotl.lotl_signers(lotl_xml, (), pinned, now)
+        return []
+    except crypto.VerificationError:
+        pass
+    pivots = [fetch(url) for url in crypto.lotl.pivot_locations(lotl_xml)]
+    if pivots:
+        log.info("trust.lotl_pivots", count=len(pivots))
+    return pivots
+
+
 def _store(
     directory: Path,
     info: crypto.trust.TrustedListInfo,
     xml: bytes,
     lotl_xml: bytes,
+    pivots: Sequence[bytes],
     now: datetime,
     location: str,
 ) -> ListVersion:
@@ -194,6 +219,8 @@ def _store(
     }
     _write_atomically(folder / f"{info.sequence}.xml", xml)
     _write_atomically(folder / f"{info.sequence}.lotl.xml", lotl_xml)
+    for index, pivot in enumerate(pivots):  # newest first, as the LOTL lists them
+        _write_atomically(folder / f"{info.sequence}.pivot-{index}.xml", pivot)
     _write_atomically(meta_path, json.dumps(meta, sort_keys=True).encode())
     return ListVersion(**meta, new=True)
 
@@ -233,8 +260,15 @@ def load(
         folder = directory / territory
         meta = json.loads((folder / f"{sequence}.json").read_text())
         fetched_at = datetime.fromisoformat(meta["fetched_at"])
+        lotl_xml = (folder / f"{sequence}.lotl.xml").read_bytes()
+        pivot_files = sorted(
+            folder.glob(f"{sequence}.pivot-*.xml"), key=lambda p: int(p.stem.split("-")[-1])
+        )
+        pivots = [p.read_bytes() for p in pivot_files]
         lotl = TrustedListSource(
-            (folder / f"{sequence}.lotl.xml").read_bytes(), tuple(lotl_signers), fetched_at
+            lotl_xml,
+            crypto.lotl.lotl_signers(lotl_xml, pivots, lotl_signers, fetched_at),
+            fetched_at,
         )
         xml = (folder / f"{sequence}.xml").read_bytes()
         stores.append((lotl, TrustedListSource(xml, (), fetched_at)))

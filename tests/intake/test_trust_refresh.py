@@ -261,3 +261,108 @@ def test_trust_stale_past_next_update_plus_grace() -> None:
     grace = timedelta(hours=6)
     assert trustlists.stale_lists(store, clock.TL_NEXT_UPDATE + grace, grace) == []
     assert trustlists.stale_lists(store, clock.TL_NEXT_UPDATE + grace * 2, grace) == ["LV #1"]
+
+
+class _LotlKey:
+    """A LOTL signing key and certificate made here (as the Commission's would be)."""
+
+    def __init__(self, name: str) -> None:
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        start = datetime(2025, 1, 1, tzinfo=UTC)
+        self.cert = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+            .public_key(self.key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(start)
+            .not_valid_after(start + timedelta(days=3 * 365))
+            .add_extension(
+                x509.KeyUsage(True, True, False, False, False, False, False, False, False),
+                critical=True,
+            )
+            .sign(self.key, hashes.SHA256())
+        )
+        self.der = self.cert.public_bytes(serialization.Encoding.DER)
+
+    @property
+    def operator(self):  # type: ignore[no-untyped-def]
+        return (self.key, self.der)
+
+
+def _publish_pivot_chain(lists: _Lists, *, pivot2_signer: _LotlKey | None = None) -> list[_LotlKey]:
+    """The OJ key A signs pivot 1 (announcing B); B signs pivot 2 (announcing C); C signs the
+    current LOTL, which lists pivot 2 and pivot 1. Returns [A, B, C]."""
+    a, b, c = _LotlKey("TEST LOTL A (OJ)"), _LotlKey("TEST LOTL B"), _LotlKey("TEST LOTL C")
+    pivot1, pivot2 = f"{lists.base}/eu-lotl-pivot-10.xml", f"{lists.base}/eu-lotl-pivot-11.xml"
+    lv = f"{lists.base}/lv.xml"
+    lists.files["/eu-lotl-pivot-10.xml"] = build_lotl(
+        operator=a.operator,
+        lotl_signers=[b.der],
+        tl_location=lv,
+        sequence=10,
+        issued=datetime(2025, 6, 1, tzinfo=UTC),
+    )
+    lists.files["/eu-lotl-pivot-11.xml"] = build_lotl(
+        operator=(pivot2_signer or b).operator,
+        lotl_signers=[c.der],
+        tl_location=lv,
+        sequence=11,
+        issued=datetime(2025, 9, 1, tzinfo=UTC),
+        pivots=[pivot1],
+    )
+    lists.files["/lotl.xml"] = build_lotl(
+        operator=c.operator,
+        lotl_signers=[c.der],
+        tl_location=lv,
+        sequence=12,
+        pivots=[pivot2, pivot1],
+    )
+    return [a, b, c]
+
+
+def test_trust_refresh_follows_pivot_lotls_back_to_the_pinned_signer(
+    lists: _Lists, tmp_path: Path
+) -> None:
+    """Pinned: the Official Journal's certificate (A). The current LOTL is signed by C; its
+    pivots lead A -> B -> C, so it is trusted, and so is the LV list it points at."""
+    a, _b, _c = _publish_pivot_chain(lists)
+    settings = trustlists.RefreshSettings(
+        directory=tmp_path, lotl_signers=(a.der,), lotl_url=f"{lists.base}/lotl.xml",
+        ca_file=lists.ca_file,
+    )  # fmt: skip
+    (version,) = trustlists.refresh(settings, now=NOW)
+    assert (version.territory, version.sequence, version.new) == ("LV", 1, True)
+    assert sorted(p.name for p in (tmp_path / "LV").glob("1.pivot-*.xml")) == [
+        "1.pivot-0.xml",
+        "1.pivot-1.xml",
+    ]
+    # the service re-verifies the stored chain from disk with only A pinned
+    store = trustlists.TrustWatch(tmp_path, (a.der,)).load()
+    assert [(i.territory, i.sequence) for i in store.lists] == [("LV", 1)]
+
+
+def test_trust_refresh_refuses_a_broken_pivot_chain(lists: _Lists, tmp_path: Path) -> None:
+    """Pivot 2 signed by a key pivot 1 never announced: the chain is broken, nothing stored."""
+    intruder = _LotlKey("TEST LOTL intruder")
+    a, _b, _c = _publish_pivot_chain(lists, pivot2_signer=intruder)
+    settings = trustlists.RefreshSettings(
+        directory=tmp_path, lotl_signers=(a.der,), lotl_url=f"{lists.base}/lotl.xml",
+        ca_file=lists.ca_file,
+    )  # fmt: skip
+    with pytest.raises(trustlists.TrustRefreshError, match="pivot LOTL chain broken"):
+        trustlists.refresh(settings, now=NOW)
+    assert not (tmp_path / "current.json").exists()
+
+
+def test_trust_refresh_with_the_current_signer_pinned_fetches_no_pivot(
+    lists: _Lists, tmp_path: Path
+) -> None:
+    _a, _b, c = _publish_pivot_chain(lists)
+    del lists.files["/eu-lotl-pivot-10.xml"], lists.files["/eu-lotl-pivot-11.xml"]  # 404 now
+    settings = trustlists.RefreshSettings(
+        directory=tmp_path, lotl_signers=(c.der,), lotl_url=f"{lists.base}/lotl.xml",
+        ca_file=lists.ca_file,
+    )  # fmt: skip
+    (version,) = trustlists.refresh(settings, now=NOW)
+    assert version.sequence == 1 and not list((tmp_path / "LV").glob("*.pivot-*"))
