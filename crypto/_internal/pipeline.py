@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from asn1crypto import x509
 
 from crypto._internal import algorithms, budget, chain, qualification, revocation
+from crypto._internal.archive import ArchiveInput
 from crypto._internal.asic import parse_asic
 from crypto._internal.binding import check_binding, riga_date
 from crypto._internal.identity import signer_from_certificate
@@ -106,6 +107,7 @@ def verify_asic(
             ocsps=sig.ocsps,
             crls=sig.crls,
             data=asic.data,
+            archive_timestamps=sig.archive_timestamps,
         ),
         policy,
         trust,
@@ -126,6 +128,8 @@ class Signed:
     ocsps: tuple[bytes, ...]
     crls: tuple[bytes, ...]
     data: bytes
+    # XAdES ArchiveTimeStamps / PAdES document time stamps, oldest first, with their inputs
+    archive_timestamps: tuple[ArchiveInput, ...] = ()
 
 
 def verify_signer(
@@ -150,6 +154,7 @@ def verify_signer(
     # 4. Signature time stamp: verified now, its failure raised in its turn (step 10).
     ts, ts_error = _timestamp(sig, trust, at, policy, fetcher, progress.warnings)
     moment = ts.gen_time if ts else at
+    archive_error = _archive_timestamps(sig, ts, trust, at, policy, fetcher)
     budget.check("signature time stamp")
     if ts:
         progress.signing_time = ts.gen_time
@@ -188,7 +193,7 @@ def verify_signer(
         # An outage (503, retry later) must not hide a permanent condition that a retry
         # cannot change: no or an invalid time stamp, the period, the personal code.
         try:
-            _final_checks(ts, ts_error, code_error, progress, policy)
+            _final_checks(ts, ts_error or archive_error, code_error, progress, policy)
         except VerificationError as permanent:
             if permanent.subindication is not SubIndication.TRY_LATER:
                 raise permanent from exc
@@ -201,7 +206,7 @@ def verify_signer(
         timestamp_token=ts.token if ts else b"",
         timestamp_chain=ts.cert_ders if ts else (),
     )
-    _final_checks(ts, ts_error, code_error, progress, policy)
+    _final_checks(ts, ts_error or archive_error, code_error, progress, policy)
 
 
 def _final_checks(
@@ -318,6 +323,42 @@ def _timestamp(
             return None, exc  # an outage stays retryable (503), whichever certificate it is for
         return None, TimestampInvalid(exc.message)
     return ts, None
+
+
+def _archive_timestamps(
+    sig: Signed,
+    ts: VerifiedTimestamp | None,
+    trust: TrustStore,
+    at: datetime,
+    policy: Policy,
+    fetcher: Fetcher | None,
+) -> VerificationError | None:
+    """Every archive time stamp present (XAdES ArchiveTimeStamp, PAdES document time stamp):
+    its imprint over what it covers, its TSA a granted QTST (or test anchor) at its genTime,
+    each one no earlier than the time stamp before it and none after `at`. Their TSA
+    certificates' revocation is not checked (see crypto/README.md)."""
+    previous = ts.gen_time if ts else None
+    for n, ref in enumerate(sig.archive_timestamps, 1):
+        try:
+            ats = verify_token(
+                ref.token, ref.imprint_input, policy.algorithms, trust.parse_certificate
+            )
+            chain.trusted_tsa(ats.tsa_cert, ats.certs, trust, ats.gen_time, fetcher)
+            if ats.gen_time > at + _CLOCK_SKEW:
+                raise TimestampInvalid("it is later than the validation time")
+            if previous is not None and ats.gen_time < previous:
+                raise TimestampInvalid(
+                    "it is earlier than the time stamp it covers",
+                    subindication=SubIndication.TIMESTAMP_ORDER_FAILURE,
+                )
+            previous = ats.gen_time
+        except VerificationError as exc:
+            if exc.subindication is SubIndication.TRY_LATER:
+                return exc  # an outage stays retryable
+            return TimestampInvalid(
+                f"archive time stamp {n}: {exc.message}", subindication=exc.subindication
+            )
+    return None
 
 
 def _tsa_revocation(
