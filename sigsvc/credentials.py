@@ -24,10 +24,15 @@ from sigsvc.web.auth import ADMIN_PREFIX, PLATFORM_PREFIX, new_token, token_dige
 def _log(
     session: Session, credential: str, subject: str, change: str, initiative: str | None = None
 ) -> None:
+    log = services.log_service(current_app._get_current_object())  # type: ignore[attr-defined]
     event = events.credential_changed(
-        at=utcnow(), credential=credential, subject=subject, change=change, initiative=initiative
+        at=log.now(session),  # under the log lock: events stay in time order
+        credential=credential,
+        subject=subject,
+        change=change,
+        initiative=initiative,
     )
-    services.log_service(current_app._get_current_object()).append(session, [event])  # type: ignore[attr-defined]
+    log.append(session, [event])
 
 
 def get_platform(session: Session, platform_id: uuid.UUID) -> Platform:
