@@ -4,12 +4,12 @@ Why: every accepted signature must be durable before its 201 (record, log leaf, 
 answer, all or nothing), and a durable commit costs an fsync (SQLite: under the database's one
 write lock; PostgreSQL: a WAL flush). One commit per request caps intake at the disk's fsync
 rate and queues every request behind the others' fsyncs. Here request threads hand their
-finished verdicts to the process's writer; the writer takes what is queued (after the first
-job it waits at most ``window`` seconds for more, up to ``max_jobs``), opens one transaction,
-takes the log lock once (and adds the jobs queued while it waited for the lock), runs each job in a savepoint (a job that fails is rolled back alone
-and its request gets the error), cuts a checkpoint if one is due, commits once, and only then
-resolves each job's future. A crash before the commit loses only unanswered requests; none is
-half-written (one transaction).
+finished verdicts to the process's writer; the writer takes what is queued (after the first job
+it waits at most ``window`` seconds for more, up to ``max_jobs``), opens one transaction, takes
+the log lock once (and adds the jobs queued while it waited for the lock), runs each job in a
+savepoint (a job that fails is rolled back alone and its request gets the error), cuts a
+checkpoint if one is due, commits once, and only then resolves each job's future. A crash
+before the commit loses only unanswered requests; none is half-written (one transaction).
 
 A job is ``fn(session) -> T`` and must do all its writes through ``session``; it runs in the
 writer thread (inside an app context when the writer was given one).
