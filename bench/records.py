@@ -53,6 +53,7 @@ def seed_exportable(app: Flask, n: int, registration: str = "BENCH-EXPORT") -> u
         session.add(DataKey(initiative_id=iid, kek_id=wrapped.kek_id, wrapped=wrapped.blob))
     for start in range(0, n, CHUNK):
         with db.session_scope(app) as session:
+            logged = intake.log.now(session)  # the log refuses times before its last event
             rows, leaves = [], []
             for i in range(start, min(n, start + CHUNK)):
                 sid = log_safe_uuid()
@@ -61,7 +62,7 @@ def seed_exportable(app: Flask, n: int, registration: str = "BENCH-EXPORT") -> u
                 digest = hashlib.sha256(container).hexdigest()
                 leaves.append(
                     events.signature_accepted(
-                        at=AT,
+                        at=logged,
                         initiative=str(iid),
                         signature=str(sid),
                         platform=str(pid),
