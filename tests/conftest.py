@@ -52,6 +52,10 @@ settings.load_profile(
     os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
 )
 
+# The test PKI's responders listen on 127.0.0.1: the fetcher may reach private addresses in
+# tests only (sigsvc.intake.netguard); tests of the guard itself pass allow_private=False.
+os.environ["SIGSVC_TEST_FETCH_PRIVATE_ADDRESSES"] = "1"
+
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 _counter = itertools.count()
 
