@@ -26,9 +26,25 @@ from bench.bench_intake import ASICE, SIGNERS, corpus, deploy, postgres_url
 
 # (label, file suffix, function): cumulative wall time in the request thread ...
 REQUEST_PARTS = (
+    ("whole request in Flask (wsgi_app)", "flask/app.py", "wsgi_app"),
     ("crypto.verify", "crypto/verify.py", "verify"),
+    ("  container: zip and structure", "crypto/_internal/asic.py", "parse_asic"),
+    (
+        "  XAdES: parse, references, signature value",
+        "crypto/_internal/xades.py",
+        "parse_and_verify",
+    ),
+    ("  time stamp token and TSA", "crypto/_internal/pipeline.py", "_timestamp"),
+    ("  path to the anchor (shared above the leaf)", "crypto/_internal/chain.py", "trusted_path"),
+    ("  qualification", "crypto/_internal/qualification.py", "check_qualified"),
+    (
+        "  revocation evidence and path validation",
+        "crypto/_internal/pipeline.py",
+        "_validate_with_revocation",
+    ),
+    ("    pyhanko-certvalidator path validation", "crypto/_internal/chain.py", "validate"),
     ("waiting for the group commit", "concurrent/futures/_base.py", "result"),
-    ("idempotency lookup (replay check)", "sigsvc/api/signatures.py", "_replay"),
+    ("idempotency lookup (replay check)", "sigsvc/intake/submit.py", "_replay"),
     ("authentication + platform check (cached)", "sigsvc/web/auth.py", "require_platform"),
     ("initiative lookup (cached)", "sigsvc/registry.py", "cached_initiative"),
     ("request fingerprint", "sigsvc/intake/idempotency.py", "request_fingerprint"),
@@ -36,12 +52,12 @@ REQUEST_PARTS = (
 # ... and in the writer thread.
 WRITER_PARTS = (
     ("one group transaction", "sigsvc/intake/writer.py", "_commit"),
-    ("  log lock", "sigsvc/log/events.py", "locked_storage"),
+    ("  log lock", "sigsvc/log/storage.py", "lock"),
     ("  signer rate limit", "sigsvc/intake/ratelimit.py", "hit_in"),
     ("  accept(): dedup, seal, record, leaf", "sigsvc/intake/signatures.py", "accept"),
     ("    log append", "audit/log.py", "append"),
     ("    idempotency record", "sigsvc/intake/idempotency.py", "remember"),
-    ("  checkpoint check/cut", "sigsvc/log/events.py", "cut_checkpoint_if_due"),
+    ("  checkpoint check/cut", "sigsvc/log/service.py", "cut_if_due"),
     ("  commit (durable)", "sqlalchemy/orm/session.py", "commit"),
 )
 

@@ -9,8 +9,9 @@ context's tolerance), so its success is remembered in the running verification's
 `SharedChecks` (crypto._internal.shared). A responder without nocheck is checked against the
 request's own revocation data: never shared. A failure is never remembered.
 
-This wraps one private function of pyhanko-certvalidator (pinned in pyproject.toml); `install`
-is idempotent and `tests/crypto/test_shared_checks.py` fails if the function moves.
+This wraps one private function of pyhanko-certvalidator (0.33 when written). If a release
+moves it, nothing is wrapped (every response is checked as before) and
+`tests/crypto/test_shared_checks.py` fails, so the upgrade is noticed; `install` is idempotent.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pyhanko_certvalidator.revinfo import validate_ocsp
 
 from crypto._internal import shared
 
-_ORIGINAL = validate_ocsp._validate_delegated_ocsp_provenance
+_ORIGINAL = getattr(validate_ocsp, "_validate_delegated_ocsp_provenance", None)
 
 
 async def _shared_provenance(
@@ -34,6 +35,7 @@ async def _shared_provenance(
     ee_path: Any,
     proc_state: Any,
 ) -> None:
+    assert _ORIGINAL is not None  # installed only when it exists
     current = shared.CURRENT.get()
     if (
         current is None
@@ -71,5 +73,7 @@ async def _shared_provenance(
 
 def install() -> None:
     """Idempotent; called on import of crypto._internal.chain."""
+    if _ORIGINAL is None:
+        return
     if validate_ocsp._validate_delegated_ocsp_provenance is not _shared_provenance:
         validate_ocsp._validate_delegated_ocsp_provenance = _shared_provenance
