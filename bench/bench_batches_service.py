@@ -37,7 +37,7 @@ def one(n: int) -> dict[str, float]:
     from certification.testpki import pki, serve_responders
     from certification.testpki.sign import TEST_INITIATIVE_TEXT
     from crypto.form import Regime
-    from sigsvc import db, registry, services
+    from sigsvc import credentials, db, registry, services
     from sigsvc.app import create_app
     from sigsvc.db.models.intake import DataKey, Eligibility, Signature, SignatureStatus
     from sigsvc.export import batches
@@ -79,7 +79,9 @@ def one(n: int) -> dict[str, float]:
                     ends_on=date(2026, 12, 31),
                 ),
             )
-            platform, _ = registry.create_platform(session, "bench", [initiative.id])
+            platform, _ = credentials.create_platform(
+                session, services.log_service(app), "bench", [initiative.id]
+            )
             iid, pid = initiative.id, platform.id
             dek = protection.generate_data_key()
             wrapped = protection.wrap_data_key(intake.kek, dek, iid)

@@ -26,9 +26,9 @@ from sqlalchemy.orm import Session
 
 from audit.note import Signer as NoteSigner
 from crypto.form import RIGA, Regime
-from sigsvc import db, registry, services
+from sigsvc import credentials, db, registry, services
 from sigsvc.db.models import AdminToken, Initiative, Platform
-from sigsvc.web.auth import create_admin_token, token_digest
+from sigsvc.web.auth import token_digest
 
 DEMO_REGISTRATION_NUMBER = "DEMO-2026/1"
 DEMO_PLATFORM = "demo-platform"
@@ -214,9 +214,10 @@ def _has(session: Session, model: type[AdminToken] | type[Platform], token: Any)
 def ensure_demo_data(app: Flask) -> dict[str, str]:
     path = _credentials_path(app)
     creds = _load(path)
+    log = services.log_service(app)
     with db.session_scope(app) as session:
         if not _has(session, AdminToken, creds.get("admin_token")):
-            creds["admin_token"] = create_admin_token(session, "demo")
+            _, creds["admin_token"] = credentials.create_admin_token(session, log, "demo")
         initiative = session.scalar(
             sa.select(Initiative).where(Initiative.registration_number == DEMO_REGISTRATION_NUMBER)
         )
@@ -224,7 +225,7 @@ def ensure_demo_data(app: Flask) -> dict[str, str]:
             today = datetime.now(RIGA).date()
             initiative = registry.register_initiative(
                 session,
-                services.log_service(app),
+                log,
                 registry.NewInitiative(
                     regime=Regime.ART22_BILL,
                     registration_number=DEMO_REGISTRATION_NUMBER,
@@ -236,13 +237,12 @@ def ensure_demo_data(app: Flask) -> dict[str, str]:
             )
         creds["initiative_id"] = str(initiative.id)
         platform = session.scalar(sa.select(Platform).where(Platform.name == DEMO_PLATFORM))
-        if platform is None or not _has(session, Platform, creds.get("platform_key")):
-            if platform is not None:  # key file lost: start the demo platform afresh
-                session.delete(platform)
-                session.flush()
-            _, creds["platform_key"] = registry.create_platform(
-                session, DEMO_PLATFORM, [initiative.id]
+        if platform is None:
+            _, creds["platform_key"] = credentials.create_platform(
+                session, log, DEMO_PLATFORM, [initiative.id]
             )
+        elif not _has(session, Platform, creds.get("platform_key")):  # key file lost: a new key
+            _, creds["platform_key"] = credentials.rotate_platform_key(session, log, platform.id)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:

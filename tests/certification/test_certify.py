@@ -22,10 +22,9 @@ from werkzeug.serving import make_server
 from certification.certify import cli
 from certification.certify.kit import ensure_kit
 from crypto._internal import pipeline
-from sigsvc import db, services
+from sigsvc import credentials, db, services
 from sigsvc.app import create_app
 from sigsvc.intake.pseudonym import PseudonymKey
-from sigsvc.web.auth import create_admin_token
 from tests.signatures.conftest import intake_settings
 
 pytestmark = pytest.mark.usefixtures("responders")
@@ -87,7 +86,9 @@ def served(tmp_path: Path, kit_dir: Path) -> Iterator[tuple[str, str]]:
     """(base URL, admin token) of the service in this process."""
     app = _app(tmp_path, kit_dir)
     with db.session_scope(app) as session:
-        token = create_admin_token(session, "certify-test")
+        token = credentials.create_admin_token(session, services.log_service(app), "certify-test")[
+            1
+        ]
     server, thread = _serve(app)
     try:
         yield f"http://127.0.0.1:{server.server_port}", token
@@ -202,7 +203,9 @@ def test_a_target_without_the_test_pki_exits_2(tmp_path, kit_dir, capsys):
         ANCHORS=str(generated / "rogue_root.pem"),
     )
     with db.session_scope(app) as session:
-        token = create_admin_token(session, "certify-test")
+        token = credentials.create_admin_token(session, services.log_service(app), "certify-test")[
+            1
+        ]
     server, thread = _serve(app)
     try:
         out = tmp_path / "report"
