@@ -47,6 +47,10 @@ class EventError(AuditError):
     """A log event cannot be built or parsed."""
 
 
+class EventTimeError(EventError):
+    """An event's time is before the previous event's or beyond the clock plus the skew."""
+
+
 class StorageError(AuditError):
     """The storage refused an operation or holds inconsistent data."""
 
@@ -63,7 +67,7 @@ class ExportError(AuditError):
         bad_range: tuple[int, int] | None = None,
     ) -> None:
         super().__init__(message)
-        #: What failed: archive, checkpoint, key, entry, tile, root, truncated, fork.
+        #: What failed: archive, checkpoint, key, entry, tile, root, truncated, fork, time.
         self.kind = kind
         #: The first bad log index, when the evidence pins it down.
         self.index = index

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from audit import events, merkle
 from audit.checkpoint import Checkpoint, sign_checkpoint
-from audit.errors import StorageError
+from audit.errors import EventTimeError, StorageError
 from audit.merkle import Node
 from audit.note import NoteSigner
 from audit.receipt import Receipt
@@ -41,6 +41,9 @@ def plan_append(
     return entries, nodes
 
 
+MAX_CLOCK_SKEW = timedelta(seconds=60)  # an event may lie this far ahead of the writer's clock
+
+
 class Log:
     """A transparency log with one origin over a storage."""
 
@@ -60,8 +63,26 @@ class Log:
         self.storage.append(start, entries, nodes)
         return range(start, start + len(entries))
 
-    def append_events(self, batch: Sequence[events.Event]) -> range:
+    def append_events(self, batch: Sequence[events.Event], *, now: datetime | None = None) -> range:
+        """Append events in time order: none before the previous event, none beyond `now`
+        (the writer's clock, when given) plus MAX_CLOCK_SKEW. A log whose times go backwards
+        or into the future could place a signature inside a period it was not in."""
+        previous = self._last_time()
+        limit = None if now is None else events.format_time(now + MAX_CLOCK_SKEW)
+        for event in batch:
+            if previous is not None and event.at < previous:
+                raise EventTimeError(f"event time {event.at} is before the previous {previous}")
+            if limit is not None and event.at > limit:
+                raise EventTimeError(f"event time {event.at} is beyond the clock ({limit})")
+            previous = event.at
         return self.append([e.leaf_data() for e in batch])
+
+    def _last_time(self) -> str | None:
+        size = self.storage.size()
+        if size == 0:
+            return None
+        (last,) = self.storage.entries(size - 1, size)
+        return events.leaf_time(bytes(last))
 
     def root(self, size: int | None = None) -> bytes:
         return merkle.root_at(self.size if size is None else size, self.storage)
@@ -73,7 +94,9 @@ class Log:
         self.storage.add_checkpoint(size, note)
         return note
 
-    def rotate_key(self, at: datetime, old: NoteSigner, new: NoteSigner) -> bytes:
+    def rotate_key(
+        self, at: datetime, old: NoteSigner, new: NoteSigner, *, now: datetime | None = None
+    ) -> bytes:
         """Log ``key.rotated`` and cut the switch checkpoint signed by both keys."""
         event = events.key_rotated(
             at=at,
@@ -81,7 +104,7 @@ class Log:
             old_key=old.verifier().vkey,
             new_key=new.verifier().vkey,
         )
-        self.append_events([event])
+        self.append_events([event], now=now)
         return self.checkpoint([old, new])
 
     def inclusion_proof(self, index: int, size: int) -> list[bytes]:

@@ -212,6 +212,7 @@ def verify_export(
             auditor.check_trusted(trusted_cp, trusted)
 
     reached(0)
+    last_time: str | None = None
     pending: list[list[bytes]] = [[] for _ in range(65)]  # per tile level: expected hashes
     groups = -(-size // TILE_WIDTH)
     for group in range(groups):
@@ -236,6 +237,7 @@ def verify_export(
                 kind="entry",
                 index=start + i,
             )
+        last_time = _check_times(entries, start, last_time)
         marked = _ROTATION_MARK in bundle
         tile_root = merkle.root(hashes) if exact and width == TILE_WIDTH else None
         if tile_root is not None and not marked and not _inside(queue, trusted_cp, start):
@@ -283,6 +285,22 @@ def verify_export(
         trusted_size=None if trusted_cp is None else trusted_cp.size,
         final_keys=tuple(k.vkey for k in auditor.active),
     )
+
+
+def _check_times(entries: Sequence[bytes], start: int, previous: str | None) -> str | None:
+    """Event times never go backwards (the writer refuses it; a rewritten log would show it)."""
+    for i, data in enumerate(entries):
+        at = events.leaf_time(data)
+        if at is None:
+            continue  # not an event: opaque leaf data
+        if previous is not None and at < previous:
+            raise ExportError(
+                f"entry {start + i} is dated {at}, before the previous event ({previous})",
+                kind="time",
+                index=start + i,
+            )
+        previous = at
+    return previous
 
 
 def _inside(queue: list[_Cp], trusted: Checkpoint | None, start: int) -> bool:

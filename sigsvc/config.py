@@ -48,6 +48,7 @@ KNOWN_VARIABLES = frozenset(
         "SIGSVC_TL_SIGNERS",
         "SIGSVC_ANCHORS",
         "SIGSVC_TEST_CLOCK",
+        "SIGSVC_TEST_ALLOW_NOW",
         "SIGSVC_CHECKPOINT_INTERVAL",
         "SIGSVC_RATE_PLATFORM",
         "SIGSVC_RATE_SIGNER",
@@ -140,6 +141,7 @@ def from_env(env: Mapping[str, str], instance_path: str | Path) -> dict[str, Any
         "TRUST_GRACE": _int(env, "SIGSVC_TRUST_GRACE", 86400),
         "TRUST_TEST_HTTP": env.get("SIGSVC_TRUST_TEST_HTTP") == "1",
         "TEST_CLOCK": env.get("SIGSVC_TEST_CLOCK", ""),
+        "TEST_ALLOW_NOW": env.get("SIGSVC_TEST_ALLOW_NOW", "") == "1",  # operator --now
         "CHECKPOINT_INTERVAL": _int(env, "SIGSVC_CHECKPOINT_INTERVAL", 2),
         # The worst national surge seen is 2,000 signatures a minute (~33/s) across all
         # platforms: one platform may take all of it with 3x headroom. A signer needs a handful

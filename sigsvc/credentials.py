@@ -30,7 +30,7 @@ def _log(
     changes: Iterable[tuple[str, str | None]],
 ) -> None:
     """One event per (change, initiative) of one credential, in this transaction."""
-    at = log.clock()
+    at = log.now(session)  # under the log lock: events stay in time order
     found = [
         events.credential_changed(
             at=at, credential=credential, subject=subject, change=change, initiative=initiative

@@ -111,7 +111,7 @@ def register_initiative(session: Session, log: LogService, new: NewInitiative) -
         session,
         [
             events.initiative_registered(
-                at=log.clock(),
+                at=log.now(session),
                 initiative=str(initiative.id),
                 regime=initiative.regime.value,
                 registration=_registration_id(initiative.registration_number),
@@ -165,7 +165,7 @@ def close_initiative(session: Session, log: LogService, initiative_id: uuid.UUID
     if initiative.status is InitiativeStatus.CLOSED:
         raise Refusal("INITIATIVE_CLOSED", "the initiative is already closed")
     initiative.status = InitiativeStatus.CLOSED
-    initiative.closed_at = log.clock()
+    initiative.closed_at = log.now(session)  # under the log lock: events stay in time order
     session.flush()
     if has_app_context():
         app_cache("initiatives").pop(initiative_id)  # this process at once, others within TTL

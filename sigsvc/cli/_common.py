@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import click
-from flask import current_app
+from flask import current_app, has_app_context
 from sqlalchemy.orm import Session
 
 from sigsvc import db, services
@@ -28,6 +29,17 @@ def transaction() -> Iterator[Session]:
 
 def echo_json(value: Any) -> None:
     click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def require_test_now() -> None:
+    """`--now` moves what an operator command decides (what is due, what expired, a fetch's
+    time) and is for tests only: refused unless SIGSVC_TEST_ALLOW_NOW=1. Log events are dated
+    by the clock whatever `--now` says (the log refuses times beyond it)."""
+    allowed = os.environ.get("SIGSVC_TEST_ALLOW_NOW") == "1" or (
+        has_app_context() and bool(current_app.config.get("TEST_ALLOW_NOW"))
+    )
+    if not allowed:
+        raise click.UsageError("--now is test-only (needs SIGSVC_TEST_ALLOW_NOW=1)")
 
 
 def registry_log() -> LogService:

@@ -12,7 +12,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from sigsvc import progress, services
-from sigsvc.cli._common import echo_json, transaction
+from sigsvc.cli._common import echo_json, require_test_now, transaction
 from sigsvc.db.models.batches import Batch
 from sigsvc.export import batches, handover
 from sigsvc.refusal import Refusal
@@ -29,6 +29,7 @@ def configured_intake() -> Services:
 def parse_now(value: str | None, intake: Services) -> datetime:
     if value is None:
         return intake.clock()
+    require_test_now()
     try:
         return services.parse_instant(value, "--now")
     except IntakeConfigError as exc:

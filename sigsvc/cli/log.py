@@ -40,7 +40,7 @@ def command() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="development: write a new key file here instead",
 )
-@click.option("--now", help="event time (ISO 8601); default: the clock")
+@click.option("--now", help="TEST ONLY (SIGSVC_TEST_ALLOW_NOW=1): event time (ISO 8601)")
 @with_appcontext
 def rotate_key(
     new_label: str | None, generate: bool, new_key_file: Path | None, now: str | None

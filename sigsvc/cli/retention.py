@@ -18,7 +18,11 @@ def command() -> None:
 
 
 @command.command("purge")
-@click.option("--now", "now_text", help="ISO 8601 instant to purge as of (default: now)")
+@click.option(
+    "--now",
+    "now_text",
+    help="TEST ONLY (SIGSVC_TEST_ALLOW_NOW=1): ISO 8601 instant to purge as of",
+)
 @with_appcontext
 def purge(now_text: str | None) -> None:
     """Purge batches acknowledged more than SIGSVC_RETENTION_DAYS ago; print what was logged."""

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import click
 
+from sigsvc.cli._common import require_test_now
+
 
 @click.group("trust", help="Trusted lists: refresh from the EU LOTL.")
 def command() -> None:
@@ -66,6 +68,8 @@ def refresh(
         territories=territories or ("LV",),
         allow_loopback_http=os.environ.get("SIGSVC_TRUST_TEST_HTTP") == "1",
     )
+    if now_text:
+        require_test_now()
     now = datetime.fromisoformat(now_text) if now_text else datetime.now(UTC)
     try:
         versions = trustlists.refresh(settings, now=now)

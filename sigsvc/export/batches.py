@@ -346,13 +346,13 @@ def _create_locked(
         raise Refusal("SEAL_EVIDENCE_UNAVAILABLE", str(exc)) from exc
     try:
         event = events.batch_exported(
-            at=now,
+            at=intake.log.now(session),  # under the log lock: in order with every other event
             batch=batch_id,
             initiative=str(initiative_id),
             count=summary.count,
             manifest_sha256=summary.manifest_sha256,
         )
-        (index,) = log.append_events([event])
+        (index,) = intake.log.append(session, [event])
         marked = 0
         for start in range(0, len(picked), CHUNK):
             ids = [sid for sid, _ in picked[start : start + CHUNK]]
@@ -440,14 +440,16 @@ def _export(
             )
             if session.scalar(sa.select(late.exists())):
                 raise _WithdrawnMeanwhile
+            # Dated under the log lock: intake went on while the batch was written, so the
+            # export's start time would precede events already logged.
             event = events.batch_exported(
-                at=now,
+                at=intake.log.now(session),
                 batch=batch_id,
                 initiative=str(initiative_id),
                 count=summary.count,
                 manifest_sha256=summary.manifest_sha256,
             )
-            (index,) = Log(storage, intake.log.origin).append_events([event])
+            (index,) = intake.log.append(session, [event])
             batch = Batch(
                 id=batch_id,
                 initiative_id=initiative_id,

@@ -130,7 +130,7 @@ def acknowledge(
         return batch  # a signed refusal: logged as batch.refused; the batch stays open
     status = check_acknowledgement(batch, note, key)
     event = events.batch_acknowledged(
-        at=now,
+        at=intake.log.now(session),  # under the log lock (`now` dates the records)
         batch=batch.id,
         status=status,
         acknowledgement_sha256=hashlib.sha256(note).hexdigest(),

@@ -44,7 +44,7 @@ def log_refusal(
     if reason is None:
         return None
     event = events.batch_refused(
-        at=now,
+        at=intake.log.now(session),  # under the log lock (`now` dates records only)
         batch=batch_id,
         reason=reason,
         acknowledgement_sha256=hashlib.sha256(note).hexdigest(),

@@ -68,19 +68,24 @@ def purge(
         progress.report("retention purge", number, len(due))
         erased = _erase(sessions, Signature.batch_id == batch_id)
         with sessions() as session, session.begin():
-            intake.log.lock(session)
+            # `now` decides what is due (a test may move it); the log records when it happened,
+            # dated under the log lock.
+            logged_at = intake.log.now(session)
             batch = session.get(Batch, batch_id)
             assert batch is not None
             path = batch.artefact_path
             batch.status = BatchStatus.PURGED
-            batch.purged_at = now
+            batch.purged_at = logged_at
             batch.artefact_path = None
             batch.download_token_sha256 = None
             event = events.data_purged(
-                at=now, initiative=str(initiative_id), scope=SCOPE_RECORDS, count=erased
+                at=logged_at,
+                initiative=str(initiative_id),
+                scope=SCOPE_RECORDS,
+                count=erased,
             )
             (index,) = intake.log.append(session, [event])
-            _cut_if_due(session, intake, now)
+            intake.log.cut_if_due(session)
         done.append(
             {"batch": batch_id, "scope": SCOPE_RECORDS, "count": erased, "leaf_index": index}
         )
@@ -110,10 +115,13 @@ def purge(
         records = _erase(sessions, Signature.initiative_id == initiative_id)
         with sessions() as session, session.begin():
             event = events.data_purged(
-                at=now, initiative=str(initiative_id), scope=SCOPE_KEY, count=records
+                at=intake.log.now(session),
+                initiative=str(initiative_id),
+                scope=SCOPE_KEY,
+                count=records,
             )
             (index,) = intake.log.append(session, [event])
-            _cut_if_due(session, intake, now)
+            intake.log.cut_if_due(session)
         done.append(
             {
                 "initiative": str(initiative_id),
@@ -138,7 +146,3 @@ def _erase(sessions: sessionmaker[Session], which: sa.ColumnElement[bool]) -> in
                 .execution_options(synchronize_session=False)
             )
     return len(ids)
-
-
-def _cut_if_due(session: Session, intake: Services, now: datetime) -> None:
-    intake.log.cut_if_due(session)

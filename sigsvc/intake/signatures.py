@@ -141,10 +141,10 @@ def reject(
     subindication: str | None = None,
 ) -> Answer:
     """Log and count a refused attempt (no personal data), in the caller's transaction."""
-    services.log.lock(session)
+    at = services.log.now(session)  # dated under the log lock: events stay in time order
     remember(session, services, attempt, answer)
     event = events.signature_rejected(
-        at=services.clock(),
+        at=at,
         initiative=str(attempt.initiative.id),
         platform=attempt.platform_id,
         container_sha256=attempt.container_sha256,
@@ -191,7 +191,7 @@ def accept(
     pseudonym = services.pseudonyms.signer_pseudonym(initiative.id, signer.personal_code).hex()
     digest = attempt.container_sha256
     event = events.signature_accepted(
-        at=services.clock(),
+        at=services.log.now(session),
         initiative=str(initiative.id),
         signature=str(sid),
         platform=attempt.platform_id,
@@ -256,8 +256,9 @@ def withdraw(
         pseudonym = services.pseudonyms.signer_pseudonym(
             initiative.id, verdict.signer.personal_code
         ).hex()
+        at = services.log.now(session)
         event = events.signature_withdrawn(
-            at=services.clock(),
+            at=at,
             initiative=str(initiative.id),
             signature=str(sig.id),
             container_sha256=sig.container_sha256,
@@ -265,7 +266,7 @@ def withdraw(
         )
         (index,) = services.log.append(session, [event])
         sig.status = SignatureStatus.WITHDRAWN
-        sig.withdrawn_at = services.clock()
+        sig.withdrawn_at = at
         sig.withdrawal_leaf_index = index
         session.flush()
         answer = json_answer(200, {**signature_json(sig), "receipt": None})

@@ -69,10 +69,18 @@ class LogService:
         storage.lock()
         return storage
 
+    def now(self, session: Session) -> datetime:
+        """Take the log lock, then read the clock: the time to date this transaction's events
+        by. Dated before the lock, an event could follow one of a transaction that got the
+        lock first with a later time, and the log refuses times that go backwards."""
+        self.lock(session)
+        return self.clock()
+
     def append(self, session: Session, batch: Sequence[events.Event]) -> range:
         """Lock the log and append `batch`; the caller's transaction commits it with its
-        records."""
-        return Log(self.lock(session), self.origin).append_events(batch)
+        records. The log refuses an event dated before the previous one or beyond this
+        clock plus audit.log.MAX_CLOCK_SKEW: date events with `now(session)`."""
+        return Log(self.lock(session), self.origin).append_events(batch, now=self.clock())
 
     def latest_checkpoint(self, session: Session) -> bytes | None:
         latest = SqlLogStorage(session).latest_checkpoint()
@@ -127,7 +135,7 @@ class LogService:
         storage = self.lock(session)
         seq = session.scalar(sa.select(sa.func.count()).select_from(log_checkpoints)) or 0
         index = storage.size()
-        note = Log(storage, self.origin).rotate_key(at, self.signer, new)
+        note = Log(storage, self.origin).rotate_key(at, self.signer, new, now=self.clock())
         session.add(CheckpointClock(seq=seq, cut_at=at))
         session.flush()
         return note, index

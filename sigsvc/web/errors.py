@@ -10,6 +10,7 @@ from typing import Any
 
 import structlog
 from flask import Flask, Response, g, jsonify
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
 from crypto.reasons import MEANINGS, Reason
@@ -67,8 +68,11 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "TRUST_STALE": (503, "a trusted list is past its NextUpdate: retry after the refresh"),
     **{r.value: (422, MEANINGS[r]) for r in Reason if r.value not in _NOT_422},
     "INTERNAL_ERROR": (500, "unexpected server error"),
+    "STORAGE_UNAVAILABLE": (503, "the database is unreachable or full: retry later"),
     "NOT_READY": (503, "the service is not ready"),
 }
+
+RETRY_AFTER_STORAGE = "5"  # seconds: a database restart or a freed disk is back within that
 
 _HTTP_CODES = {
     400: "BAD_REQUEST",
@@ -121,6 +125,19 @@ def init_app(app: Flask) -> None:
         code = _HTTP_CODES.get(status, "BAD_REQUEST" if status < 500 else "INTERNAL_ERROR")
         headers = {k: v for k, v in exc.get_headers() if k.lower() == "allow"}
         return error_response(code, ERROR_CODES[code][1], status, headers)
+
+    @app.errorhandler(sa_exc.OperationalError)
+    @app.errorhandler(sa_exc.InterfaceError)
+    def _storage(exc: sa_exc.DBAPIError) -> Response:
+        # Disk full, database restarting, connection lost: nothing was committed (a request's
+        # writes are one transaction), so the platform retries under the same Idempotency-Key.
+        # The message is not logged (it may quote bound values); the driver's type says enough.
+        log.error("storage_unavailable", exc_type=type(exc.orig).__name__)
+        return error_response(
+            "STORAGE_UNAVAILABLE",
+            ERROR_CODES["STORAGE_UNAVAILABLE"][1],
+            headers={"Retry-After": RETRY_AFTER_STORAGE},
+        )
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

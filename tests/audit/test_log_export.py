@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from audit import merkle
+from audit import events, merkle
 from audit.checkpoint import Checkpoint, sign_checkpoint
 from audit.cli import main
-from audit.errors import ExportError, StorageError
+from audit.errors import EventTimeError, ExportError, StorageError
 from audit.export import tile_index_path, tile_path, write_export
-from audit.log import Log
+from audit.log import MAX_CLOCK_SKEW, Log
 from audit.note import Signer
 from audit.storage import MemoryStorage
 from audit.strict import b64encode
@@ -201,3 +201,38 @@ def test_console_entry_point_on_the_golden_export() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("OK ") and "273 entries" in result.stdout
+
+
+def _event(at: datetime) -> events.Event:
+    return events.initiative_closed(at=at, initiative="i-1", reason="CLOSED", accepted=0)
+
+
+def test_log_refuses_event_times_that_go_backwards_or_ahead() -> None:
+    log = Log(MemoryStorage(), ORIGIN)
+    log.append_events([_event(AT)], now=AT)
+    log.append_events([_event(AT)], now=AT)  # equal times are in order
+    with pytest.raises(EventTimeError, match="before the previous"):
+        log.append_events([_event(AT - timedelta(milliseconds=1))], now=AT)
+    with pytest.raises(EventTimeError, match="beyond the clock"):
+        log.append_events([_event(AT + MAX_CLOCK_SKEW + timedelta(milliseconds=1))], now=AT)
+    log.append_events([_event(AT + MAX_CLOCK_SKEW)], now=AT)  # within the skew
+    with pytest.raises(EventTimeError):  # out of order inside one batch
+        log.append_events([_event(AT + timedelta(hours=1)), _event(AT)])
+    assert log.size == 3
+
+
+def test_sigaudit_verify_checks_event_order(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A log written around the check (raw appends) is caught by the auditor."""
+    storage = MemoryStorage()
+    log = Log(storage, ORIGIN)
+    log.append([_event(AT + timedelta(minutes=m)).leaf_data() for m in (0, 5, 3, 9)])
+    log.checkpoint([KEY])
+    (tmp_path / "export.tar").write_bytes(_export(storage))
+    with pytest.raises(ExportError) as info:
+        verify_export(io.BytesIO(_export(storage)), [KEY.verifier()])
+    assert info.value.kind == "time" and info.value.index == 2
+    code = main(["verify", str(tmp_path / "export.tar"), "--key", KEY.verifier().vkey])
+    assert code == 1
+    assert "entry 2" in capsys.readouterr().out

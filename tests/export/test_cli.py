@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import uuid
 
+from audit.events import parse_leaf
 from sigsvc import db
 from sigsvc.cli import cli
 from sigsvc.db.models.intake import DataKey
+from sigsvc.log.storage import SqlLogStorage
 from tests.signatures.conftest import post
 
 
@@ -32,10 +34,18 @@ def test_cli_handover_and_partial_purge(app, client, initiative, container, rece
     # One more signature waits for export: the purge erases the batch, keeps the key.
     post(client, initiative, container("no_prefix"))
     acked = _run(app, "batches", "show", created["id"])["acknowledged_at"]
+    refused = app.test_cli_runner().invoke(cli, ["retention", "purge", "--now", acked])
+    assert refused.exit_code == 2 and "test-only" in refused.output  # not for operators
+    app.config["TEST_ALLOW_NOW"] = True
     early = _run(app, "retention", "purge", "--now", acked)
     assert early == []
     purged = _run(app, "retention", "purge", "--now", "2099-01-01T00:00:00Z")
     assert [(p["scope"], p["count"]) for p in purged] == [("BATCH_RECORDS", 2)]
+    # The purge decided as of 2099; the log dated it by the clock (never into the future).
+    with db.session_scope(app) as session:
+        index = purged[0]["leaf_index"]
+        (leaf,) = SqlLogStorage(session).entries(index, index + 1)
+        assert parse_leaf(bytes(leaf)).at < "2099"
     assert _run(app, "batches", "show", created["id"])["artefact_path"] is None
     with db.session_scope(app) as session:
         assert session.get(DataKey, uuid.UUID(initiative["id"])) is not None

@@ -136,6 +136,7 @@ def test_trust_refresh_cli(lists: _Lists, tmp_path: Path, monkeypatch) -> None: 
     signer = tmp_path / "lotl-signer.der"
     signer.write_bytes(cert_der("lotl_operator"))
     monkeypatch.setenv("SIGSVC_TRUST_TEST_HTTP", "1")
+    monkeypatch.setenv("SIGSVC_TEST_ALLOW_NOW", "1")  # --now is test-only
     result = CliRunner().invoke(
         cli,
         [

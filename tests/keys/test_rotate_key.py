@@ -23,7 +23,8 @@ def _export(client, path: Path) -> Path:
 
 def _rotate(app, *args: str) -> dict:
     result = app.test_cli_runner().invoke(
-        cli, ["log", "rotate-key", *args, "--now", "2026-03-02T10:05:00Z"]
+        cli,
+        ["log", "rotate-key", *args],  # dated by the clock: --now is test-only (issue 9)
     )
     assert result.exit_code == 0, result.output
     return json.loads(result.output)
