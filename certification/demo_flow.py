@@ -261,6 +261,9 @@ def run(base: str, instance: Path) -> int:
 
 
 def main(base: str, instance: Path) -> int:
+    # `sigsvc demo-run` ends us with SIGTERM: exit through the finally blocks (the receiver
+    # started for a push, the responders) instead of dying past them.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     code = run(base, instance)
     # Batches are sealed XAdES-LT with the test PKI's TSA and OCSP: keep the responders up
     # for the reader's `sigsvc batches create` until `sigsvc demo-run` stops (it ends us).

@@ -19,7 +19,12 @@ if ! docker info >/dev/null 2>&1; then
         --pidfile "$work/dockerd.pid" --iptables=false --ip6tables=false --bridge=none \
         --storage-driver=vfs >"$work/dockerd.log" 2>&1 &
     daemon_pid=$!
-    trap 'kill "$daemon_pid" 2>/dev/null || true; wait "$daemon_pid" 2>/dev/null || true' EXIT
+    stop() {
+        kill "$daemon_pid" 2>/dev/null || true
+        wait "$daemon_pid" 2>/dev/null || true
+        umount "$work/exec/netns/default" 2>/dev/null || true  # dockerd leaves it mounted
+    }
+    trap stop EXIT
     for _ in $(seq 100); do docker info >/dev/null 2>&1 && break; sleep 0.2; done
 fi
 
