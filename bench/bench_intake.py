@@ -204,6 +204,7 @@ def deploy(url: str, tmp: Path, export_records: int) -> Deployment:
             "SIGSVC_TRUSTED_LISTS": str(GENERATED / "trusted-list.xml"),
             "SIGSVC_TL_SIGNERS": str(GENERATED / "certs" / "tl_operator.pem"),
             "SIGSVC_TEST_CLOCK": RESPONDER_TIME.isoformat(),
+            "SIGSVC_TEST_FETCH_PRIVATE_ADDRESSES": "1",  # the test PKI's responders (127.0.0.1)
             "SIGSVC_RATE_PLATFORM": "100000/100000",
             "SIGSVC_CHECKPOINT_INTERVAL": "2",
             "SIGSVC_BATCH_SEAL_KEY": str(seal_key),

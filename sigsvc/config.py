@@ -68,6 +68,7 @@ KNOWN_VARIABLES = frozenset(
         "SIGSVC_TIMEOUT",
         "SIGSVC_GRACEFUL_TIMEOUT",
         "SIGSVC_KEEPALIVE",
+        "SIGSVC_REQUEST_BODY_TIMEOUT",
         # keys in a PKCS#11 token (sigsvc/keys)
         "SIGSVC_PKCS11_MODULE",
         "SIGSVC_PKCS11_TOKEN",
@@ -86,6 +87,7 @@ KNOWN_VARIABLES = frozenset(
         "SIGSVC_CLOCK_SKEW_TOLERANCE",
         "SIGSVC_TRUST_REFRESH_INTERVAL",
         "SIGSVC_TRUST_TEST_HTTP",
+        "SIGSVC_TRUST_CA_FILE",
         # operator console (sigsvc/pages), fetcher test switch (issue 9)
         "SIGSVC_CONSOLE_KEY",
         "SIGSVC_CONSOLE_KEY_FILE",
@@ -145,6 +147,7 @@ def from_env(env: Mapping[str, str], instance_path: str | Path) -> dict[str, Any
             env, "SIGSVC_CLOCK_SKEW_TOLERANCE", clockskew.DEFAULT_TOLERANCE
         ),
         "TRUST_TEST_HTTP": env.get("SIGSVC_TRUST_TEST_HTTP") == "1",
+        "TRUST_CA_FILE": env.get("SIGSVC_TRUST_CA_FILE", ""),
         "TEST_CLOCK": env.get("SIGSVC_TEST_CLOCK", ""),
         "TEST_ALLOW_NOW": env.get("SIGSVC_TEST_ALLOW_NOW", "") == "1",  # operator --now
         "CHECKPOINT_INTERVAL": _int(env, "SIGSVC_CHECKPOINT_INTERVAL", 2),

@@ -60,15 +60,22 @@ class Services:
     trust_grace: timedelta = timedelta(days=1)
 
     def stale_lists(self) -> list[str]:
-        """Refreshed lists past NextUpdate + grace now (intake answers 503 TRUST_STALE).
+        """Lists past NextUpdate + grace now (intake answers 503 TRUST_STALE).
 
-        Only lists kept by `sigsvc trust refresh` (SIGSVC_TRUST_DIR): statically configured
-        lists (SIGSVC_TRUSTED_LISTS: tests, demo, a deliberate pin) get the verdict warning
-        "past its NextUpdate" instead.
+        Refreshed (SIGSVC_TRUST_DIR) and statically pinned (SIGSVC_TRUSTED_LISTS) lists alike:
+        a pinned file does not stay current by being pinned, and an operator who pinned one
+        must replace it as the scheme operator does (ADR 0005). Tests and the demo use a
+        fixed SIGSVC_TEST_CLOCK or a re-issued TEST list.
         """
-        if self.trust_watch is None:
-            return []
         return trustlists.stale_lists(self.trust, self.verification_time(), self.trust_grace)
+
+    def trust_in_force(self, moment: datetime | None, current: TrustStore) -> TrustStore:
+        """The store of the list versions in force at `moment` (a signature's time stamp),
+        when they are older than `current`'s; else `current`. Only refreshed lists keep
+        versions (SIGSVC_TRUST_DIR)."""
+        if self.trust_watch is None or moment is None:
+            return current
+        return self.trust_watch.in_force(moment) or current
 
     def reload_trust(self) -> None:
         """Swap in a newer stored list version, if `sigsvc trust refresh` made one."""
@@ -207,6 +214,7 @@ def _trust_watch(
         lotl_signers=signers,
         lotl_url=config.get("LOTL_URL") or trustlists.EU_LOTL_URL,
         allow_loopback_http=bool(config.get("TRUST_TEST_HTTP")),
+        ca_file=Path(config["TRUST_CA_FILE"]) if config.get("TRUST_CA_FILE") else None,
     )
     schedule = trustlists.RefreshSchedule(
         settings, float(config.get("TRUST_REFRESH_INTERVAL", 3600)), clock

@@ -18,6 +18,7 @@ from .tsl_xml import (
     NS_ADDTYPES,
     TSL_TYPE_EU_GENERIC,
     TSL_TYPE_EU_LOTL,
+    Operator,
     names,
     new_list,
     scheme_information,
@@ -31,13 +32,14 @@ from .xades import b64, serialize
 LV_TL_URL = f"{pki.BASE_URL}/tsl/lv-test.xml"
 LOTL_URL = f"{pki.BASE_URL}/tsl/eu-lotl-test.xml"
 TSL_MIME_TYPE = "application/vnd.etsi.tsl+xml"
+OJ_URL = "https://eur-lex.europa.eu/legal-content/EN/TXT/?uri=uriserv:OJ.C_.2019.276.01.0001.01.ENG"
 RULES = "http://uri.etsi.org/TrstSvc/TrustedList/schemerules/"
 
 
 def _pointer(
     parent: etree._Element,
     *,
-    signers: Sequence[str],
+    signers: Sequence[str | bytes],
     location: str,
     tsl_type: str,
     territory: str,
@@ -48,7 +50,8 @@ def _pointer(
     identities = sub(pointer, tsl("ServiceDigitalIdentities"))
     for label in signers:
         identity = sub(identities, tsl("ServiceDigitalIdentity"))
-        sub(sub(identity, tsl("DigitalId")), tsl("X509Certificate"), b64(pki.cert_der(label)))
+        der = pki.cert_der(label) if isinstance(label, str) else label
+        sub(sub(identity, tsl("DigitalId")), tsl("X509Certificate"), b64(der))
     sub(pointer, tsl("TSLLocation"), location)
     info = sub(pointer, tsl("AdditionalInformation"))
     sub(sub(info, tsl("OtherInformation")), tsl("TSLType"), tsl_type)
@@ -60,7 +63,9 @@ def _pointer(
 
 def build_lotl(
     *,
-    operator: str = "lotl_operator",
+    operator: Operator = "lotl_operator",
+    lotl_signers: Sequence[str | bytes] | None = None,
+    pivots: Sequence[str] = (),
     tl_signers: Sequence[str] = ("tl_operator",),
     tl_location: str = LV_TL_URL,
     sequence: int = 1,
@@ -69,12 +74,20 @@ def build_lotl(
     signed: bool = True,
     after_sign: Callable[[etree._Element], None] | None = None,
 ) -> bytes:
-    """The test LOTL's bytes (deterministic). ``tl_signers``: labels pinned for the LV list."""
+    """The test LOTL's bytes (deterministic). ``tl_signers``: labels pinned for the LV list.
+
+    ``operator`` signs it (a label, or a key and certificate made in a test);
+    ``lotl_signers`` are the LOTL signing certificates it announces in its own pointer
+    (default: the operator's); ``pivots``: pivot LOTL URLs, newest first, listed in
+    SchemeInformationURI before the Official Journal reference, as the EU LOTL does.
+    """
+    if lotl_signers is None:
+        lotl_signers = [operator if isinstance(operator, str) else operator[1]]
 
     def pointers(parent: etree._Element) -> None:
         _pointer(
             parent,
-            signers=[operator],
+            signers=lotl_signers,
             location=LOTL_URL,
             tsl_type=TSL_TYPE_EU_LOTL,
             territory="EU",
@@ -104,6 +117,7 @@ def build_lotl(
         community_rules=RULES + "EUlistofthelists",
         distribution_point=LOTL_URL,
         pointers=pointers,
+        **({"information_uris": [*pivots, OJ_URL]} if pivots else {}),
     )
     if signed:
         sign_enveloped(root, operator, issued)

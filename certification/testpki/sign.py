@@ -27,17 +27,20 @@ from .xades import (
     C14N_11,
     DataFile,
     Hook,
+    add_archive_timestamp,
     add_signature_timestamp,
     add_validation_data,
+    archive_timestamp_input,
     build_signature,
     new_signatures_document,
     serialize,
     signature_value_c14n,
 )
 
-Level = Literal["B", "T", "LT"]
+Level = Literal["B", "T", "LT", "LTA"]
 TIMESTAMP_DELAY = timedelta(seconds=5)
 OCSP_DELAY = timedelta(seconds=10)
+ARCHIVE_DELAY = timedelta(seconds=20)
 FORM_FILENAME = "paraksta-veidlapa.txt"
 SIGNATURE_FILENAME = "META-INF/edoc-signatures-S{n}.xml"
 
@@ -103,13 +106,17 @@ def signature_document(
     tsa: str = "tsa",
     wrap_base64: int | None = None,
     responders: Responders | None = None,
+    archive_at: datetime | None = None,
+    archive_tsa: str = "tsa",
 ) -> bytes:
     """One ``asic:XAdESSignatures`` file holding one ds:Signature per signer (ids S1, S2, ...).
 
     ``timestamp_at``/``ocsp_at`` move the TSA's genTime / the OCSP producedAt (defaults:
     signing_time + 5 s / + 10 s); ``timestamp_over`` time-stamps other bytes than the canonical
     SignatureValue (an invalid signature time stamp); ``tsa="unlisted-tsa"`` asks a TSA that is
-    not a QTST service on the trusted list.
+    not a QTST service on the trusted list. ``level="LTA"``: LT plus an xades141:ArchiveTimeStamp
+    from ``archive_tsa`` at ``archive_at`` (default signing_time + 20 s), added after
+    ``after_sign`` so that it covers any edit made there.
     """
     responders = responders or Responders()
     root = new_signatures_document()
@@ -129,7 +136,7 @@ def signature_document(
             before_sign=before_sign,
             wrap=wrap_base64,
         )
-        if level in ("T", "LT"):
+        if level in ("T", "LT", "LTA"):
             stamped = timestamp_over or signature_value_c14n(signature, c14n)
             token = clients.fetch_timestamp(
                 stamped,
@@ -137,7 +144,7 @@ def signature_document(
                 at=timestamp_at or signing_time + TIMESTAMP_DELAY,
             )
             add_signature_timestamp(signature, token, c14n, wrap_base64)
-        if level == "LT":
+        if level in ("LT", "LTA"):
             # Everything needed to validate later without fetching (EN 319 132-1 B-LT): the
             # signer's issuing CA and OCSP, and the time-stamping unit's CA and OCSP. Roots
             # come from the trusted list (or a test anchor), as in eParaksts output.
@@ -153,6 +160,14 @@ def signature_document(
             add_validation_data(signature, certs, responses, wrap_base64)
         if after_sign is not None:
             after_sign(signature)
+        if level == "LTA":
+            covered = archive_timestamp_input(signature, [(f.name, f.data) for f in files], c14n)
+            token = clients.fetch_timestamp(
+                covered,
+                responders.tsa_url_for(archive_tsa),
+                at=archive_at or signing_time + ARCHIVE_DELAY,
+            )
+            add_archive_timestamp(signature, token, c14n, wrap_base64)
     return serialize(root)
 
 
@@ -183,6 +198,8 @@ def make_edoc(
     mimetype_stored: bool = True,
     include_manifest: bool = True,
     responders: Responders | None = None,
+    archive_at: datetime | None = None,
+    archive_tsa: str = "tsa",
 ) -> bytes:
     """A signed Latvian ``.edoc`` (ASiC-E, XAdES-B-``level``) over ``data`` named ``filename``.
 
@@ -211,6 +228,8 @@ def make_edoc(
         "tsa": tsa,
         "wrap_base64": wrap_base64,
         "responders": responders,
+        "archive_at": archive_at,
+        "archive_tsa": archive_tsa,
     }
     if signatures_in_one_file:
         signature_files = [

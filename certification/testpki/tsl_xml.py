@@ -8,7 +8,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
+from asn1crypto import x509 as asn1_x509
 from lxml import etree
 
 from . import pki
@@ -75,6 +77,7 @@ def scheme_information(
     community_rules: str = "http://uri.etsi.org/TrstSvc/TrustedList/schemerules/EUcommon",
     distribution_point: str = "https://testpki.sigsvc.invalid/tsl.xml",
     pointers: Callable[[etree._Element], None] | None = None,
+    information_uris: Sequence[str] = ("https://testpki.sigsvc.invalid/tsl",),
 ) -> None:
     """SchemeInformation in XSD order; ``pointers`` fills PointersToOtherTSL when given."""
     info = sub(root, tsl("SchemeInformation"))
@@ -90,7 +93,7 @@ def scheme_information(
     sub(postal, tsl("CountryName"), territory)
     uris(address, "ElectronicAddress", ["mailto:testpki@sigsvc.invalid"])
     names(info, "SchemeName", [("en", scheme_name)])
-    uris(info, "SchemeInformationURI", ["https://testpki.sigsvc.invalid/tsl"])
+    uris(info, "SchemeInformationURI", information_uris)
     sub(
         info,
         tsl("StatusDeterminationApproach"),
@@ -114,10 +117,16 @@ def new_list(list_id: str) -> etree._Element:
     return etree.Element(tsl("TrustServiceStatusList"), nsmap=nsmap, Id=list_id, TSLTag=TSL_TAG)  # type: ignore[arg-type]
 
 
-def sign_enveloped(root: etree._Element, operator: str, signing_time: datetime) -> None:
+# A pki.yml label, or (private key, certificate DER) made elsewhere (e.g. in a test).
+Operator = str | tuple[Any, bytes]
+
+
+def sign_enveloped(root: etree._Element, operator: Operator, signing_time: datetime) -> None:
     """Enveloped XAdES-B-B signature (TS 119 612 §5.7.1) over the whole list."""
-    key = pki.private_key(operator)
-    cert_der = pki.cert_der(operator)
+    if isinstance(operator, str):
+        key, cert_der = pki.private_key(operator), pki.cert_der(operator)
+    else:
+        key, cert_der = operator
     document_digest = b64(sha256(canonicalize(root, C14N_EXC)))
     sid = "tsl-signature"
     signature = sub(root, ds("Signature"), Id=sid)
@@ -152,7 +161,8 @@ def sign_enveloped(root: etree._Element, operator: str, signing_time: datetime) 
     digest_el = sub(cert_el, xades("CertDigest"))
     sub(digest_el, ds("DigestMethod"), Algorithm=DIGEST_URIS["sha256"])
     sub(digest_el, ds("DigestValue"), b64(sha256(cert_der)))
-    sub(cert_el, xades("IssuerSerialV2"), b64(issuer_serial_v2(pki.cert(operator))))
+    cert = pki.cert(operator) if isinstance(operator, str) else asn1_x509.Certificate.load(cert_der)
+    sub(cert_el, xades("IssuerSerialV2"), b64(issuer_serial_v2(cert)))
     dof = sub(
         sub(props, xades("SignedDataObjectProperties")),
         xades("DataObjectFormat"),

@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from asn1crypto import x509
 from cryptography.hazmat.primitives import hashes
@@ -240,6 +240,52 @@ def add_signature_timestamp(
     """Add xades:SignatureTimeStamp carrying ``token_der`` (XAdES-B-T)."""
     sid = signature.get("Id")
     stamp = _sub(unsigned_properties(signature), xades("SignatureTimeStamp"), Id=f"{sid}-T0")
+    _sub(stamp, ds("CanonicalizationMethod"), Algorithm=c14n)
+    _sub(stamp, xades("EncapsulatedTimeStamp"), b64(token_der, wrap))
+    return stamp
+
+
+NS_XADES141 = "http://uri.etsi.org/01903/v1.4.1#"
+
+
+def archive_timestamp_input(
+    signature: etree._Element, files: Sequence[tuple[str, bytes]], c14n: str = C14N_11
+) -> bytes:
+    """What an xades141:ArchiveTimeStamp appended now covers (EN 319 132-1 §5.5.2.2, not
+    distributed): the dereferenced references (data files as stored, the SignedProperties
+    canonicalized), SignedInfo, SignatureValue, KeyInfo, every unsigned signature property
+    already present, and the ds:Objects other than the QualifyingProperties one."""
+    by_name = dict(files)
+    ids = {el.get("Id"): el for el in signature.iter() if el.get("Id")}
+    parts = []
+    signed_info = signature.find(ds("SignedInfo"))
+    assert signed_info is not None
+    for ref in signed_info.iter(ds("Reference")):
+        uri = ref.get("URI") or ""
+        if uri.startswith("#"):
+            parts.append(canonicalize(ids[uri[1:]], c14n))
+        else:
+            parts.append(by_name[unquote(uri)])
+    for tag in ("SignedInfo", "SignatureValue", "KeyInfo"):
+        element = signature.find(ds(tag))
+        if element is not None:
+            parts.append(canonicalize(element, c14n))
+    parts += [canonicalize(child, c14n) for child in unsigned_properties(signature)]
+    parts += [
+        canonicalize(obj, c14n)
+        for obj in signature.findall(ds("Object"))
+        if obj.find(xades("QualifyingProperties")) is None
+    ]
+    return b"".join(parts)
+
+
+def add_archive_timestamp(
+    signature: etree._Element, token_der: bytes, c14n: str = C14N_11, wrap: int | None = None
+) -> etree._Element:
+    """Append xades141:ArchiveTimeStamp carrying ``token_der`` (XAdES-B-LTA)."""
+    usp = unsigned_properties(signature)
+    n = len(usp.findall(f"{{{NS_XADES141}}}ArchiveTimeStamp"))
+    stamp = _sub(usp, f"{{{NS_XADES141}}}ArchiveTimeStamp", Id=f"{signature.get('Id')}-A{n}")
     _sub(stamp, ds("CanonicalizationMethod"), Algorithm=c14n)
     _sub(stamp, xades("EncapsulatedTimeStamp"), b64(token_der, wrap))
     return stamp

@@ -263,6 +263,7 @@ def check_signature_hash(cert: x509.Certificate) -> None:
 
 def check_issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> None:
     """The certificate's signature verifies with the issuer's key (RFC 5280 §6.1.3 (a)(1))."""
+    check_signature_hash(cert)  # cryptography ≥ 50 no longer verifies SHA-1: say why first
     try:
         child = load_der_x509_certificate(cert.dump())
         child.verify_directly_issued_by(load_der_x509_certificate(issuer.dump()))

@@ -12,7 +12,7 @@ import zlib
 from datetime import datetime
 from typing import Any
 
-from asn1crypto import x509
+from asn1crypto import cms, x509
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -23,6 +23,7 @@ from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 
 from crypto._internal import algorithms
+from crypto._internal.archive import MAX_ARCHIVE_TIMESTAMPS, ArchiveInput
 from crypto._internal.pipeline import Progress, Signed, note_trust_freshness, verify_signer
 from crypto._internal.xades import TimestampRef
 from crypto.errors import (
@@ -127,12 +128,33 @@ def verify_pades(
             ocsps=ocsps,
             crls=crls,
             data=data,
+            archive_timestamps=_document_timestamps(doc_timestamps, container),
         ),
         policy,
         trust,
         fetcher,
         at,
     )
+
+
+def _document_timestamps(doc_timestamps: list[Any], container: bytes) -> tuple[ArchiveInput, ...]:
+    """Each document time stamp (EN 319 142-1 §5.4.3, PAdES-LTA) with the bytes its imprint
+    covers: its ByteRange of the file (everything but its own /Contents), oldest first."""
+    if len(doc_timestamps) > MAX_ARCHIVE_TIMESTAMPS:
+        raise UnsafeInput(f"{len(doc_timestamps)} document time stamps")
+    out = []
+    # oldest first: an earlier revision's ByteRange ends earlier in the file
+    for ts in sorted(doc_timestamps, key=lambda t: int(t.byte_range[2]) + int(t.byte_range[3])):
+        try:
+            start1, len1, start2, len2 = (int(n) for n in ts.byte_range)
+            token = cms.ContentInfo.load(ts.pkcs7_content).dump()
+        except (ValueError, TypeError) as exc:
+            raise MalformedContainer(f"unreadable document time stamp: {exc}") from exc
+        if start1 != 0 or min(len1, start2, len2) < 0 or start2 + len2 > len(container):
+            raise MalformedContainer("document time stamp ByteRange outside the file")
+        covered = container[start1 : start1 + len1] + container[start2 : start2 + len2]
+        out.append(ArchiveInput(token, covered))
+    return tuple(out)
 
 
 _MAX_NAME_TREE = 16

@@ -9,9 +9,11 @@ from datetime import datetime, timedelta
 from asn1crypto import x509
 
 from crypto._internal import algorithms, budget, chain, qualification, revocation
+from crypto._internal.archive import ArchiveInput
 from crypto._internal.asic import parse_asic
 from crypto._internal.binding import check_binding, riga_date
 from crypto._internal.identity import signer_from_certificate
+from crypto._internal.revoked_later import validate_at
 from crypto._internal.timestamp import VerifiedTimestamp, verify_token
 from crypto._internal.xades import TimestampRef, parse_and_verify
 from crypto.errors import (
@@ -105,6 +107,7 @@ def verify_asic(
             ocsps=sig.ocsps,
             crls=sig.crls,
             data=asic.data,
+            archive_timestamps=sig.archive_timestamps,
         ),
         policy,
         trust,
@@ -125,6 +128,8 @@ class Signed:
     ocsps: tuple[bytes, ...]
     crls: tuple[bytes, ...]
     data: bytes
+    # XAdES ArchiveTimeStamps / PAdES document time stamps, oldest first, with their inputs
+    archive_timestamps: tuple[ArchiveInput, ...] = ()
 
 
 def verify_signer(
@@ -149,6 +154,7 @@ def verify_signer(
     # 4. Signature time stamp: verified now, its failure raised in its turn (step 10).
     ts, ts_error = _timestamp(sig, trust, at, policy, fetcher, progress.warnings)
     moment = ts.gen_time if ts else at
+    archive_error = _archive_timestamps(sig, ts, trust, at, policy, fetcher)
     budget.check("signature time stamp")
     if ts:
         progress.signing_time = ts.gen_time
@@ -160,26 +166,38 @@ def verify_signer(
             if ts_error is not None:  # without a valid time stamp the form date is unknowable
                 raise ts_error from exc
             raise
-    # 6. Chain to a CA/QC service granted at the signing time (or a test anchor).
-    tp = chain.trusted_path(leaf, list(sig.other_certs), trust, moment, fetcher=fetcher)
-    # Each link's signature verifies before anything else is concluded from, or fetched for,
-    # these certificates (no requests on behalf of forged certificates).
-    for cert, issuer in tp.pairs():
-        chain.check_signature_hash(cert)  # SHA-1/MD5: WEAK_ALGORITHM, not UNTRUSTED_CHAIN
-        chain.check_issued_by(cert, issuer)
-    progress.trust_source = tp.source
-    code_error = code_error or _legacy_code_issuer(progress.signer, tp, trust)
-    if tp.source == "test-anchor":
-        progress.warnings.append("trust from a test/demo anchor, not from a trusted list")
-    # 7. Qualification and key usage, 8. algorithm policy for the signer key.
-    qualification.check_qualified(tp, trust, moment)
-    qualification.check_key_usage(leaf)
-    algorithms.check_public_key(leaf.public_key, policy.algorithms, "signing certificate")
-    # 9. Validity at the signing time, then revocation (embedded first, else fetched).
-    _check_validity(tp, moment)
-    budget.check("certificate path")
-    revinfo = _validate_with_revocation(tp, sig, trust, fetcher, moment, policy, progress)
-    budget.check("path validation")
+    try:
+        # 6. Chain to a CA/QC service granted at the signing time (or a test anchor).
+        tp = chain.trusted_path(leaf, list(sig.other_certs), trust, moment, fetcher=fetcher)
+        # Each link's signature verifies before anything else is concluded from, or fetched for,
+        # these certificates (no requests on behalf of forged certificates).
+        for cert, issuer in tp.pairs():
+            chain.check_signature_hash(cert)  # SHA-1/MD5: WEAK_ALGORITHM, not UNTRUSTED_CHAIN
+            chain.check_issued_by(cert, issuer)
+        progress.trust_source = tp.source
+        code_error = code_error or _legacy_code_issuer(progress.signer, tp, trust)
+        if tp.source == "test-anchor":
+            progress.warnings.append("trust from a test/demo anchor, not from a trusted list")
+        # 7. Qualification and key usage, 8. algorithm policy for the signer key.
+        qualification.check_qualified(tp, trust, moment)
+        qualification.check_key_usage(leaf)
+        algorithms.check_public_key(leaf.public_key, policy.algorithms, "signing certificate")
+        # 9. Validity at the signing time, then revocation (embedded first, else fetched).
+        _check_validity(tp, moment)
+        budget.check("certificate path")
+        revinfo = _validate_with_revocation(tp, sig, trust, fetcher, moment, policy, progress)
+        budget.check("path validation")
+    except VerificationError as exc:
+        if exc.subindication is not SubIndication.TRY_LATER:
+            raise
+        # An outage (503, retry later) must not hide a permanent condition that a retry
+        # cannot change: no or an invalid time stamp, the period, the personal code.
+        try:
+            _final_checks(ts, ts_error or archive_error, code_error, progress, policy)
+        except VerificationError as permanent:
+            if permanent.subindication is not SubIndication.TRY_LATER:
+                raise permanent from exc
+        raise
     progress.evidence = Evidence(
         signer_certificate=sig.leaf_der,
         chain=tp.chain_der(),
@@ -188,6 +206,17 @@ def verify_signer(
         timestamp_token=ts.token if ts else b"",
         timestamp_chain=ts.cert_ders if ts else (),
     )
+    _final_checks(ts, ts_error or archive_error, code_error, progress, policy)
+
+
+def _final_checks(
+    ts: VerifiedTimestamp | None,
+    ts_error: VerificationError | None,
+    code_error: InvalidPersonalCode | None,
+    progress: Progress,
+    policy: Policy,
+) -> None:
+    """Steps 10-11: time stamp required and valid; collection period, age, personal code."""
     # 10. Time stamp required and valid.
     if ts_error is not None:
         raise ts_error
@@ -236,7 +265,7 @@ def _validate_with_revocation(
     revinfo: revocation.Revinfo | None = None
     try:
         revinfo = revocation.evidence(pairs, sig.ocsps, sig.crls, fetcher, moment, policy, warnings)
-        chain.validate(tp, trust, moment, revinfo.ocsps, revinfo.crls)
+        validate_at(tp, trust, moment, revinfo, warnings)
     except RevocationUnavailable as exc:
         # revinfo None: the fetcher was already asked (or there is none); fetched: nothing new
         if fetcher is None or revinfo is None or revinfo.fetched:
@@ -247,7 +276,7 @@ def _validate_with_revocation(
             revinfo = revocation.evidence(
                 pairs, (), (), fetcher, moment, policy, warnings, fetch_first=True
             )
-            chain.validate(tp, trust, moment, revinfo.ocsps, revinfo.crls)
+            validate_at(tp, trust, moment, revinfo, warnings)
         finally:
             progress.warnings.extend(warnings)
         return revinfo
@@ -296,6 +325,42 @@ def _timestamp(
     return ts, None
 
 
+def _archive_timestamps(
+    sig: Signed,
+    ts: VerifiedTimestamp | None,
+    trust: TrustStore,
+    at: datetime,
+    policy: Policy,
+    fetcher: Fetcher | None,
+) -> VerificationError | None:
+    """Every archive time stamp present (XAdES ArchiveTimeStamp, PAdES document time stamp):
+    its imprint over what it covers, its TSA a granted QTST (or test anchor) at its genTime,
+    each one no earlier than the time stamp before it and none after `at`. Their TSA
+    certificates' revocation is not checked (see crypto/README.md)."""
+    previous = ts.gen_time if ts else None
+    for n, ref in enumerate(sig.archive_timestamps, 1):
+        try:
+            ats = verify_token(
+                ref.token, ref.imprint_input, policy.algorithms, trust.parse_certificate
+            )
+            chain.trusted_tsa(ats.tsa_cert, ats.certs, trust, ats.gen_time, fetcher)
+            if ats.gen_time > at + _CLOCK_SKEW:
+                raise TimestampInvalid("it is later than the validation time")
+            if previous is not None and ats.gen_time < previous:
+                raise TimestampInvalid(
+                    "it is earlier than the time stamp it covers",
+                    subindication=SubIndication.TIMESTAMP_ORDER_FAILURE,
+                )
+            previous = ats.gen_time
+        except VerificationError as exc:
+            if exc.subindication is SubIndication.TRY_LATER:
+                return exc  # an outage stays retryable
+            return TimestampInvalid(
+                f"archive time stamp {n}: {exc.message}", subindication=exc.subindication
+            )
+    return None
+
+
 def _tsa_revocation(
     tsa_path: chain.TrustedPath,
     sig: Signed,
@@ -315,7 +380,7 @@ def _tsa_revocation(
         revinfo = revocation.evidence(
             tsa_path.pairs(), sig.ocsps, sig.crls, fetcher, gen_time, policy, notes
         )
-        chain.validate(tsa_path, trust, gen_time, revinfo.ocsps, revinfo.crls)
+        validate_at(tsa_path, trust, gen_time, revinfo, notes)
     except RevocationUnavailable as exc:
         if exc.subindication is SubIndication.TRY_LATER:
             raise

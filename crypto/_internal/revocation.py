@@ -37,6 +37,9 @@ class Revinfo:
     ocsps: list[bytes] = field(default_factory=list)
     crls: list[bytes] = field(default_factory=list)
     fetched: bool = False  # the signing certificate's evidence came from the fetcher
+    # The earliest revocation the accepted evidence reports for the certificate checked first
+    # (time, reason): after the time stamp it is a verdict line, not a reject (EN 319 102-1).
+    revoked: tuple[datetime, str] | None = None
 
 
 def ocsp_request(cert: x509.Certificate, issuer: x509.Certificate) -> bytes:
@@ -68,6 +71,7 @@ class _About:
     this_update: datetime
     next_update: datetime | None
     archive_cutoff: datetime | None = None
+    revoked: tuple[datetime, str] | None = None  # (revocation time, reason) when it says so
 
 
 def _ocsp_about(
@@ -108,11 +112,20 @@ def _ocsp_about(
                 and key_hash is not None
                 and cert_id["issuer_key_hash"].native == key_hash
             ):
+                status = single["cert_status"]
+                revoked = None
+                if status.name == "revoked":
+                    info = status.chosen
+                    revoked = (
+                        info["revocation_time"].native,
+                        info["revocation_reason"].native or "unspecified",
+                    )
                 return _About(
                     "OCSP response",
                     single["this_update"].native,
                     single["next_update"].native,
                     cutoff,
+                    revoked,
                 )
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         return f"unreadable OCSP response ({type(exc).__name__})"
@@ -127,7 +140,18 @@ def _crl_about(der: bytes, cert: x509.Certificate, limits: SizeLimits) -> _About
         revoked = tbs["revoked_certificates"]
         if revoked and len(revoked) > limits.max_crl_entries:
             raise UnsafeInput(f"CRL with {len(revoked)} entries (limit {limits.max_crl_entries})")
-        return _About("CRL", tbs["this_update"].native, tbs["next_update"].native)
+        revoked_entry = None
+        serial = cert["tbs_certificate"]["serial_number"].dump()
+        for entry in revoked or ():
+            if entry["user_certificate"].dump() == serial:
+                revoked_entry = (
+                    entry["revocation_date"].native,
+                    entry.crl_reason_value.native if entry.crl_reason_value else "unspecified",
+                )
+                break
+        return _About(
+            "CRL", tbs["this_update"].native, tbs["next_update"].native, revoked=revoked_entry
+        )
     except (ValueError, TypeError, KeyError) as exc:
         return f"unreadable CRL ({type(exc).__name__})"
 
@@ -201,7 +225,9 @@ def evidence(
             )
         used = [_fetch(leaf, issuer, fetcher, ts, policy, out, problems)]
         out.fetched = True
-    notes = [n for a in used if (n := _delay_warning(a, ts, policy))]
+    out.revoked = min((a.revoked for a in used if a.revoked is not None), default=None)
+    # A stated revocation time, not the delay, decides about evidence that reports one.
+    notes = [n for a in used if a.revoked is None and (n := _delay_warning(a, ts, policy))]
     warnings.extend(notes[:1])
     # Issuing CAs: their CRLs when they declare some (soft when offline, retryable on outage).
     if fetcher is not None:

@@ -16,12 +16,12 @@ from asn1crypto import x509
 from lxml import etree
 
 from crypto._internal import algorithms, safexml
+from crypto._internal.archive import ArchiveInput, archive_inputs
 from crypto._internal.xmldsig import (
     ASIC,
     DEFAULT_C14N,
     DS,
     XADES,
-    XADES141,
     b64,
     c14n,
     one,
@@ -64,6 +64,7 @@ class XadesSignature:
     has_certificate_values: bool
     has_archive_timestamp: bool
     digests_used: tuple[str, ...] = field(default=())
+    archive_timestamps: tuple[ArchiveInput, ...] = ()  # EN 319 132-1 §5.5.2, in order
 
     @property
     def level(self) -> str:
@@ -137,6 +138,7 @@ def parse_and_verify(
 
     # 3. References: exactly one to the data file, exactly one to the SignedProperties.
     digests_used = [hash_name]
+    dereferenced: list[tuple[str, etree._Element | bytes]] = []  # for archive time stamps
     data_refs = sp_refs = 0
     references = signed_info.findall(q(DS, "Reference"))
     if len(references) > _MAX_REFERENCES:  # each costs a digest over the data: bound the work
@@ -166,6 +168,7 @@ def parse_and_verify(
                     raise SignatureInvalid("SignedProperties reference with several transforms")
                 method = transforms[0]
             octets = c14n(signed_props, method)
+            dereferenced.append(("xml", signed_props))
             sp_refs += 1
         else:
             if transforms:
@@ -176,6 +179,7 @@ def parse_and_verify(
                     subindication=SubIndication.SIGNED_DATA_NOT_FOUND,
                 )
             octets = data
+            dereferenced.append(("data", data))
             data_refs += 1
         if algorithms.digest(digest_name, octets) != expected:
             raise SignatureInvalid(
@@ -234,6 +238,7 @@ def parse_and_verify(
     ocsps: list[bytes] = []
     crls: list[bytes] = []
     has_archive = False
+    archives: tuple[ArchiveInput, ...] = ()
     if unsigned is not None:
         for ts in unsigned.findall(q(XADES, "SignatureTimeStamp")):
             method_el = ts.find(q(DS, "CanonicalizationMethod"))
@@ -260,7 +265,8 @@ def parse_and_verify(
             ]
         if len(ocsps) + len(crls) > _MAX_REVOCATION_VALUES:
             raise UnsafeInput("too many revocation values for one signature")
-        has_archive = unsigned.find(q(XADES141, "ArchiveTimeStamp")) is not None
+        archives = archive_inputs(sig, dereferenced, unsigned)
+        has_archive = bool(archives)
     others = tuple(cert for der, cert in carried if der != signer_der)
     return XadesSignature(
         signature_method=(kind, hash_name),
@@ -274,6 +280,7 @@ def parse_and_verify(
         has_certificate_values=bool(value_ders),
         has_archive_timestamp=has_archive,
         digests_used=tuple(digests_used),
+        archive_timestamps=archives,
     )
 
 

@@ -133,6 +133,10 @@ def ensure_demo_intake(app: Flask) -> list[str]:
         )
         os.environ["SIGSVC_TRUSTED_LISTS"] = str(fresh)
         os.environ["SIGSVC_TL_SIGNERS"] = str(TESTPKI / "certs" / "tl_operator.pem")
+        # The TEST PKI's responders listen on 127.0.0.1 (the demo serves them): revocation
+        # fetches must reach them (TEST ONLY; production fetches public addresses only).
+        os.environ["SIGSVC_TEST_FETCH_PRIVATE_ADDRESSES"] = "1"
+        lines.append("  SIGSVC_TEST_FETCH_PRIVATE_ADDRESSES=1  (TEST responders on 127.0.0.1)")
         lines.append(f"  SIGSVC_TRUSTED_LISTS={os.environ['SIGSVC_TRUSTED_LISTS']}  (TEST list)")
         lines.append(f"  SIGSVC_TL_SIGNERS={os.environ['SIGSVC_TL_SIGNERS']}")
     os.environ.setdefault("SIGSVC_LOG_ORIGIN", DEMO_LOG_ORIGIN)

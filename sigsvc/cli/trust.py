@@ -44,12 +44,20 @@ def _paths(value: str) -> list[str]:
     help="Pinned LOTL signing certificate (PEM/DER); repeatable. Default: $SIGSVC_LOTL_SIGNERS.",
 )
 @click.option("--territory", "territories", multiple=True, help="Default: LV.")
+@click.option(
+    "--ca-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=lambda: os.environ.get("SIGSVC_TRUST_CA_FILE") or None,
+    help="CA certificates (PEM) the list servers' HTTPS must chain to, instead of the "
+    "system's. Default: $SIGSVC_TRUST_CA_FILE.",
+)
 @click.option("--now", "now_text", hidden=True, help="TEST ONLY: ISO 8601 fetch time.")
 def refresh(
     directory: Path,
     lotl_url: str | None,
     lotl_signers: tuple[Path, ...],
     territories: tuple[str, ...],
+    ca_file: Path | None,
     now_text: str | None,
 ) -> None:
     """Fetch the LOTL, verify it with the pinned signers, follow it to each territory's list,
@@ -67,6 +75,7 @@ def refresh(
         lotl_url=lotl_url or trustlists.EU_LOTL_URL,
         territories=territories or ("LV",),
         allow_loopback_http=os.environ.get("SIGSVC_TRUST_TEST_HTTP") == "1",
+        ca_file=ca_file,
     )
     if now_text:
         require_test_now()

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 import crypto
 from crypto.form import FormKind
 from sigsvc import metrics, registry
-from sigsvc.intake import idempotency, ratelimit
+from sigsvc.intake import idempotency, ratelimit, trustlists
 from sigsvc.intake.signatures import (
     RETRY_AFTER_REVOCATION,
     Answer,
@@ -95,13 +95,7 @@ def submit(
     signer: bytes | None = None
     if not (kind is FormKind.SIGNATURE and is_closed(initiative)):
         with metrics.verification_timer():
-            verdict = crypto.verify(
-                request.container,
-                policy=policy_for(initiative, kind),
-                trust=services.trust,
-                fetcher=services.fetcher,
-                at=services.verification_time(),
-            )
+            verdict = _verify(services, request.container, policy_for(initiative, kind))
         if verdict.accepted and verdict.signer is not None:
             signer = services.pseudonyms.signer_pseudonym(
                 initiative.id, verdict.signer.personal_code
@@ -129,6 +123,22 @@ def submit(
         )
         return outcome
     raise Refusal("INTERNAL_ERROR", "could not complete the intake transaction")
+
+
+def _verify(services: Services, container: bytes, policy: crypto.Policy) -> crypto.Verdict:
+    """The verdict against the trusted-list versions in force at the signature's time stamp
+    (ADR 0005): first against the current ones, which also yields that time; again against
+    older versions only when a list changed since (rare at intake: time stamps are fresh)."""
+    current = services.trust
+    at = services.verification_time()
+    verdict = crypto.verify(
+        container, policy=policy, trust=current, fetcher=services.fetcher, at=at
+    )
+    in_force = services.trust_in_force(verdict.signing_time, current)
+    if in_force is current:
+        return verdict
+    log.info("trust.version_in_force", lists=trustlists.describe(in_force))
+    return crypto.verify(container, policy=policy, trust=in_force, fetcher=services.fetcher, at=at)
 
 
 def _check_limit(decision: ratelimit.Decision, which: str) -> None:

@@ -2,7 +2,9 @@
 
 `sigsvc trust refresh` and the service's schedule run the same `refresh`:
 1. fetch the LOTL over HTTPS and verify it with the pinned LOTL signing certificates
-   (configuration: SIGSVC_LOTL_SIGNERS);
+   (configuration: SIGSVC_LOTL_SIGNERS, as published in the Official Journal), or, when the
+   Commission has changed them since, with those announced by the pivot LOTLs it lists, each
+   verified by the previous, back to one a pinned certificate signs (crypto.lotl);
 2. follow its pointer to each configured territory's list and verify that list with the
    operator certificates the verified LOTL announces;
 3. keep every version on disk by sequence number (old signatures are re-verified against the
@@ -12,6 +14,8 @@ Workers watch `current.json` and swap their TrustStore without a restart (`Trust
 Directory layout (SIGSVC_TRUST_DIR):
     <territory>/<seq>.xml        the list as fetched (its own XML signature inside)
     <territory>/<seq>.lotl.xml   the LOTL that announced its operators
+    <territory>/<seq>.pivot-<i>.xml  pivot LOTLs (newest first) that lead from the pinned LOTL
+                                 signers to that LOTL's, when its signer is not pinned
     <territory>/<seq>.json       sequence, issue, next update, fetch time, SHA-256, location
     current.json                 {"<territory>": <seq>, ...}
 """
@@ -34,6 +38,7 @@ from urllib.parse import urlsplit
 import structlog
 
 import crypto
+import crypto.lotl
 from crypto import TrustedListSource, TrustStore
 from crypto.trust import read_lotl
 
@@ -54,7 +59,10 @@ class RefreshSettings:
     lotl_signers: tuple[bytes, ...]  # pinned LOTL signing certificates (DER or PEM)
     lotl_url: str = EU_LOTL_URL
     territories: tuple[str, ...] = ("LV",)
-    allow_loopback_http: bool = False  # TEST ONLY: the tests serve lists from 127.0.0.1
+    allow_loopback_http: bool = False  # TEST ONLY: plain http to 127.0.0.1
+    # CA certificates (PEM file) that HTTPS list servers must chain to, instead of the system's
+    # store (SIGSVC_TRUST_CA_FILE: the tests' own CA; a deployment behind an inspecting proxy)
+    ca_file: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -72,8 +80,15 @@ class ListVersion:
 Getter = Callable[[str], bytes]
 
 
-def http_get(url: str, *, allow_loopback_http: bool = False, timeout: float = 20.0) -> bytes:
-    """GET a list: HTTPS only (plain HTTP only to loopback when allowed), no redirects, capped."""
+def http_get(
+    url: str,
+    *,
+    allow_loopback_http: bool = False,
+    ca_file: Path | None = None,
+    timeout: float = 20.0,
+) -> bytes:
+    """GET a list: HTTPS only (plain HTTP only to loopback when allowed), the server's
+    certificate checked (against `ca_file` when given), no redirects, capped."""
     import requests
 
     parts = urlsplit(url)
@@ -82,7 +97,10 @@ def http_get(url: str, *, allow_loopback_http: bool = False, timeout: float = 20
     ):
         raise TrustRefreshError(f"refusing {url}: trusted lists are fetched over HTTPS only")
     try:
-        with requests.get(url, timeout=timeout, stream=True, allow_redirects=False) as reply:
+        verify: str | bool = str(ca_file) if ca_file is not None else True
+        with requests.get(
+            url, timeout=timeout, stream=True, allow_redirects=False, verify=verify
+        ) as reply:
             if reply.status_code != 200:
                 raise TrustRefreshError(f"{url}: HTTP {reply.status_code}")
             body = bytearray()
@@ -108,10 +126,17 @@ def refresh(
     settings: RefreshSettings, *, now: datetime, get: Getter | None = None
 ) -> list[ListVersion]:
     """Fetch, verify and store the configured territories' lists; return what is current."""
-    fetch = get or (lambda url: http_get(url, allow_loopback_http=settings.allow_loopback_http))
+    fetch = get or (
+        lambda url: http_get(
+            url, allow_loopback_http=settings.allow_loopback_http, ca_file=settings.ca_file
+        )
+    )
     lotl_xml = fetch(settings.lotl_url)
-    lotl = TrustedListSource(lotl_xml, settings.lotl_signers, now)
     try:
+        pivots = _pivots_if_needed(lotl_xml, settings.lotl_signers, now, fetch)
+        lotl = TrustedListSource(
+            lotl_xml, crypto.lotl.lotl_signers(lotl_xml, pivots, settings.lotl_signers, now), now
+        )
         references = read_lotl(lotl)
     except crypto.VerificationError as exc:
         raise TrustRefreshError(f"LOTL {settings.lotl_url}: {exc.message}") from exc
@@ -131,7 +156,7 @@ def refresh(
         (info,) = store.lists
         if info.territory != territory or info.sequence is None:
             raise TrustRefreshError(f"{reference.location} is not a sequenced {territory} list")
-        version = _store(settings.directory, info, xml, lotl_xml, now, reference.location)
+        version = _store(settings.directory, info, xml, lotl_xml, pivots, now, reference.location)
         versions.append(version)
         current[territory] = info.sequence
         if version.new:
@@ -146,11 +171,28 @@ def refresh(
     return versions
 
 
+def _pivots_if_needed(
+    lotl_xml: bytes, pinned: Sequence[bytes], now: datetime, fetch: Getter
+) -> list[bytes]:
+    """The pivot LOTLs the LOTL announces, fetched only when no pinned certificate signs it
+    (crypto.lotl: the Commission changed its signing certificates since the pinned ones)."""
+    try:
+        crypto.lotl.lotl_signers(lotl_xml, (), pinned, now)
+        return []
+    except crypto.VerificationError:
+        pass
+    pivots = [fetch(url) for url in crypto.lotl.pivot_locations(lotl_xml)]
+    if pivots:
+        log.info("trust.lotl_pivots", count=len(pivots))
+    return pivots
+
+
 def _store(
     directory: Path,
     info: crypto.trust.TrustedListInfo,
     xml: bytes,
     lotl_xml: bytes,
+    pivots: Sequence[bytes],
     now: datetime,
     location: str,
 ) -> ListVersion:
@@ -177,6 +219,8 @@ def _store(
     }
     _write_atomically(folder / f"{info.sequence}.xml", xml)
     _write_atomically(folder / f"{info.sequence}.lotl.xml", lotl_xml)
+    for index, pivot in enumerate(pivots):  # newest first, as the LOTL lists them
+        _write_atomically(folder / f"{info.sequence}.pivot-{index}.xml", pivot)
     _write_atomically(meta_path, json.dumps(meta, sort_keys=True).encode())
     return ListVersion(**meta, new=True)
 
@@ -216,8 +260,15 @@ def load(
         folder = directory / territory
         meta = json.loads((folder / f"{sequence}.json").read_text())
         fetched_at = datetime.fromisoformat(meta["fetched_at"])
+        lotl_xml = (folder / f"{sequence}.lotl.xml").read_bytes()
+        pivot_files = sorted(
+            folder.glob(f"{sequence}.pivot-*.xml"), key=lambda p: int(p.stem.split("-")[-1])
+        )
+        pivots = [p.read_bytes() for p in pivot_files]
         lotl = TrustedListSource(
-            (folder / f"{sequence}.lotl.xml").read_bytes(), tuple(lotl_signers), fetched_at
+            lotl_xml,
+            crypto.lotl.lotl_signers(lotl_xml, pivots, lotl_signers, fetched_at),
+            fetched_at,
         )
         xml = (folder / f"{sequence}.xml").read_bytes()
         stores.append((lotl, TrustedListSource(xml, (), fetched_at)))
@@ -231,15 +282,22 @@ def load(
 
 def version_in_force(directory: Path, territory: str, moment: datetime) -> int | None:
     """The sequence number of the stored list that was issued last at or before `moment`."""
-    best: tuple[datetime, int] | None = None
+    return _in_force(_issued_index(directory, territory), moment)
+
+
+def _issued_index(directory: Path, territory: str) -> list[tuple[datetime, int]]:
+    """(issue time, sequence) of every stored version of `territory`'s list, oldest first."""
+    out = []
     for meta_path in (directory / territory).glob("*.json"):
         meta = json.loads(meta_path.read_text())
-        if not meta["issued"]:
-            continue
-        candidate = (datetime.fromisoformat(meta["issued"]), int(meta["sequence"]))
-        if candidate[0] <= moment and (best is None or candidate > best):
-            best = candidate
-    return best[1] if best else None
+        if meta["issued"]:
+            out.append((datetime.fromisoformat(meta["issued"]), int(meta["sequence"])))
+    return sorted(out)
+
+
+def _in_force(index: list[tuple[datetime, int]], moment: datetime) -> int | None:
+    found = [seq for issued, seq in index if issued <= moment]
+    return found[-1] if found else None
 
 
 def stale_lists(trust: TrustStore, now: datetime, grace: timedelta) -> list[str]:
@@ -282,6 +340,10 @@ class TrustWatch:
         self._seen = self._stamp()
         self._checked = time.monotonic()
         self._lock = threading.Lock()
+        self._versions_lock = threading.Lock()  # not `_lock`: changed() holds it over load()
+        self._current: dict[str, int] = {}
+        self._index: dict[str, list[tuple[datetime, int]]] = {}
+        self._older: dict[tuple[tuple[str, int], ...], TrustStore] = {}
 
     def _stamp(self) -> tuple[int, int] | None:
         try:
@@ -291,7 +353,37 @@ class TrustWatch:
         return st.st_mtime_ns, st.st_size
 
     def load(self) -> TrustStore:
-        return load(self.directory, self.lotl_signers, test_anchors=self.test_anchors)
+        """The current versions' store; also re-reads which versions exist (`in_force`)."""
+        current = _read_current(self.directory)
+        store = load(self.directory, self.lotl_signers, test_anchors=self.test_anchors)
+        index = {t: _issued_index(self.directory, t) for t in current}
+        with self._versions_lock:
+            self._current, self._index = current, index
+        return store
+
+    def in_force(self, moment: datetime) -> TrustStore | None:
+        """The store of the versions in force at `moment` (each territory's list issued last
+        at or before it), or None when those are the current ones (the usual case at intake:
+        a signature time-stamped minutes ago). Older stores are kept, a few at a time."""
+        with self._versions_lock:
+            current, index = self._current, self._index
+        versions = {
+            t: _in_force(index.get(t, []), moment) or seq for t, seq in sorted(current.items())
+        }
+        if versions == current:
+            return None
+        key = tuple(sorted(versions.items()))
+        with self._versions_lock:
+            hit = self._older.get(key)
+        if hit is None:
+            hit = load(
+                self.directory, self.lotl_signers, versions=versions, test_anchors=self.test_anchors
+            )
+            with self._versions_lock:
+                if len(self._older) >= 4:
+                    self._older.pop(next(iter(self._older)))
+                self._older[key] = hit
+        return hit
 
     def changed(self) -> TrustStore | None:
         """A new TrustStore when the stored current versions changed since the last look."""

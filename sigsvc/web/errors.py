@@ -44,6 +44,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "ALREADY_REVOKED": (409, "the platform key or admin token is already revoked"),
     "INITIATIVE_CLOSED": (409, "the initiative is closed"),
     "TOO_LARGE": (413, "the request body exceeds the size limit"),
+    "REQUEST_TIMEOUT": (408, "the request body did not arrive in time"),
     "UNSUPPORTED_MEDIA_TYPE": (415, "the body must be application/json"),
     "IDEMPOTENCY_KEY_MISSING": (400, "send an Idempotency-Key header"),
     "IDEMPOTENCY_KEY_INVALID": (400, "the Idempotency-Key header is malformed"),

@@ -3,6 +3,10 @@
 Each worker builds its own app (no preload), so no database connection crosses a fork.
 Gunicorn's own log lines are routed to the JSON logging that create_app configured.
 Workers, threads and timeouts come from the environment (`ServeSettings.from_env`).
+
+Workers are uvicorn event loops that read each request whole before the Flask app runs on a
+pool of SIGSVC_THREADS threads (sigsvc.web.buffering): a slow client (slowloris) costs a
+coroutine and a socket, never a thread. docs/adr/0009-hostile-input-and-faults.md.
 """
 
 from __future__ import annotations
@@ -17,11 +21,13 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
+from uvicorn_worker import UvicornWorker
 
 from sigsvc.config import ConfigError
 
-# The longest single outbound fetch a request can wait for (sigsvc.fetchers.FetchLimits
-# .total_timeout is 10 s); a worker stopping gracefully must outlive it, with margin.
+# The longest outbound fetching a request can wait for (sigsvc.intake.fetchers.FetchLimits
+# .total_timeout is 5 s per URL; a verification may try two in a row); a worker stopping
+# gracefully must outlive it, with margin.
 LONGEST_FETCH_SECONDS = 10
 
 
@@ -33,6 +39,7 @@ class ServeSettings:
     timeout: int = 60  # a worker silent this long is killed and replaced
     graceful_timeout: int = 30  # in-flight requests finish on SIGTERM (> LONGEST_FETCH_SECONDS)
     keepalive: int = 5
+    body_timeout: int = 30  # a request body not complete by then is answered 408 (slowloris)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> ServeSettings:
@@ -44,6 +51,7 @@ class ServeSettings:
             timeout=_positive(env, "SIGSVC_TIMEOUT", default.timeout),
             graceful_timeout=_positive(env, "SIGSVC_GRACEFUL_TIMEOUT", default.graceful_timeout),
             keepalive=_positive(env, "SIGSVC_KEEPALIVE", default.keepalive),
+            body_timeout=_positive(env, "SIGSVC_REQUEST_BODY_TIMEOUT", default.body_timeout),
         )
         settings.check()
         return settings
@@ -83,9 +91,51 @@ class JsonGunicornLogger(Logger):  # type: ignore[misc]
         self.error_log.setLevel(logging.INFO)
 
 
+class BufferingWorker(UvicornWorker):  # type: ignore[misc]
+    """uvicorn on asyncio + h11 (headers parsed on the loop, bounded in size), no access log."""
+
+    CONFIG_KWARGS: dict[str, Any] = {  # noqa: RUF012 (the base class's spelling)
+        "loop": "asyncio",
+        "http": "h11",
+        "lifespan": "off",
+        "access_log": False,  # our own request line names the route, never the query string
+        "proxy_headers": False,
+    }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        error_log = logging.getLogger("uvicorn.error")
+        error_log.handlers.clear()
+        error_log.propagate = True  # JSON, request id, redaction
+
+    async def _serve(self) -> None:
+        # The master stops workers with SIGQUIT on Ctrl-C (SIGINT); uvicorn_worker's handler
+        # only marks the gunicorn worker dead, which uvicorn never reads, so the worker went on
+        # serving until the graceful timeout killed it. Here SIGQUIT stops the server itself.
+        import asyncio
+        import signal
+        import sys
+
+        from gunicorn.arbiter import Arbiter
+        from uvicorn.server import Server
+
+        self.config.app = self.wsgi
+        server = Server(config=self.config)
+
+        def stop() -> None:
+            self.alive = False
+            server.should_exit = True
+
+        asyncio.get_running_loop().add_signal_handler(signal.SIGQUIT, stop)
+        await server.serve(sockets=self.sockets)
+        if not server.started:
+            sys.exit(Arbiter.WORKER_BOOT_ERROR)
+
+
 class _Server(BaseApplication):  # type: ignore[misc]
-    def __init__(self, options: dict[str, Any]) -> None:
+    def __init__(self, options: dict[str, Any], settings: ServeSettings) -> None:
         self.options = options
+        self.settings = settings
         super().__init__()
 
     def load_config(self) -> None:
@@ -96,10 +146,13 @@ class _Server(BaseApplication):  # type: ignore[misc]
     def load(self) -> Any:
         from sigsvc import housekeeping
         from sigsvc.app import create_app
+        from sigsvc.web import buffering
 
         app = create_app()
         housekeeping.start(app)  # in each worker: no thread crosses a fork
-        return app
+        return buffering.asgi(
+            app, threads=self.settings.threads, body_timeout=self.settings.body_timeout
+        )
 
 
 def prepare_metrics_dir() -> None:
@@ -125,8 +178,7 @@ def gunicorn_options(settings: ServeSettings) -> dict[str, Any]:
     return {
         "bind": settings.bind,
         "workers": settings.workers,
-        "worker_class": "gthread",
-        "threads": settings.threads,
+        "worker_class": "sigsvc.web.serve.BufferingWorker",
         "accesslog": None,  # our own request line names the route, never the query string
         "logger_class": JsonGunicornLogger,
         "timeout": settings.timeout,
@@ -159,4 +211,4 @@ def run(settings: ServeSettings, tls: dict[str, str] | None = None) -> None:
     # Each worker enforces its share of the platform rate limit (sigsvc.intake.config).
     os.environ["SIGSVC_WORKERS"] = str(settings.workers)
     prepare_metrics_dir()
-    _Server({**(tls or {}), **gunicorn_options(settings)}).run()
+    _Server({**(tls or {}), **gunicorn_options(settings)}, settings).run()

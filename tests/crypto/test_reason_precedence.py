@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from certification.testpki import TEST_INITIATIVE, Responders, make_form_edoc, signer
 from certification.testpki.pki import private_key
-from crypto import Policy, Reason, TrustStore, verify
+from crypto import FetchError, Policy, Reason, SubIndication, TrustStore, verify
 
 from .conftest import AT
 
@@ -88,3 +88,44 @@ def test_messages_no_mimetype_vs_mimetype_not_first(
     container = _without_mimetype(make_form_edoc("valid_p384"))
     v = verify(container, policy=Policy(), trust=trust, fetcher=None, at=AT)
     assert (v.reason, v.message) == (Reason.MALFORMED_CONTAINER, "no mimetype entry")
+
+
+class _Unreachable:
+    """Every responder down (connection refused), as the certify suite ran it."""
+
+    def ocsp(self, url: str, request_der: bytes) -> bytes:
+        raise FetchError(f"connection refused: {url}")
+
+    def crl(self, url: str) -> bytes:
+        raise FetchError(f"connection refused: {url}")
+
+    def certificate(self, url: str) -> bytes:
+        raise FetchError(f"connection refused: {url}")
+
+
+def test_reason_precedence_no_timestamp_over_unreachable_responders(
+    trust: TrustStore, responders: Responders
+) -> None:
+    """A permanent condition wins over a transient outage: 422 NO_TIMESTAMP, never 503."""
+    container = make_form_edoc("valid_p384", level="B")
+    policy = Policy(initiative=TEST_INITIATIVE)
+    for fetcher in (_Unreachable(), None):
+        v = verify(container, policy=policy, trust=trust, fetcher=fetcher, at=AT)
+        assert v.reason is Reason.NO_TIMESTAMP, (fetcher, v.reason, v.message)
+
+
+def test_reason_precedence_outage_stays_retryable_when_nothing_permanent(
+    trust: TrustStore, responders: Responders
+) -> None:
+    container = make_form_edoc("valid_p384", level="T")  # time-stamped, no embedded OCSP
+    v = verify(container, policy=Policy(), trust=trust, fetcher=_Unreachable(), at=AT)
+    assert (v.reason, v.subindication) == (Reason.REVOCATION_UNAVAILABLE, SubIndication.TRY_LATER)
+
+
+def test_reason_precedence_outside_period_over_unreachable_responders(
+    trust: TrustStore, responders: Responders
+) -> None:
+    container = make_form_edoc("valid_p384", level="T")
+    policy = Policy(period_end=AT - timedelta(days=30))
+    v = verify(container, policy=policy, trust=trust, fetcher=_Unreachable(), at=AT)
+    assert v.reason is Reason.OUTSIDE_PERIOD, (v.reason, v.message)

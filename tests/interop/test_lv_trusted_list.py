@@ -90,3 +90,23 @@ def test_real_lotl_names_the_lv_list_and_its_operators(interop_dir: Path, lv_xml
         trusted_lists=[TrustedListSource(lv_xml, (), LV_ISSUED)],
     )
     assert [(i.territory, i.sequence) for i in announced.lists] == [("LV", 41)]
+
+
+def test_real_lotl_pivots_are_found(interop_dir: Path) -> None:
+    """The real LOTL (seq. 332) announces its pivot LOTLs in SchemeInformationURI, newest
+    first, ahead of the Official Journal reference (crypto.lotl follows them)."""
+    from crypto.lotl import pivot_locations
+
+    lotl_xml = (interop_dir / "eu-lotl-dss-cache.xml").read_bytes()
+    listed = [
+        uri.text
+        for uri in etree.fromstring(lotl_xml).iterfind(
+            "t:SchemeInformation/t:SchemeInformationURI/t:URI", TSL
+        )
+    ]
+    expected = [u for u in listed if u and "pivot" in u]  # independently: by the EU's naming
+    assert expected == [
+        "https://ec.europa.eu/tools/lotl/eu-lotl-pivot-300.xml",
+        "https://ec.europa.eu/tools/lotl/eu-lotl-pivot-282.xml",
+    ]
+    assert pivot_locations(lotl_xml) == expected

@@ -160,6 +160,7 @@ def test_installed_wheel_serves_and_accepts_a_signature(
             "SIGSVC_TRUSTED_LISTS": str(GENERATED / "trusted-list.xml"),
             "SIGSVC_TL_SIGNERS": str(GENERATED / "certs" / "tl_operator.pem"),
             "SIGSVC_TEST_CLOCK": RESPONDER_TIME.isoformat(),
+            "SIGSVC_TEST_FETCH_PRIVATE_ADDRESSES": "1",  # the test PKI's responders (127.0.0.1)
             "SIGSVC_LOG_LEVEL": "WARNING",
         }
     )

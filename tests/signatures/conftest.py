@@ -75,6 +75,8 @@ def settings_env(settings: dict[str, Any]) -> dict[str, str]:
             "SIGSVC_CHECKPOINT_INTERVAL": str(max(1, int(settings["CHECKPOINT_INTERVAL"]))),
             "SIGSVC_RATE_PLATFORM": settings["RATE_PLATFORM"],
             "SIGSVC_RATE_SIGNER": settings["RATE_SIGNER"],
+            # the test PKI's responders are on 127.0.0.1 (sigsvc.intake.netguard)
+            "SIGSVC_TEST_FETCH_PRIVATE_ADDRESSES": "1",
         }
     )
     return env

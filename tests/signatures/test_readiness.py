@@ -63,3 +63,26 @@ def test_schemas_missing(client, tmp_path, monkeypatch):
         schemas.load_all.cache_clear()
         schemas.registry.cache_clear()
         schemas.validator.cache_clear()
+
+
+@pytest.fixture
+def past_next_update(app):  # type: ignore[no-untyped-def]
+    """The statically pinned TEST list (SIGSVC_TRUSTED_LISTS) two days past NextUpdate."""
+    from datetime import timedelta
+
+    from certification.testpki import clock
+    from sigsvc import services
+
+    intake = services.get(app)
+    assert intake.trust_watch is None  # static lists, no SIGSVC_TRUST_DIR
+    intake.verification_time = lambda: clock.TL_NEXT_UPDATE + timedelta(days=2)
+    return intake
+
+
+def test_trust_stale_also_for_pinned_static_lists(client, past_next_update, initiative, container):
+    from .conftest import post
+
+    answer = post(client, initiative, container("valid_p384"))
+    assert answer.status_code == 503, answer.get_json()
+    assert answer.get_json()["error"]["code"] == "TRUST_STALE"
+    assert "LV #1" in _not_ready(client)

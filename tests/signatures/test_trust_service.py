@@ -12,7 +12,7 @@ import pytest
 
 from certification.testpki import clock
 from certification.testpki.lotl import LV_TL_URL, build_lotl
-from certification.testpki.tl import build_trusted_list
+from certification.testpki.tl import build_trusted_list, default_services
 from sigsvc import services
 from sigsvc.intake import trustlists
 
@@ -83,3 +83,38 @@ def test_trust_stale_answers_503(app, client, initiative, container) -> None:
     assert answer.headers["Retry-After"]
     ready = client.get("/readyz")  # not ready, and it says which list (docs/deployment.md)
     assert ready.status_code == 503 and "LV #1" in ready.get_json()["error"]["message"]
+
+
+def test_trust_version_in_force_at_the_time_stamp_judges_the_signature(
+    app, client, initiative, container, tmp_path: Path
+) -> None:
+    """A signature time-stamped before a list change is judged by the older version: list 2,
+    issued after the time stamp, no longer lists the signer's CA; list 1 (in force then) did."""
+    import crypto
+    from crypto import Policy
+
+    signed = container("valid_p384")
+    intake = services.get(app)
+    watch = intake.trust_watch
+    assert watch is not None
+    watch.interval = 0
+    changed_at = clock.TIMESTAMP_TIME + timedelta(hours=2)
+    without_ica = [s for s in default_services() if s.cert_label != "ica"]
+    served = {
+        LV_TL_URL: build_trusted_list(sequence=2, issued=changed_at, services=without_ica),
+        "lotl": build_lotl(),
+    }
+    settings = trustlists.RefreshSettings(
+        directory=tmp_path / "trust", lotl_signers=(LOTL_SIGNER.read_bytes(),), lotl_url="lotl"
+    )
+    trustlists.refresh(settings, now=changed_at, get=served.__getitem__)
+    later = changed_at + timedelta(hours=1)
+    intake.verification_time = lambda: later
+    assert client.get("/readyz").get_json()["intake"]["lists"][0]["sequence"] == 2
+    current_only = crypto.verify(
+        signed, policy=Policy(), trust=intake.trust, fetcher=intake.fetcher, at=later
+    )
+    assert current_only.reason is crypto.Reason.UNTRUSTED_CHAIN  # what list 2 alone says
+    assert trustlists.version_in_force(tmp_path / "trust", "LV", clock.TIMESTAMP_TIME) == 1
+    answer = post(client, initiative, signed)
+    assert answer.status_code == 201, answer.get_json()

@@ -1,0 +1,81 @@
+"""XAdES archive time stamps (ETSI EN 319 132-1 §5.5.2, xades141:ArchiveTimeStamp): the bytes
+each one's message imprint covers, "not distributed" case (all unsigned properties under one
+UnsignedSignatureProperties, as ASiC-E signatures are).
+
+The input is the concatenation, in this order, of
+1. each ds:Reference of ds:SignedInfo, in order, dereferenced: the data file's bytes as they
+   are (a detached octet stream in ASiC-E), the SignedProperties element canonicalized;
+2. ds:SignedInfo, ds:SignatureValue and ds:KeyInfo (when present), canonicalized;
+3. every child of UnsignedSignatureProperties that comes before this archive time stamp
+   (signature time stamps, certificate and revocation values, earlier archive time stamps,
+   time-stamp validation data), canonicalized, in document order;
+4. every ds:Object of the signature except the one holding QualifyingProperties, canonicalized;
+each with the archive time stamp's own ds:CanonicalizationMethod (default: C14N 1.0).
+A later archive time stamp so covers the earlier ones and everything they covered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lxml import etree
+
+from crypto._internal.xmldsig import DEFAULT_C14N, DS, XADES, XADES141, b64, c14n, one, q
+from crypto.errors import MalformedContainer, SignatureInvalid, UnsafeInput
+
+MAX_ARCHIVE_TIMESTAMPS = 8  # each one re-digests everything before it
+
+
+@dataclass(frozen=True)
+class ArchiveInput:
+    token: bytes  # DER ContentInfo
+    imprint_input: bytes
+
+
+def archive_inputs(
+    sig: etree._Element,
+    references: list[tuple[str, etree._Element | bytes]],
+    unsigned: etree._Element,
+) -> tuple[ArchiveInput, ...]:
+    """One ArchiveInput per ArchiveTimeStamp under `unsigned`, in document order.
+
+    `references`: in SignedInfo order, ("data", the file's bytes) or ("xml", the referenced
+    element, e.g. SignedProperties), as core validation dereferenced them.
+    """
+    stamps = unsigned.findall(q(XADES141, "ArchiveTimeStamp"))
+    if not stamps:
+        return ()
+    if len(stamps) > MAX_ARCHIVE_TIMESTAMPS:
+        raise UnsafeInput(f"{len(stamps)} archive time stamps in one signature")
+    signed_info = one(sig, q(DS, "SignedInfo"), "ds:SignedInfo", SignatureInvalid)
+    value = one(sig, q(DS, "SignatureValue"), "ds:SignatureValue", SignatureInvalid)
+    key_info = sig.find(q(DS, "KeyInfo"))
+    objects = [
+        obj
+        for obj in sig.findall(q(DS, "Object"))
+        if obj.find(q(XADES, "QualifyingProperties")) is None
+    ]
+    out = []
+    for stamp in stamps:
+        method_el = stamp.find(q(DS, "CanonicalizationMethod"))
+        method = method_el.get("Algorithm", "") if method_el is not None else DEFAULT_C14N
+
+        def canon(element: etree._Element, method: str = method) -> bytes:
+            return c14n(element, method, MalformedContainer)
+
+        parts = [ref if isinstance(ref, bytes) else canon(ref) for _, ref in references]
+        parts += [canon(signed_info), canon(value)]
+        if key_info is not None:
+            parts.append(canon(key_info))
+        for child in unsigned:
+            if child is stamp:
+                break
+            if isinstance(child.tag, str):  # elements only (no comments or PIs)
+                parts.append(canon(child))
+        parts += [canon(obj) for obj in objects]
+        token_el = one(
+            stamp, q(XADES, "EncapsulatedTimeStamp"), "EncapsulatedTimeStamp", SignatureInvalid
+        )
+        token = b64(token_el.text, "EncapsulatedTimeStamp", MalformedContainer)
+        out.append(ArchiveInput(token, b"".join(parts)))
+    return tuple(out)
