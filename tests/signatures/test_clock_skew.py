@@ -74,7 +74,8 @@ def test_skew_beyond_tolerance_is_flagged(app, client, admin_headers, dated_serv
     assert ready.status_code == 200, ready.get_data(as_text=True)
     assert ready.get_json()["clock"] == {"tolerance_seconds": 10, "skew_seconds": None}
 
-    HttpFetcher(allow_private=True).certificate(dated_server(-120))  # their clock 2 min behind: ours is ahead
+    # their clock 2 min behind: ours is ahead (a responder on 127.0.0.1: a test-only fetcher)
+    HttpFetcher(allow_private=True).certificate(dated_server(-120))
     flagged = client.get("/readyz")
     assert flagged.status_code == 503
     message = flagged.get_json()["error"]["message"]
