@@ -13,7 +13,7 @@ from pathlib import Path
 from flask import Flask
 
 from crypto.form import Regime
-from sigsvc import db, registry
+from sigsvc import db, registry, services
 from sigsvc.app import create_app
 
 SIGNATURES = 155_000
@@ -58,6 +58,7 @@ def main() -> None:
         with db.session_scope(app) as session:
             made = registry.register_initiative(
                 session,
+                services.log_service(app),
                 registry.NewInitiative(
                     Regime.ART22_BILL, "B-1", "Bench", "x\n", date(2026, 1, 1), date(2026, 12, 31)
                 ),

@@ -25,7 +25,7 @@ from sigsvc.intake import protection
 from sigsvc.log.service import log_safe_uuid
 from sigsvc.log.storage import SqlLogStorage
 
-AT = datetime(2026, 6, 1, tzinfo=UTC)
+SIGNED_AT = datetime(2026, 6, 1, tzinfo=UTC)  # inside the bench initiative's period
 CONTAINER_BYTES = 8 * 1024
 CHUNK = 2000
 
@@ -53,6 +53,7 @@ def seed_exportable(app: Flask, n: int, registration: str = "BENCH-EXPORT") -> u
         session.add(DataKey(initiative_id=iid, kek_id=wrapped.kek_id, wrapped=wrapped.blob))
     for start in range(0, n, CHUNK):
         with db.session_scope(app) as session:
+            logged_at = intake.log.now(session)  # the log refuses event times that go backwards
             rows, leaves = [], []
             for i in range(start, min(n, start + CHUNK)):
                 sid = log_safe_uuid()
@@ -61,7 +62,7 @@ def seed_exportable(app: Flask, n: int, registration: str = "BENCH-EXPORT") -> u
                 digest = hashlib.sha256(container).hexdigest()
                 leaves.append(
                     events.signature_accepted(
-                        at=AT,
+                        at=logged_at,
                         initiative=str(iid),
                         signature=str(sid),
                         platform=str(pid),
@@ -82,7 +83,7 @@ def seed_exportable(app: Flask, n: int, registration: str = "BENCH-EXPORT") -> u
                         "status": SignatureStatus.ACCEPTED,
                         "eligibility": Eligibility.AGE_CHECKED,
                         "container_sha256": digest,
-                        "signing_time": AT,
+                        "signing_time": SIGNED_AT,
                         "given_name_enc": sealed("given_name", "JĀNIS".encode()),
                         "surname_enc": sealed("surname", "BĒRZIŅŠ".encode()),
                         "personal_code_enc": sealed("personal_code", b"010180-10006"),
@@ -91,7 +92,6 @@ def seed_exportable(app: Flask, n: int, registration: str = "BENCH-EXPORT") -> u
                     }
                 )
             storage = SqlLogStorage(session)
-            storage.lock()
             indexes = Log(storage, intake.log.origin).append_events(leaves)
             for row, index in zip(rows, indexes, strict=True):
                 row["leaf_index"] = index

@@ -29,7 +29,7 @@ import socket
 import subprocess
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,6 +68,7 @@ class PostgresServer:
     """A PostgreSQL server the tests may create and drop databases on."""
 
     url: sa.URL  # points at the maintenance database
+    restart: Callable[[], None] | None = None  # fast restart (the private cluster only)
 
     def url_for(self, database: str) -> str:
         return self.url.set(database=database).render_as_string(hide_password=False)
@@ -107,6 +108,9 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+_RESTARTS: dict[sa.URL, Callable[[], None]] = {}  # fault tests restart the private cluster
 
 
 @contextlib.contextmanager
@@ -160,13 +164,33 @@ def _private_cluster(bindir: Path, *, durable: bool = False) -> Iterator[sa.URL]
             except subprocess.CalledProcessError:
                 if attempt == 2:
                     raise RuntimeError("PostgreSQL did not start:\n" + log.read_text()) from None
-        yield sa.URL.create(
+
+        def restart() -> None:  # fault tests: every connection dropped, the server back
+            run(
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-m",
+                "fast",
+                "-w",
+                "-t",
+                "60",
+                "-l",
+                str(log),
+                "-o",
+                options,
+                "restart",
+            )
+
+        url = sa.URL.create(
             "postgresql+psycopg",
             username="postgres",
             host="127.0.0.1",
             port=port,
             database="postgres",
         )
+        _RESTARTS[url] = restart
+        yield url
     finally:
         if (data / "postmaster.pid").exists():
             with contextlib.suppress(subprocess.SubprocessError):
@@ -191,7 +215,7 @@ def postgres_server() -> Iterator[PostgresServer]:
             pytest.fail(reason)
         pytest.skip(reason)
     with _private_cluster(bindir) as url:
-        yield PostgresServer(url)
+        yield PostgresServer(url, _RESTARTS.get(url))
 
 
 # --- Databases ----------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+import structlog
 from flask import Flask
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -43,6 +44,8 @@ from sigsvc.log.service import log_safe_uuid
 from sigsvc.log.storage import SqlLogStorage
 from sigsvc.refusal import Refusal
 from sigsvc.services import Services
+
+logger = structlog.get_logger("sigsvc.export")
 
 CHUNK = 500  # signatures decrypted per round trip
 RESERVE_CHUNK = 1000  # signatures reserved per short transaction under the log lock
@@ -397,6 +400,7 @@ def _export(
 ) -> dict[str, Any]:
     with sessions() as session, session.begin():
         _release(session, None)  # reservations of an export that crashed (none is running)
+        _remove_orphans(session, config.directory)
     with sessions() as session, session.begin():  # (1) short, log lock
         storage = intake.log.lock(session)
         if session.get(Initiative, initiative_id) is None:
@@ -474,6 +478,19 @@ def _export(
             _release(session, batch_id)
         raise
     return result
+
+
+def _remove_orphans(session: Session, directory: Path) -> None:
+    """Delete batch files no batch row names: left by an export that crashed after writing its
+    file (it holds personal data in clear). Only under the export lock: none is being written."""
+    if not directory.is_dir():
+        return
+    named = session.scalars(sa.select(Batch.artefact_path).where(Batch.artefact_path.is_not(None)))
+    kept = {Path(p).name for p in named if p}
+    for leftover in [*directory.glob("batch-*.asice"), *directory.glob("batch-*.asice.partial")]:
+        if leftover.name not in kept:
+            leftover.unlink(missing_ok=True)
+            logger.warning("orphan_batch_file_deleted", file=leftover.name)
 
 
 def _pending(initiative_id: uuid.UUID) -> sa.ColumnElement[bool]:

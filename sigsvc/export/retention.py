@@ -48,14 +48,15 @@ def purge(
 
     Intake goes on meanwhile: records are erased CHUNK per short transaction without the log
     lock (intake never touches an exported record, and a withdrawal of one is refused), then
-    each ``data.purged`` is logged with its batch marked purged in a short transaction under
-    the log lock. A crash in between leaves the batch acknowledged: the next run erases again
-    (the same values) and logs it.
+    the artefact file is deleted, then each ``data.purged`` is logged with its batch marked
+    purged in a short transaction under the log lock. A crash in between leaves the batch
+    acknowledged: the next run erases again (the same values), deletes nothing more and logs
+    it (tests/export/test_faults.py kills it at those points).
     """
     cutoff = now - timedelta(days=retention_days)
     with sessions() as session:
         due = [
-            (b.id, b.initiative_id)
+            (b.id, b.initiative_id, b.artefact_path)
             for b in session.scalars(
                 sa.select(Batch)
                 .where(Batch.status == BatchStatus.ACKNOWLEDGED, Batch.acknowledged_at <= cutoff)
@@ -64,16 +65,18 @@ def purge(
         ]
     done: list[dict[str, Any]] = []
     initiatives: dict[uuid.UUID, None] = {}
-    for number, (batch_id, initiative_id) in enumerate(due, 1):
+    for number, (batch_id, initiative_id, path) in enumerate(due, 1):
         progress.report("retention purge", number, len(due))
         erased = _erase(sessions, Signature.batch_id == batch_id)
+        if path:  # before the batch is marked purged: a crash after that would leave it
+            Path(path).unlink(missing_ok=True)
+            log.info("batch_artefact_deleted", path=path)
         with sessions() as session, session.begin():
             # `now` decides what is due (a test may move it); the log records when it happened,
             # dated under the log lock.
             logged_at = intake.log.now(session)
             batch = session.get(Batch, batch_id)
             assert batch is not None
-            path = batch.artefact_path
             batch.status = BatchStatus.PURGED
             batch.purged_at = logged_at
             batch.artefact_path = None
@@ -89,9 +92,6 @@ def purge(
         done.append(
             {"batch": batch_id, "scope": SCOPE_RECORDS, "count": erased, "leaf_index": index}
         )
-        if path:  # after the commit: should it fail, the next run erases and deletes again
-            Path(path).unlink(missing_ok=True)
-            log.info("batch_artefact_deleted", path=path)
         initiatives[initiative_id] = None
     for initiative_id in initiatives:
         with sessions() as session:

@@ -26,6 +26,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
 T = TypeVar("T")
@@ -121,6 +122,8 @@ class GroupWriter:
                         with _entered(item.context), session.begin_nested():
                             value = item.fn(session)
                     except Exception as exc:  # this job's own failure: the others go on
+                        if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+                            raise  # the database went away: nothing of the group can commit
                         item.future.set_exception(exc)
                         continue
                     results.append((item, value))
