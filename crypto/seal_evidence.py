@@ -37,6 +37,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from lxml import etree
 
 from crypto._internal import safexml
+from crypto._internal.archive import covered_bytes
 from crypto._internal.timestamp import VerifiedTimestamp, verify_token
 from crypto._internal.xades import SIGNED_PROPERTIES_TYPE, parse_and_verify
 from crypto._internal.xmldsig import DS, XADES, XADES141, b64, c14n, one, q
@@ -97,21 +98,15 @@ def _parts(root: etree._Element) -> _Parts:
 
 
 def _archive_input(parts: _Parts, data: bytes, before: int, method: str) -> bytes:
-    """Bytes an archive time stamp placed after ``before`` unsigned properties covers."""
-    chunks: list[bytes] = []
-    for ref in parts.signed_info.findall(q(DS, "Reference")):
-        if ref.get("Type") == SIGNED_PROPERTIES_TYPE:
-            chunks.append(c14n(parts.signed_properties, method, SealInvalid))
-        else:
-            chunks.append(data)
-    chunks += [
-        c14n(parts.signed_info, method, SealInvalid),
-        c14n(parts.signature_value, method, SealInvalid),
-        c14n(parts.key_info, method, SealInvalid),
+    """Bytes an archive time stamp placed after ``before`` unsigned properties covers (the
+    signatures' own rule, crypto._internal.archive)."""
+    references: list[tuple[str, etree._Element | bytes]] = [
+        ("xml", parts.signed_properties)
+        if ref.get("Type") == SIGNED_PROPERTIES_TYPE
+        else ("data", data)
+        for ref in parts.signed_info.findall(q(DS, "Reference"))
     ]
-    properties = list(parts.unsigned) if parts.unsigned is not None else []
-    chunks += [c14n(p, method, SealInvalid) for p in properties[:before] if isinstance(p.tag, str)]
-    return b"".join(chunks)
+    return covered_bytes(parts.signature, references, parts.unsigned, before, method, SealInvalid)
 
 
 def signature_timestamp_input(seal_xml: bytes) -> bytes:
