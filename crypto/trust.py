@@ -24,7 +24,7 @@ from pyhanko.sign.validation.qualified.tsp import (
 from pyhanko_certvalidator.authority import AuthorityWithCert
 from pyhanko_certvalidator.registry import SimpleTrustManager
 
-from crypto._internal import tl
+from crypto._internal import shared, tl
 from crypto.errors import TrustListError
 
 TRUSTED_LIST = "trusted-list"
@@ -100,12 +100,16 @@ class TrustStore:
         lotl: TrustedListSource | None = None,
         test_anchors: Sequence[bytes] = (),
         intermediates: Sequence[bytes] = (),
+        checks: shared.SharedChecks | None = None,
     ) -> None:
         """Verify and load every list; raise TrustListError on the first that fails.
 
         With `lotl`, each national list may also be verified by the operator certificates the
-        (verified) LOTL announces for its territory.
+        (verified) LOTL announces for its territory. `checks`: where signer-independent check
+        outcomes are shared (default: one cache per process, keyed by `version`).
         """
+        self.checks = checks if checks is not None else shared.PROCESS_CHECKS
+        version = hashlib.sha256(b"sigsvc-trust-v1")
         self.registry = TSPRegistry()
         self._territory: dict[bytes, str | None] = {}  # listed CA certificate -> list territory
         self.lists: list[TrustedListInfo] = []
@@ -128,12 +132,18 @@ class TrustStore:
             for der in _authority_ders(self.registry) - before:
                 self._territory[der] = territory
             stale = next_update is not None and source.fetched_at > next_update
+            version.update(f"{territory}|{seq}|".encode() + hashlib.sha256(source.xml).digest())
             self.lists.append(
                 TrustedListInfo(territory, seq, issued, next_update, source.fetched_at, stale)
             )
         self.test_anchors: tuple[x509.Certificate, ...] = tuple(_certs(test_anchors))
         self.intermediates: tuple[x509.Certificate, ...] = tuple(_certs(intermediates))
         self._test_anchor_keys = frozenset(c.public_key.dump() for c in self.test_anchors)
+        for der in (*test_anchors, *intermediates):
+            version.update(b"|" + hashlib.sha256(der).digest())
+        # Identifies this trust material (each list's territory, sequence number and content,
+        # the anchors and intermediates): part of every shared check's key.
+        self.version = version.hexdigest()
         ca_certs: dict[bytes, x509.Certificate] = {}
         tsa_certs: dict[bytes, x509.Certificate] = {}
         for authority in self.registry.known_certificate_authorities:
@@ -144,26 +154,28 @@ class TrustStore:
                 tsa_certs[authority.certificate.dump()] = authority.certificate
         self.tl_ca_certs = tuple(ca_certs.values())
         self.tl_tsa_certs = tuple(tsa_certs.values())
+        self.tl_tsa_ders = frozenset(tsa_certs)
         self.trust_manager = SimpleTrustManager.build(
             trust_roots=[*self.tl_ca_certs, *self.test_anchors]
         )
         self.tsa_trust_manager = SimpleTrustManager.build(
             trust_roots=[*self.tl_tsa_certs, *self.test_anchors]
         )
+        # Shared by every verification thread, so fully parsed before anyone can see them
+        # (shared.freeze): no thread ever finishes another's lazy parsing, and no lock is held
+        # around a verification. The lock below guards single dict operations only.
+        for cert in (*self.tl_ca_certs, *self.tl_tsa_certs, *self.test_anchors):
+            shared.freeze(cert)
+        for cert in self.intermediates:
+            shared.freeze(cert)
         self._lock = threading.Lock()
-        # Held for a whole verification (crypto.verify): the store shares parsed asn1crypto
-        # objects (anchors, cached certificates and paths) whose children are parsed lazily
-        # and without locking, so two threads verifying at once could see a half-parsed
-        # certificate and reject a valid signature (KeyError/IndexError -> MALFORMED_CONTAINER,
-        # a missing issuer -> UNTRUSTED). Under the GIL CPU-bound verifications cannot overlap
-        # anyway; processes, not threads, give parallel verification.
-        self.verification_lock = threading.Lock()
         # Parsed certificates by DER (CA, TSA, OCSP responder certificates recur in every
-        # container; asn1crypto caches name preparation and parsing on the object).
+        # container). A certificate is shared from its second sighting on: a citizen's own
+        # certificate usually comes once and is not worth freezing.
         self._parsed: dict[bytes, x509.Certificate] = {
             c.dump(): c for c in (*self.tl_ca_certs, *self.tl_tsa_certs, *self.test_anchors)
         }
-        self._paths: dict[tuple[str, bytes, bytes | None], object] = {}
+        self._seen: dict[bytes, None] = {}
         self._periods: dict[bytes, tuple[QualifiedServiceInformation, ...]] = {}
         self._anchor_managers: dict[bytes, SimpleTrustManager] = {}
 
@@ -188,6 +200,19 @@ class TrustStore:
         Every granted period of a listed certificate is looked up once per store (the registry
         hashes certificate names on every lookup) and filtered by `moment` here, with the
         registry's own rule (from <= moment <= until)."""
+        return [
+            sd
+            for sd in self.service_definitions(cert)
+            if sd.base_info.service_type == service_type
+            and sd.base_info.valid_from <= moment
+            and (not sd.base_info.valid_until or sd.base_info.valid_until >= moment)
+        ]
+
+    def service_definitions(
+        self, cert: x509.Certificate
+    ) -> tuple[QualifiedServiceInformation, ...]:
+        """Every service definition `cert` acts for, in the registry's order (pyHanko's
+        `applicable_service_definitions(authority, None)`), looked up once per store."""
         key = cert.dump()
         periods = self._periods.get(key)
         if periods is None:
@@ -196,13 +221,7 @@ class TrustStore:
             )
             if periods or len(self._periods) < 4096:  # unlisted certificates: bounded
                 self._periods[key] = periods
-        return [
-            sd
-            for sd in periods
-            if sd.base_info.service_type == service_type
-            and sd.base_info.valid_from <= moment
-            and (not sd.base_info.valid_until or sd.base_info.valid_until >= moment)
-        ]
+        return periods
 
     def known_certificates(self) -> tuple[x509.Certificate, ...]:
         return (*self.intermediates, *self.tl_ca_certs, *self.test_anchors)
@@ -233,28 +252,34 @@ class TrustStore:
     # -- caches of expensive, input-independent work ---------------------------------------
 
     def parse_certificate(self, der: bytes) -> x509.Certificate:
-        """asn1crypto certificate for `der`, shared across verifications (bounded cache)."""
-        with self._lock:
-            hit = self._parsed.get(der)
+        """asn1crypto certificate for `der`: the shared, fully parsed one for a certificate seen
+        before (bounded cache), else a fresh one of the caller's own."""
+        hit = self._parsed.get(der)
         if hit is not None:
             return hit
-        cert = x509.Certificate.load(der)
-        _ = cert.subject, cert.issuer, cert.public_key, cert.serial_number  # parse eagerly
+        digest = hashlib.sha256(der).digest()
+        with self._lock:
+            again = digest in self._seen
+            if not again:
+                if len(self._seen) > 8192:
+                    self._seen.clear()
+                self._seen[digest] = None
+        if not again:
+            return x509.Certificate.load(der)
+        return self.shared_certificate(der)
+
+    def shared_certificate(self, der: bytes) -> x509.Certificate:
+        """The shared, fully parsed certificate for `der` (parsed once, bounded cache)."""
+        hit = self._parsed.get(der)
+        if hit is not None:
+            return hit
+        cert = shared.freeze(x509.Certificate.load(der))
         with self._lock:
             if len(self._parsed) > 4096:
-                self._parsed.clear()
-            self._parsed[der] = cert
-        return cert
-
-    def cached_path(self, key: tuple[str, bytes, bytes | None]) -> object | None:
-        with self._lock:
-            return self._paths.get(key)
-
-    def remember_path(self, key: tuple[str, bytes, bytes | None], value: object) -> None:
-        with self._lock:
-            if len(self._paths) > 1024:
-                self._paths.clear()
-            self._paths[key] = value
+                self._parsed = {
+                    c.dump(): c for c in (*self.known_certificates(), *self.tl_tsa_certs)
+                }
+            return self._parsed.setdefault(der, cert)
 
     def anchor_manager(self, anchor: x509.Certificate) -> SimpleTrustManager:
         key = anchor.dump()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from crypto._internal import budget
+from crypto._internal import budget, shared
 from crypto._internal.fetching import FetchBoundary
 from crypto.errors import (
     FetcherFailure,
@@ -43,9 +43,9 @@ def verify(
     """
     if at.utcoffset() is None:
         raise PolicyError("`at` must be timezone-aware")  # a caller bug, not bad input
-    lock = trust.verification_lock
-    with lock:  # CPU work one at a time per store (see TrustStore); released around fetches
-        boundary = FetchBoundary(fetcher, lock) if fetcher is not None else None
+    # No lock: what verifications share is immutable or fully parsed (crypto._internal.shared).
+    boundary = FetchBoundary(fetcher) if fetcher is not None else None
+    with shared.running(trust.checks, trust.version):
         return _verify(container, policy, trust, boundary, at)
 
 

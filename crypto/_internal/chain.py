@@ -8,11 +8,12 @@ anchor, check the anchor's trusted-list status at the signing time, then validat
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import threading
 from collections.abc import Coroutine
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, NoReturn, TypeVar
+from datetime import UTC, datetime, timedelta
+from typing import Any, NoReturn, TypeVar, cast
 from urllib.parse import urlsplit
 
 from asn1crypto import x509
@@ -30,7 +31,7 @@ from pyhanko_certvalidator.policy_decl import (
 from pyhanko_certvalidator.registry import CertificateRegistry, TrustManager
 from pyhanko_certvalidator.validate import async_validate_path
 
-from crypto._internal import budget, names
+from crypto._internal import budget, names, responders, shared
 from crypto.errors import (
     CertExpired,
     CertNotYetValid,
@@ -56,6 +57,7 @@ from crypto.trust import (
 
 T = TypeVar("T")
 names.install()  # name comparisons dominate path building and OCSP responder checks
+responders.install()  # a CA's OCSP responder certificate checked once, not per response
 _TOLERANCE = timedelta(seconds=1)
 _LOCAL = threading.local()
 
@@ -159,7 +161,7 @@ def _search(
                 if isinstance(candidate, TrustAnchor)
                 else candidate
             )
-            if isinstance(issuer_cert, x509.Certificate):
+            if isinstance(issuer_cert, x509.Certificate) and not _weak_hash(cert):
                 try:
                     check_issued_by(cert, issuer_cert)
                 except UntrustedChain as exc:
@@ -195,34 +197,105 @@ def trusted_path(
     error: type[VerificationError] = UntrustedChain,
     fetcher: Fetcher | None = None,
 ) -> TrustedPath:
-    """1. Build paths to a listed service or a test anchor (shortest first)."""
-    key = (service_type, leaf.issuer.dump(), leaf.authority_key_identifier)
-    cached = trust.cached_path(key)
-    if isinstance(cached, TrustedPath):
-        # Same issuer as before: reuse its path; validate() still checks every signature.
-        path = ValidationPath(
-            cached.path.trust_anchor, list(cached.path.iter_certs(False))[:-1], leaf
+    """1. Build paths to a listed service or a test anchor (shortest first).
+
+    The path found above a leaf is shared (crypto._internal.shared) with every later leaf of
+    the same issuer name and key identifier that comes with the same other certificates, under
+    the same trust version, and whose signature verifies with the path's first issuer: exactly
+    the path the search would find for it. A path that needed fetched issuers is not shared
+    (the next fetch may fail). validate() still checks every link of the path it is given."""
+    manager = trust.trust_manager if service_type == CA_QC_URI else trust.tsa_trust_manager
+    key = (
+        "path",
+        trust.version,
+        service_type,
+        leaf.issuer.dump(),
+        leaf.authority_key_identifier,
+        tuple(_digest(c) for c in others),
+    )
+    found = trust.checks.get(key, moment)
+    if found is not None and manager.as_trust_anchor(AuthorityWithCert(leaf)) is None:
+        anchor, interm_ders, source = cast(_SharedPath, found)
+        interm = [trust.shared_certificate(der) for der in interm_ders]
+        path = ValidationPath(anchor, interm, leaf)
+        certs = list(path.iter_certs(include_root=True))  # anchor, ..., leaf's issuer, leaf
+        if isinstance(certs[-2], x509.Certificate) and _verifies(leaf, certs[-2]):
+            return TrustedPath(path, _anchor_cert(path), source)
+    tp, fetched = _find_path(leaf, others, trust, manager, error, fetcher)
+    if not fetched and tp.path.leaf is not None:
+        interm = list(tp.path.iter_certs(include_root=False))[:-1]
+        shared_path: _SharedPath = (
+            tp.path.trust_anchor,
+            tuple(c.dump() for c in interm),
+            tp.source,
         )
-        return TrustedPath(path, cached.anchor, cached.source)
-    found = _find_path(leaf, others, trust, service_type, error, fetcher)
-    trust.remember_path(key, found)
-    return found
+        trust.checks.put(key, shared.Window(None, None), shared_path)  # search needs no time
+    return tp
+
+
+_SharedPath = tuple[TrustAnchor, tuple[bytes, ...], str]
+
+
+def _verifies(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    """As the search judges a link (a weak hash is refused as such by check_links)."""
+    if _weak_hash(cert):
+        return True
+    try:
+        check_issued_by(cert, issuer)
+    except UntrustedChain:
+        return False
+    return True
+
+
+def check_links(tp: TrustedPath) -> None:
+    """Each link's signature hash and signature, from the leaf up (the first failure raises).
+    The links above the leaf's own are checked once per pair of certificates and shared."""
+    for index, (cert, issuer) in enumerate(tp.pairs()):
+        if index == 0:
+            check_signature_hash(cert)
+            check_issued_by(cert, issuer)
+            continue
+        shared.remembered(
+            "link",
+            (_digest(cert), _digest(issuer)),
+            _EPOCH,
+            lambda: shared.Window(None, None),  # a signature verifies or not, at any time
+            lambda cert=cert, issuer=issuer: _check_link(cert, issuer),  # type: ignore[misc]
+        )
+
+
+def _check_link(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    check_signature_hash(cert)
+    check_issued_by(cert, issuer)
+    return True
+
+
+def _digest(cert: x509.Certificate) -> bytes:
+    return hashlib.sha256(cert.dump()).digest()
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _find_path(
     leaf: x509.Certificate,
     others: list[x509.Certificate],
     trust: TrustStore,
-    service_type: str,
+    manager: TrustManager,
     error: type[VerificationError],
     fetcher: Fetcher | None,
-) -> TrustedPath:
-    manager = trust.trust_manager if service_type == CA_QC_URI else trust.tsa_trust_manager
+) -> tuple[TrustedPath, bool]:
+    """The path, and whether it needed issuers fetched through caIssuers."""
     pool = [*others, *trust.known_certificates()]
+    fetched: list[x509.Certificate] = []
     try:
         path = _search(leaf, pool, manager)
     except _SearchFailed as exc:
         # 1a. Missing intermediates: follow caIssuers (RFC 5280 §4.2.2.1) through the fetcher.
+        # Not when an issuer was there and its signature did not verify: nothing is fetched on
+        # behalf of a forged certificate.
+        if exc.forged is not None:
+            _refuse(error, exc)
         fetched = _fetch_issuers(leaf, fetcher, trust) if fetcher is not None else []
         if not fetched:
             _refuse(error, exc)
@@ -232,10 +305,10 @@ def _find_path(
             _refuse(error, exc2)
     anchor = _anchor_cert(path)
     if trust.is_test_anchor(anchor):
-        return TrustedPath(path, anchor, TEST_ANCHOR)
+        return TrustedPath(path, anchor, TEST_ANCHOR), bool(fetched)
     # Any service on the list anchors the chain (as in EU DSS); whether it was *granted*
     # at the signing time decides qualification (NOT_QUALIFIED) or, for TSAs, validity.
-    return TrustedPath(path, anchor, TRUSTED_LIST)
+    return TrustedPath(path, anchor, TRUSTED_LIST), bool(fetched)
 
 
 def _refuse(error: type[VerificationError], exc: _SearchFailed) -> NoReturn:
@@ -252,13 +325,18 @@ _WEAK_CERT_HASHES = frozenset({"md2", "md5", "sha1"})
 
 def check_signature_hash(cert: x509.Certificate) -> None:
     """A certificate signed with a broken hash is WEAK_ALGORITHM (ETSI TS 119 312), whatever
-    else is wrong with its path: the signature is not worth verifying."""
-    try:
+    else is wrong with its path: the signature is not worth verifying (so the path search does
+    not verify it either, and links it by name and key identifier)."""
+    if _weak_hash(cert):
         algo = cert["signature_algorithm"].hash_algo
-    except ValueError:  # e.g. Ed25519: no separate hash
-        return
-    if algo in _WEAK_CERT_HASHES:
         raise WeakAlgorithm(f"{cert.subject.human_friendly} is signed with {algo.upper()}")
+
+
+def _weak_hash(cert: x509.Certificate) -> bool:
+    try:
+        return cert["signature_algorithm"].hash_algo in _WEAK_CERT_HASHES
+    except ValueError:  # e.g. Ed25519: no separate hash
+        return False
 
 
 def check_issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> None:
@@ -420,7 +498,7 @@ def trusted_tsa(
     then the caller's next check); None when the TSA certificate itself is the listed service
     or the test anchor (its trusted-list status is its status).
     """
-    if tsa_cert.dump() in {c.dump() for c in trust.tl_tsa_certs}:
+    if tsa_cert.dump() in trust.tl_tsa_ders:
         if trust.granted_services(tsa_cert, gen_time, QTST_URI):
             return None
         raise TimestampInvalid("the TSA was not a granted QTST at the time stamp's genTime")
@@ -431,8 +509,22 @@ def trusted_tsa(
     )
     if tp.source == TRUSTED_LIST and not trust.granted_services(tp.anchor, gen_time, QTST_URI):
         raise TimestampInvalid("the TSA's service was not a granted QTST at genTime")
-    try:
-        validate(tp, trust, gen_time, [], [], with_revocation=False)
-    except VerificationError as exc:
-        raise TimestampInvalid(f"TSA certificate path: {exc.message}") from exc
+    certs = list(tp.path.iter_certs(include_root=True))
+
+    def check() -> bool:
+        try:
+            validate(tp, trust, gen_time, [], [], with_revocation=False)
+        except VerificationError as exc:
+            raise TimestampInvalid(f"TSA certificate path: {exc.message}") from exc
+        return True
+
+    # The TSA certificate's path (signatures, names, extensions, validity at genTime) is the
+    # same for every time stamp of that unit: checked once per path and validity window.
+    shared.remembered(
+        "tsa-path",
+        tuple(_digest(c) for c in certs),
+        gen_time,
+        lambda: shared.validity(*certs[1:]),  # pyhanko checks all but the anchor's validity
+        check,
+    )
     return tp

@@ -171,9 +171,7 @@ def verify_signer(
         tp = chain.trusted_path(leaf, list(sig.other_certs), trust, moment, fetcher=fetcher)
         # Each link's signature verifies before anything else is concluded from, or fetched for,
         # these certificates (no requests on behalf of forged certificates).
-        for cert, issuer in tp.pairs():
-            chain.check_signature_hash(cert)  # SHA-1/MD5: WEAK_ALGORITHM, not UNTRUSTED_CHAIN
-            chain.check_issued_by(cert, issuer)
+        chain.check_links(tp)  # SHA-1/MD5: WEAK_ALGORITHM, not UNTRUSTED_CHAIN
         progress.trust_source = tp.source
         code_error = code_error or _legacy_code_issuer(progress.signer, tp, trust)
         if tp.source == "test-anchor":

@@ -6,6 +6,7 @@ service's qualifiers valid at the signing time); test anchors use the QC stateme
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 from asn1crypto import x509
@@ -14,7 +15,9 @@ from pyhanko.sign.validation.qualified.q_status import (
     QcPrivateKeyManagementType,
     QualifiedStatus,
 )
-from pyhanko.sign.validation.qualified.tsp import QcCertType
+from pyhanko.sign.validation.qualified.tsp import QcCertType, QualifiedServiceInformation
+from pyhanko_certvalidator.authority import AuthorityWithCert
+from pyhanko_certvalidator.path import ValidationPath
 
 from crypto._internal.chain import TrustedPath
 from crypto.errors import KeyUsageError, NotQualified
@@ -37,14 +40,40 @@ def check_qualified(tp: TrustedPath, trust: TrustStore, moment: datetime) -> Non
         if not trust.granted_services(tp.anchor, when, CA_QC_URI):
             raise NotQualified(f"the issuing CA/QC service was not granted at {label}")
         try:
-            status = (
-                QualificationAssessor(trust.registry).check_entity_cert_qualified(tp.path, when)
-            ).status
+            assessor = QualificationAssessor(_StoreRegistry(trust))  # type: ignore[arg-type]
+            status = assessor.check_entity_cert_qualified(tp.path, when).status
         except NotImplementedError as exc:  # several QcTypes: ambiguous, not qualified for us
             raise NotQualified(f"ambiguous QC statements: {exc}") from exc
         except (ValueError, TypeError) as exc:
             raise NotQualified(f"unreadable QC statements: {exc}") from exc
         _check_status(status, f" at {label}")
+
+
+class _StoreRegistry:
+    """What QualificationAssessor asks of pyHanko's TSPRegistry (`applicable_tsps_on_path`),
+    answered the same way from each authority's service definitions as the store looked them
+    up once (the registry hashes the authority's names on every lookup): the same definitions
+    in the same order, filtered by `moment` with the registry's own rule."""
+
+    def __init__(self, trust: TrustStore) -> None:
+        self._trust = trust
+
+    def applicable_tsps_on_path(
+        self, path: ValidationPath, moment: datetime | None
+    ) -> Iterator[QualifiedServiceInformation]:
+        for authority in path.iter_authorities():
+            if isinstance(authority, AuthorityWithCert):
+                definitions: Iterable[QualifiedServiceInformation] = (
+                    self._trust.service_definitions(authority.certificate)
+                )
+            else:
+                definitions = self._trust.registry.applicable_service_definitions(authority, None)
+            for sd in definitions:
+                valid_from, valid_until = sd.base_info.valid_from, sd.base_info.valid_until
+                if not moment or (
+                    valid_from <= moment and (not valid_until or valid_until >= moment)
+                ):
+                    yield sd
 
 
 def _qc_statements(leaf: x509.Certificate) -> QualifiedStatus:

@@ -142,6 +142,7 @@ _SIGNATURE_ERRORS = (
     "/v1/initiatives/<uuid:initiative_id>/signatures",
     methods=["POST"],
     auth="platform",
+    cached_auth=True,  # the key as _post's require_platform(cached=True) checks it
     responses={201: "signature"},
     query=[_IDEMPOTENCY_HEADER],
     request_media=MEDIA_TYPES,
@@ -161,6 +162,7 @@ def post_signature(initiative_id: uuid.UUID) -> Response:
     "/v1/initiatives/<uuid:initiative_id>/withdrawals",
     methods=["POST"],
     auth="platform",
+    cached_auth=True,  # the key as _post's require_platform(cached=True) checks it
     responses={200: "signature"},
     query=[_IDEMPOTENCY_HEADER],
     request_media=MEDIA_TYPES,

@@ -2,7 +2,8 @@
 
 Taking the log lock first makes "first valid signature wins" a plain read (the unique constraint
 on (initiative, dedup_key) stays as the last line of defence) and puts the idempotency answer,
-the encrypted record, the log leaf and any due checkpoint in one commit. Answers are built by
+the encrypted record, the log leaf and any due checkpoint (cut once per group by the intake
+writer, after its jobs) in one commit. Answers are built by
 the caller's `Answers` (the web layer's JSON error shape), so this module knows no HTTP status.
 """
 
@@ -13,7 +14,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -29,6 +30,8 @@ from sigsvc.log.service import log_safe_uuid
 from sigsvc.services import Services
 
 RETRY_AFTER_REVOCATION = "30"
+_SIGNATURES = cast(sa.Table, Signature.__table__)  # Core inserts (see accept)
+_REJECTIONS = cast(sa.Table, Rejection.__table__)
 
 
 @dataclass(frozen=True)
@@ -153,17 +156,17 @@ def reject(
         sub_indication=subindication,
     )
     (index,) = services.log.append(session, [event])
-    session.add(
-        Rejection(
-            initiative_id=attempt.initiative.id,
-            platform_id=uuid.UUID(attempt.platform_id),
-            reason=reason,
-            container_sha256=attempt.container_sha256,
-            leaf_index=index,
-        )
+    session.execute(  # Core, not the ORM's unit of work: one statement, a third of the CPU
+        sa.insert(_REJECTIONS),
+        {
+            "id": uuid.uuid4(),
+            "initiative_id": attempt.initiative.id,
+            "platform_id": uuid.UUID(attempt.platform_id),
+            "reason": reason,
+            "container_sha256": attempt.container_sha256,
+            "leaf_index": index,
+        },
     )
-    session.flush()
-    services.log.cut_if_due(session)
     return answer
 
 
@@ -205,27 +208,27 @@ def accept(
     def sealed(field: str, value: bytes) -> bytes:
         return protection.seal(dek, value, protection.record_aad(initiative.id, sid, field))
 
-    sig = Signature(
-        id=sid,
-        initiative_id=initiative.id,
-        platform_id=uuid.UUID(attempt.platform_id),
-        dedup_key=dedup,
-        status=SignatureStatus.ACCEPTED,
-        eligibility=Eligibility.AGE_CHECKED if signer.birth_date else Eligibility.FOR_CVK,
-        container_sha256=digest,
-        signing_time=verdict.signing_time,
-        given_name_enc=sealed("given_name", signer.given_name.encode()),
-        surname_enc=sealed("surname", signer.surname.encode()),
-        personal_code_enc=sealed("personal_code", signer.personal_code.encode()),
-        container_enc=sealed("container", attempt.container),
-        container_format=verdict.format or "",
-        leaf_index=index,
-    )
-    session.add(sig)
-    answer = json_answer(201, {**signature_json(sig), "receipt": None})
+    row = {
+        "id": sid,
+        "initiative_id": initiative.id,
+        "platform_id": uuid.UUID(attempt.platform_id),
+        "dedup_key": dedup,
+        "status": SignatureStatus.ACCEPTED,
+        "eligibility": Eligibility.AGE_CHECKED if signer.birth_date else Eligibility.FOR_CVK,
+        "container_sha256": digest,
+        "signing_time": verdict.signing_time,
+        "given_name_enc": sealed("given_name", signer.given_name.encode()),
+        "surname_enc": sealed("surname", signer.surname.encode()),
+        "personal_code_enc": sealed("personal_code", signer.personal_code.encode()),
+        "container_enc": sealed("container", attempt.container),
+        "container_format": verdict.format or "",
+        "leaf_index": index,
+    }
+    # Core, not the ORM's unit of work (one statement, a third of the CPU); the transient
+    # object only shapes the answer.
+    session.execute(sa.insert(_SIGNATURES), row)
+    answer = json_answer(201, {**signature_json(Signature(**row)), "receipt": None})
     remember(session, services, attempt, answer)
-    session.flush()
-    services.log.cut_if_due(session)
     return answer
 
 
@@ -271,8 +274,6 @@ def withdraw(
         session.flush()
         answer = json_answer(200, {**signature_json(sig), "receipt": None})
     remember(session, services, attempt, answer)
-    if answer.status == 200:
-        services.log.cut_if_due(session)
     return answer
 
 

@@ -4,12 +4,12 @@ Why: every accepted signature must be durable before its 201 (record, log leaf, 
 answer, all or nothing), and a durable commit costs an fsync (SQLite: under the database's one
 write lock; PostgreSQL: a WAL flush). One commit per request caps intake at the disk's fsync
 rate and queues every request behind the others' fsyncs. Here request threads hand their
-finished verdicts to the process's writer; the writer takes what is queued (after the first
-job it waits at most ``window`` seconds for more, up to ``max_jobs``), opens one transaction,
-takes the log lock once, runs each job in a savepoint (a job that fails is rolled back alone
-and its request gets the error), cuts a checkpoint if one is due, commits once, and only then
-resolves each job's future. A crash before the commit loses only unanswered requests; none is
-half-written (one transaction).
+finished verdicts to the process's writer; the writer takes what is queued (after the first job
+it waits at most ``window`` seconds for more, up to ``max_jobs``), opens one transaction, takes
+the log lock once (and adds the jobs queued while it waited for the lock), runs each job in a
+savepoint (a job that fails is rolled back alone and its request gets the error), cuts a
+checkpoint if one is due, commits once, and only then resolves each job's future. A crash
+before the commit loses only unanswered requests; none is half-written (one transaction).
 
 A job is ``fn(session) -> T`` and must do all its writes through ``session``; it runs in the
 writer thread (inside an app context when the writer was given one).
@@ -101,6 +101,21 @@ class GroupWriter:
             group.append(item)
         return group, False
 
+    def _join_waiting(self, group: list[_Item[Any]]) -> None:
+        """Jobs queued while the log lock was awaited join the group now that it is held:
+        under contention (another process's writer holds the lock for its group) this is
+        where requests pile up, and one commit then serves them all."""
+        while len(group) < self.max_jobs:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if item is _STOP:
+                self._queue.put(_STOP)  # _run stops after this group
+                return
+            assert isinstance(item, _Item)
+            group.append(item)
+
     def _run(self) -> None:
         while True:
             first = self._queue.get()
@@ -117,6 +132,7 @@ class GroupWriter:
         try:
             with self._sessions() as session, session.begin():
                 self._begin(session)
+                self._join_waiting(group)
                 for item in group:
                     try:
                         with _entered(item.context), session.begin_nested():

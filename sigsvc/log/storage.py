@@ -37,6 +37,7 @@ from audit.note import NoteSigner
 from sigsvc.db.models.log import log_checkpoints, log_entries, log_head
 
 BeforeCommit = Callable[[Session, int], None]
+_LOCKED_IN = "sigsvc.log_locked_in"  # session.info: the root transaction holding the log lock
 _INSERT_ENTRIES = "INSERT INTO audit_log_entries (idx, data, leaf_hash) VALUES (?, ?, ?)"
 _INSERT_NODES = "INSERT INTO audit_log_nodes (level, idx, hash) VALUES (?, ?, ?)"
 # Filled with integers only (see node_hashes).
@@ -54,7 +55,11 @@ class SqlLogStorage:
         self._locked = False
 
     def lock(self) -> None:
-        """Take the log's write lock for the rest of the transaction (idempotent)."""
+        """Take the log's write lock for the rest of the transaction (idempotent: once per
+        transaction, whichever storage object asks)."""
+        transaction = self.session.get_transaction()
+        if transaction is not None and self.session.info.get(_LOCKED_IN) is transaction:
+            self._locked = True
         while not self._locked:
             if self.session.get_bind().dialect.name == "postgresql":
                 self._locked = (
@@ -70,6 +75,10 @@ class SqlLogStorage:
                 self._locked = touched.rowcount == 1  # type: ignore[attr-defined]
             if not self._locked:  # first use (or a test truncated the table): create the row
                 self._create_head()
+        # Remembered for the transaction, unless taken in a savepoint (rolling one back
+        # releases PostgreSQL's row locks taken in it).
+        if not self.session.in_nested_transaction():
+            self.session.info[_LOCKED_IN] = self.session.get_transaction()
 
     def _create_head(self) -> None:
         dialect = self.session.get_bind().dialect.name

@@ -52,7 +52,10 @@ def endpoint(
     errors: tuple[str, ...] = (),
     media_type: str = "application/json",
     request_media: tuple[str, ...] = (),
+    cached_auth: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``cached_auth``: platform keys from the per-process cache (signature intake, the hot path;
+    sigsvc.web.auth.authenticate), else read each time."""
     spec = EndpointSpec(
         summary,
         auth,
@@ -70,7 +73,7 @@ def endpoint(
         def wrapper(**kwargs: Any) -> Any:
             # Authenticate before reading the body: an anonymous caller learns nothing more.
             if spec.auth != "none":
-                principal = current_principal()
+                principal = current_principal(cached=cached_auth)
                 if spec.auth == "admin" and principal.kind != "admin":
                     raise ApiError("FORBIDDEN", "an admin token is required")
             if spec.request is not None:

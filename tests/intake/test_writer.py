@@ -78,3 +78,32 @@ def test_a_failing_job_fails_alone(engine: sa.Engine) -> None:
         assert _count(engine) == 2
     finally:
         writer.close()
+
+
+def test_jobs_queued_while_the_lock_is_awaited_join_the_group(engine: sa.Engine) -> None:
+    """Under contention the log lock is where requests wait: whatever queued meanwhile is
+    committed with the group that got the lock (window 0: without this, one job a group)."""
+    entered = threading.Event()
+    release = threading.Event()
+
+    def begin(_session: Session) -> None:  # stands for another process holding the lock
+        entered.set()
+        release.wait(10)
+
+    writer = GroupWriter(
+        db.make_session_factory(engine), begin=begin, finish=lambda s: None, window=0.0
+    )
+    try:
+        first = writer.submit(lambda s: s.execute(sa.insert(rows).values(n=0)))
+        assert entered.wait(10)  # the writer took the first job and awaits the lock
+        later = [
+            writer.submit(lambda s, n=n: s.execute(sa.insert(rows).values(n=n)))  # type: ignore[misc]
+            for n in range(1, 10)
+        ]
+        release.set()
+        for future in [first, *later]:
+            future.result(timeout=30)
+        assert _count(engine) == 10
+        assert writer.groups == 1 and writer.jobs == 10
+    finally:
+        writer.close()

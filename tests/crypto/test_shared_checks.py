@@ -1,0 +1,188 @@
+"""Signer-independent checks shared across verifications (crypto._internal.shared) never change a
+verdict: the same containers give byte-identical verdicts with a cold and a warm cache, an entry
+is never used under another trusted-list version or outside its validity window, and failures
+are not remembered."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pyhanko_certvalidator.revinfo import validate_ocsp
+
+from certification.testpki import Responders, make_form_edoc, signer
+from certification.testpki.pki import cert_der
+from certification.testpki.tl import (
+    WITHDRAWN,
+    Status,
+    build_trusted_list,
+    default_services,
+)
+from crypto import Policy, TrustedListSource, TrustStore, Verdict, verify
+from crypto._internal import responders, shared
+from crypto._internal.shared import SharedChecks, Window
+
+from .conftest import AT, TL_FETCHED
+from .test_reason_precedence import _resigned_with_sha1
+
+POLICY = Policy()
+
+
+def _list(sequence: int = 1, withdraw_ica: bool = False) -> TrustedListSource:
+    services = default_services()
+    if withdraw_ica:  # the signers' CA withdrawn before they signed: another list version
+        services = [
+            replace(
+                s, current=Status(WITHDRAWN, datetime(2025, 1, 1, tzinfo=UTC)), history=(s.current,)
+            )
+            if s.cert_label == "ica"
+            else s
+            for s in services
+        ]
+    xml = build_trusted_list(services=services, sequence=sequence)
+    return TrustedListSource(xml, (cert_der("tl_operator"),), TL_FETCHED)
+
+
+def _store(checks: SharedChecks, **kwargs: object) -> TrustStore:
+    source = _list(**kwargs)  # type: ignore[arg-type]
+    return TrustStore(trusted_lists=[source], checks=checks)
+
+
+def _tsa_by_its_ca(checks: SharedChecks) -> TrustStore:
+    """The TSA trusted through its CA (a test anchor): its path and its OCSP responder are
+    shared checks too."""
+    services = [s for s in default_services() if s.cert_label != "tsa"]
+    source = TrustedListSource(
+        build_trusted_list(services=services), (cert_der("tl_operator"),), TL_FETCHED
+    )
+    return TrustStore(trusted_lists=[source], test_anchors=[cert_der("tsa_ca")], checks=checks)
+
+
+def _forged_leaf() -> bytes:
+    real = signer("valid_p384")
+    forged = bytearray(real.cert_der)
+    forged[-5] ^= 0x01  # inside the CA's signature value
+    return make_form_edoc(replace(real, cert_der=bytes(forged)), level="LT")
+
+
+@pytest.fixture(scope="module")
+def containers(responders: Responders) -> dict[str, bytes]:
+    weak = replace(signer("valid_p384"), cert_der=_resigned_with_sha1("valid_p384"))
+    return {
+        "valid_p384": make_form_edoc("valid_p384", level="LT"),
+        "valid_rsa": make_form_edoc("valid_rsa", level="LT"),
+        "no_prefix": make_form_edoc("no_prefix", level="LT"),
+        "revoked": make_form_edoc("revoked", level="LT"),
+        "expired_at_signing": make_form_edoc("expired", level="LT"),
+        "not_yet_valid": make_form_edoc("not_yet_valid", level="LT"),
+        "untrusted": make_form_edoc("untrusted", level="LT"),
+        "not_qualified": make_form_edoc("not_qualified", level="LT"),
+        "weak_rsa": make_form_edoc("weak_rsa", level="LT"),
+        "sha1_certificate": make_form_edoc(weak, level="LT"),
+        "forged_certificate": _forged_leaf(),
+    }
+
+
+def _bytes(verdict: Verdict) -> bytes:
+    doc = verdict.to_json()
+    doc["evidence"] = repr(verdict.evidence)  # every DER byte of the evidence, too
+    return json.dumps(doc, sort_keys=True, default=str).encode()
+
+
+def _verify(container: bytes, trust: TrustStore) -> bytes:
+    return _bytes(verify(container, policy=POLICY, trust=trust, fetcher=None, at=AT))
+
+
+STORES = {
+    "tl v1": lambda checks: _store(checks),
+    "tl v2, CA withdrawn": lambda checks: _store(checks, sequence=2, withdraw_ica=True),
+    "TSA through its CA": _tsa_by_its_ca,
+}
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_cold_and_warm_cache_give_identical_verdicts(
+    containers: dict[str, bytes], store: str
+) -> None:
+    make = STORES[store]
+    cold = {name: _verify(c, make(SharedChecks())) for name, c in containers.items()}
+    checks = SharedChecks()
+    warm_store = make(checks)
+    for _ in range(2):  # the second round runs on what the first one remembered
+        for name in ("valid_p384", "valid_rsa", "no_prefix"):
+            _verify(containers[name], warm_store)
+        assert checks.hits > 0 or store == "tl v2, CA withdrawn"
+        warm = {name: _verify(c, warm_store) for name, c in containers.items()}
+        assert warm == cold
+    verdicts = {name: json.loads(v)["reason"] for name, v in cold.items()}
+    if store != "tl v2, CA withdrawn":  # the corpus covers accepts and each kind of reject
+        assert verdicts["valid_p384"] is None and verdicts["valid_rsa"] is None
+        assert verdicts["revoked"] == "CERT_REVOKED"
+        assert verdicts["expired_at_signing"] == "CERT_EXPIRED"
+        assert verdicts["untrusted"] == "UNTRUSTED_CHAIN"
+        assert verdicts["sha1_certificate"] == "WEAK_ALGORITHM"
+        assert verdicts["forged_certificate"] == "UNTRUSTED_CHAIN"
+    else:
+        assert verdicts["valid_p384"] == "NOT_QUALIFIED"
+
+
+def test_an_entry_is_never_used_under_another_trusted_list_version(
+    containers: dict[str, bytes],
+) -> None:
+    checks = SharedChecks()
+    v1 = _store(checks)
+    v2 = _store(checks, sequence=2, withdraw_ica=True)
+    assert v1.version != v2.version
+    assert json.loads(_verify(containers["valid_p384"], v1))["reason"] is None
+    v1_keys = set(checks.remembered_keys())
+    assert {key[1] for key in v1_keys} == {v1.version}  # (kind, version, ...)
+    hits = checks.hits
+    warm_v2 = _verify(containers["valid_p384"], v2)
+    assert checks.hits == hits  # nothing v1 remembered was used
+    cold_v2 = _store(SharedChecks(), sequence=2, withdraw_ica=True)
+    assert warm_v2 == _verify(containers["valid_p384"], cold_v2)
+    assert json.loads(warm_v2)["reason"] == "NOT_QUALIFIED"
+    assert {key[1] for key in set(checks.remembered_keys()) - v1_keys} == {v2.version}
+
+
+def test_a_responder_check_is_not_used_outside_its_validity_window(
+    containers: dict[str, bytes],
+) -> None:
+    checks = SharedChecks()
+    _verify(containers["valid_p384"], _store(checks))
+    responder_keys = [k for k in checks.remembered_keys() if k[0] == "ocsp-responder"]
+    assert len(responder_keys) == 1
+    # the ICA's OCSP responder certificate is valid 2025-01-01 .. 2030-01-01 (pki.yml)
+    inside = datetime(2026, 6, 1, tzinfo=UTC)
+    outside = datetime(2030, 1, 2, tzinfo=UTC)
+    assert checks.get(responder_keys[0], inside) is True
+    assert checks.get(responder_keys[0], outside) is None
+    assert checks.get(responder_keys[0], datetime(2024, 12, 31, tzinfo=UTC)) is None
+
+
+def test_failures_are_not_remembered(containers: dict[str, bytes]) -> None:
+    checks = SharedChecks()
+    store = _store(checks)
+    for name in ("forged_certificate", "untrusted"):
+        before = set(checks.remembered_keys())
+        assert json.loads(_verify(containers[name], store))["reason"] == "UNTRUSTED_CHAIN"
+        assert set(checks.remembered_keys()) - before == set(), name  # no path, no link remembered
+
+
+def test_window_and_lru_bounds() -> None:
+    checks = SharedChecks(max_entries=2)
+    moment = datetime(2026, 1, 1, tzinfo=UTC)
+    checks.put("a", Window(moment, moment + timedelta(days=1)), 1)
+    checks.put("b", Window(None, None), 2)
+    assert checks.get("a", moment) == 1  # a is now the most recently used
+    assert checks.get("a", moment + timedelta(days=2)) is None  # outside its window
+    checks.put("c", Window(None, None), 3)  # drops b, the least recently used
+    assert checks.remembered_keys() == ["a", "c"]
+
+
+def test_the_responder_hook_is_installed_on_the_function_pyhanko_calls() -> None:
+    # fails loudly if pyhanko-certvalidator renames or moves the wrapped function
+    assert validate_ocsp._validate_delegated_ocsp_provenance is responders._shared_provenance
+    assert shared.CURRENT.get() is None  # nothing leaks out of a verification
