@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench interop clean pki pki-check certify fuzz
+.PHONY: run test lint bench interop clean pki pki-check certify fuzz image
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -51,5 +51,10 @@ pki-check: pki
 	git diff --exit-code -- certification/testpki/generated
 	test -z "$$(git status --porcelain -- certification/testpki/generated)"
 
+# Opt-in (not in `make test`): deploy/Dockerfile built here without Docker Hub, from a Debian
+# base made with debootstrap (deploy/local-base.sh; root, debootstrap, docker.io).
+image:
+	deploy/local-base.sh
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache .image-work

@@ -51,7 +51,7 @@ REASON_CODES = (
 INDICATIONS = ("TOTAL_PASSED", "TOTAL_FAILED", "INDETERMINATE")
 # credential.changed: which credential, and what happened to it.
 CREDENTIALS = ("PLATFORM", "ADMIN_TOKEN")
-CREDENTIAL_CHANGES = ("REVOKED", "ROTATED", "INITIATIVE_ADDED", "INITIATIVE_REMOVED")
+CREDENTIAL_CHANGES = ("CREATED", "REVOKED", "ROTATED", "INITIATIVE_ADDED", "INITIATIVE_REMOVED")
 
 # Latvian personal code DDMMYY-NNNNN (with or without the dash): refused inside any id.
 # crypto.personal_code.SHAPE_PATTERN (audit may not import crypto; a test keeps them equal)
@@ -150,8 +150,9 @@ EVENT_FIELDS: dict[str, dict[str, tuple[str, bool]]] = {
         "old_key": ("key", True),
         "new_key": ("key", True),
     },
-    # An operator changed who may act: a platform key or admin token revoked or rotated, an
-    # initiative added to or removed from a platform. Ids only; never a token or its digest.
+    # An operator changed who may act: a platform key or admin token created, revoked or
+    # rotated, an initiative added to or removed from a platform (a new platform: CREATED, then
+    # INITIATIVE_ADDED per initiative). Ids only; never a token, its digest, a name or a label.
     "credential.changed": {
         "credential": ("credential", True),
         "subject": ("id", True),  # platform id, or the admin token's row id

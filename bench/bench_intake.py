@@ -52,7 +52,7 @@ from audit.note import Signer as NoteSigner
 from certification.testpki import RESPONDER_TIME, TEST_INITIATIVE, clients, serve_responders
 from certification.testpki.sign import TEST_INITIATIVE_TEXT, make_form_edoc
 from crypto.form import Regime
-from sigsvc import db, registry, services
+from sigsvc import credentials, db, registry, services
 from sigsvc.app import create_app
 
 QUICK = os.environ.get("BENCH_INTAKE_QUICK") == "1"
@@ -238,7 +238,9 @@ def deploy(url: str, tmp: Path, export_records: int) -> Deployment:
                 )
                 ids.append(str(created.id))
             session.flush()
-            _, key = registry.create_platform(session, "bench", [uuid.UUID(i) for i in ids])
+            _, key = credentials.create_platform(
+                session, services.log_service(app), "bench", [uuid.UUID(i) for i in ids]
+            )
         export_id = seed_exportable(app, export_records) if export_records else None
         with contextlib.suppress(Exception):
             services.close(app)

@@ -13,7 +13,7 @@ from pathlib import Path
 from flask import Flask
 
 from crypto.form import Regime
-from sigsvc import db, registry, services
+from sigsvc import credentials, db, registry, services
 from sigsvc.app import create_app
 
 SIGNATURES = 155_000
@@ -63,7 +63,9 @@ def main() -> None:
                     Regime.ART22_BILL, "B-1", "Bench", "x\n", date(2026, 1, 1), date(2026, 12, 31)
                 ),
             )
-            platform, _ = registry.create_platform(session, "bench", [made.id])
+            platform, _ = credentials.create_platform(
+                session, services.log_service(app), "bench", [made.id]
+            )
             iid, pid = made.id, platform.id
         started = time.perf_counter()
         _seed(app, iid, pid)

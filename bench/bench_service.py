@@ -7,9 +7,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode
 
-from sigsvc import db
+from sigsvc import credentials, db, services
 from sigsvc.app import create_app
-from sigsvc.web.auth import create_admin_token
 
 
 def _rate(label: str, n: int, call: object) -> None:
@@ -26,7 +25,8 @@ def main() -> None:
         db.upgrade(url)
         app = create_app({"DATABASE_URL": url, "LOG_LEVEL": "WARNING"}, instance_path=tmp)
         with db.session_scope(app) as session:
-            admin = {"Authorization": f"Bearer {create_admin_token(session, 'bench')}"}
+            _, token = credentials.create_admin_token(session, services.log_service(app), "bench")
+            admin = {"Authorization": f"Bearer {token}"}
         client = app.test_client()
 
         def register(i: int) -> None:

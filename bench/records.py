@@ -19,7 +19,7 @@ from audit import events
 from audit.log import Log
 from certification.testpki.sign import TEST_INITIATIVE_TEXT
 from crypto.form import Regime
-from sigsvc import db, registry, services
+from sigsvc import credentials, db, registry, services
 from sigsvc.db.models.intake import DataKey, Eligibility, Signature, SignatureStatus
 from sigsvc.intake import protection
 from sigsvc.log.service import log_safe_uuid
@@ -46,7 +46,9 @@ def seed_exportable(app: Flask, n: int, registration: str = "BENCH-EXPORT") -> u
                 ends_on=date(2026, 12, 31),
             ),
         )
-        platform, _ = registry.create_platform(session, f"{registration}-platform", [initiative.id])
+        platform, _ = credentials.create_platform(
+            session, services.log_service(app), f"{registration}-platform", [initiative.id]
+        )
         iid, pid = initiative.id, platform.id
         dek = protection.generate_data_key()
         wrapped = protection.wrap_data_key(intake.kek, dek, iid)

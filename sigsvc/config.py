@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from sigsvc import clockskew
 from sigsvc.web.auth import MIN_TOKEN_LENGTH, token_digest
 
 _KEY_VARIABLES = (
@@ -83,6 +84,7 @@ KNOWN_VARIABLES = frozenset(
         "SIGSVC_LOTL_SIGNERS",
         "SIGSVC_TRUST_DIR",
         "SIGSVC_TRUST_GRACE",
+        "SIGSVC_CLOCK_SKEW_TOLERANCE",
         "SIGSVC_TRUST_REFRESH_INTERVAL",
         "SIGSVC_TRUST_TEST_HTTP",
         "SIGSVC_TRUST_CA_FILE",
@@ -141,6 +143,9 @@ def from_env(env: Mapping[str, str], instance_path: str | Path) -> dict[str, Any
         "LOTL_SIGNERS": env.get("SIGSVC_LOTL_SIGNERS", ""),
         "TRUST_REFRESH_INTERVAL": _int(env, "SIGSVC_TRUST_REFRESH_INTERVAL", 3600),
         "TRUST_GRACE": _int(env, "SIGSVC_TRUST_GRACE", 86400),
+        "CLOCK_SKEW_TOLERANCE": _int(
+            env, "SIGSVC_CLOCK_SKEW_TOLERANCE", clockskew.DEFAULT_TOLERANCE
+        ),
         "TRUST_TEST_HTTP": env.get("SIGSVC_TRUST_TEST_HTTP") == "1",
         "TRUST_CA_FILE": env.get("SIGSVC_TRUST_CA_FILE", ""),
         "TEST_CLOCK": env.get("SIGSVC_TEST_CLOCK", ""),

@@ -1,38 +1,72 @@
-"""Changing who may act: revoke or rotate platform keys and admin tokens, and add or remove an
-initiative on a platform. Shared by the admin API and the CLI; each change is one
-`credential.changed` log event in the same transaction (so the log says when access changed).
+"""Who may act: create, revoke or rotate platform keys and admin tokens, and add or remove an
+initiative on a platform. The one place each of these happens (admin API, CLI, console, demo
+seed and tests all call it); each change is a `credential.changed` log event in the same
+transaction, so the log says when access changed (ids only: never a key, digest, name or label).
 
-Functions take a session, raise Refusal with a stable code and never commit. Keys and tokens
-are returned once and stored only as SHA-256 digests (docs/adr/0001).
+Functions take a session and the log, raise Refusal with a stable code and never commit. Keys
+and tokens are returned once and stored only as SHA-256 digests (docs/adr/0001).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 
 import sqlalchemy as sa
-from flask import current_app
 from sqlalchemy.orm import Session
 
 from audit import events
-from sigsvc import services
 from sigsvc.db.models import AdminToken, Initiative, Platform, utcnow
+from sigsvc.log.service import LogService, log_safe_uuid
 from sigsvc.refusal import Refusal
 from sigsvc.web.auth import ADMIN_PREFIX, PLATFORM_PREFIX, new_token, token_digest
 
 
 def _log(
-    session: Session, credential: str, subject: str, change: str, initiative: str | None = None
+    session: Session,
+    log: LogService,
+    credential: str,
+    subject: str,
+    changes: Iterable[tuple[str, str | None]],
 ) -> None:
-    log = services.log_service(current_app._get_current_object())  # type: ignore[attr-defined]
-    event = events.credential_changed(
-        at=log.now(session),  # under the log lock: events stay in time order
-        credential=credential,
-        subject=subject,
-        change=change,
-        initiative=initiative,
+    """One event per (change, initiative) of one credential, in this transaction."""
+    at = log.now(session)  # under the log lock: events stay in time order
+    found = [
+        events.credential_changed(
+            at=at, credential=credential, subject=subject, change=change, initiative=initiative
+        )
+        for change, initiative in changes
+    ]
+    log.append(session, found)
+
+
+def create_platform(
+    session: Session, log: LogService, name: str, initiative_ids: Iterable[uuid.UUID]
+) -> tuple[Platform, str]:
+    """Store a platform with the digest of a fresh API key; returns the key once. Logged as
+    CREATED plus one INITIATIVE_ADDED per initiative (the log says what the key may do)."""
+    wanted = list(dict.fromkeys(initiative_ids))
+    initiatives = [session.get(Initiative, i) for i in wanted]
+    if any(initiative is None for initiative in initiatives):
+        raise Refusal("INVALID_FIELD", "/initiative_ids: unknown initiative id")
+    if session.scalar(sa.select(Platform.id).where(Platform.name == name)) is not None:
+        raise Refusal("DUPLICATE_NAME", "a platform with this name exists")
+    key = new_token(PLATFORM_PREFIX)
+    platform = Platform(
+        id=log_safe_uuid(), name=name, key_sha256=token_digest(key), initiatives=initiatives
     )
-    log.append(session, [event])
+    session.add(platform)
+    try:
+        session.flush()
+    except sa.exc.IntegrityError as exc:
+        raise Refusal("DUPLICATE_NAME", "a platform with this name exists") from exc
+    added = [("INITIATIVE_ADDED", str(i)) for i in wanted]
+    _log(session, log, "PLATFORM", str(platform.id), [("CREATED", None), *added])
+    return platform, key
+
+
+def list_platforms(session: Session) -> list[Platform]:
+    return list(session.scalars(sa.select(Platform).order_by(Platform.created_at)))
 
 
 def get_platform(session: Session, platform_id: uuid.UUID) -> Platform:
@@ -49,26 +83,30 @@ def _active_platform(session: Session, platform_id: uuid.UUID) -> Platform:
     return platform
 
 
-def revoke_platform(session: Session, platform_id: uuid.UUID) -> Platform:
+def revoke_platform(session: Session, log: LogService, platform_id: uuid.UUID) -> Platform:
     """The platform's key stops working at once; its signatures stay as they are."""
     platform = _active_platform(session, platform_id)
     platform.revoked_at = utcnow()
     session.flush()
-    _log(session, "PLATFORM", str(platform.id), "REVOKED")
+    _log(session, log, "PLATFORM", str(platform.id), [("REVOKED", None)])
     return platform
 
 
-def rotate_platform_key(session: Session, platform_id: uuid.UUID) -> tuple[Platform, str]:
+def rotate_platform_key(
+    session: Session, log: LogService, platform_id: uuid.UUID
+) -> tuple[Platform, str]:
     """A new key for the same platform (same id and initiatives); the old key stops working."""
     platform = _active_platform(session, platform_id)
     key = new_token(PLATFORM_PREFIX)
     platform.key_sha256 = token_digest(key)
     session.flush()
-    _log(session, "PLATFORM", str(platform.id), "ROTATED")
+    _log(session, log, "PLATFORM", str(platform.id), [("ROTATED", None)])
     return platform, key
 
 
-def add_initiative(session: Session, platform_id: uuid.UUID, initiative_id: uuid.UUID) -> Platform:
+def add_initiative(
+    session: Session, log: LogService, platform_id: uuid.UUID, initiative_id: uuid.UUID
+) -> Platform:
     platform = _active_platform(session, platform_id)
     initiative = session.get(Initiative, initiative_id)
     if initiative is None:
@@ -76,12 +114,12 @@ def add_initiative(session: Session, platform_id: uuid.UUID, initiative_id: uuid
     if initiative not in platform.initiatives:  # idempotent: adding twice changes nothing
         platform.initiatives.append(initiative)
         session.flush()
-        _log(session, "PLATFORM", str(platform.id), "INITIATIVE_ADDED", str(initiative.id))
+        _log(session, log, "PLATFORM", str(platform.id), [("INITIATIVE_ADDED", str(initiative.id))])
     return platform
 
 
 def remove_initiative(
-    session: Session, platform_id: uuid.UUID, initiative_id: uuid.UUID
+    session: Session, log: LogService, platform_id: uuid.UUID, initiative_id: uuid.UUID
 ) -> Platform:
     platform = get_platform(session, platform_id)
     kept = [i for i in platform.initiatives if i.id != initiative_id]
@@ -89,15 +127,17 @@ def remove_initiative(
         raise Refusal("NOT_FOUND", "the platform does not have this initiative")
     platform.initiatives = kept
     session.flush()
-    _log(session, "PLATFORM", str(platform.id), "INITIATIVE_REMOVED", str(initiative_id))
+    _log(session, log, "PLATFORM", str(platform.id), [("INITIATIVE_REMOVED", str(initiative_id))])
     return platform
 
 
-def create_admin_token(session: Session, label: str) -> tuple[AdminToken, str]:
+def create_admin_token(session: Session, log: LogService, label: str) -> tuple[AdminToken, str]:
+    """Store a new admin token's digest; the clear token is returned once, never stored."""
     token = new_token(ADMIN_PREFIX)
     row = AdminToken(label=label, token_sha256=token_digest(token))
     session.add(row)
     session.flush()
+    _log(session, log, "ADMIN_TOKEN", str(row.id), [("CREATED", None)])
     return row, token
 
 
@@ -114,21 +154,21 @@ def _active_token(session: Session, token_id: int) -> AdminToken:
     return row
 
 
-def revoke_admin_token(session: Session, token_id: int) -> AdminToken:
+def revoke_admin_token(session: Session, log: LogService, token_id: int) -> AdminToken:
     row = _active_token(session, token_id)
     row.revoked_at = utcnow()
     session.flush()
-    _log(session, "ADMIN_TOKEN", str(row.id), "REVOKED")
+    _log(session, log, "ADMIN_TOKEN", str(row.id), [("REVOKED", None)])
     return row
 
 
-def rotate_admin_token(session: Session, token_id: int) -> tuple[AdminToken, str]:
+def rotate_admin_token(session: Session, log: LogService, token_id: int) -> tuple[AdminToken, str]:
     """Revoke the token and mint its successor with the same label (a new row id)."""
     old = _active_token(session, token_id)
     old.revoked_at = utcnow()
-    new, token = create_admin_token(session, old.label)
-    _log(session, "ADMIN_TOKEN", str(old.id), "ROTATED")
-    return new, token
+    session.flush()
+    _log(session, log, "ADMIN_TOKEN", str(old.id), [("ROTATED", None)])
+    return create_admin_token(session, log, old.label)
 
 
 def admin_token_json(row: AdminToken) -> dict[str, object]:

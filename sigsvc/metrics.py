@@ -41,7 +41,7 @@ def _metrics() -> dict[str, Any]:
 
 
 def _make() -> dict[str, Any]:
-    from prometheus_client import Counter, Histogram
+    from prometheus_client import Counter, Gauge, Histogram
 
     return {
         "requests": Histogram(
@@ -66,6 +66,12 @@ def _make() -> dict[str, Any]:
         ),
         "fetch_errors": Counter(
             "sigsvc_fetch_errors", "Outbound fetches (OCSP, CRL, TSA, lists) that failed", ["kind"]
+        ),
+        "clock_skew": Gauge(
+            "sigsvc_clock_skew_seconds",
+            "Last measured offset of a fetched answer's Date header from this server's clock "
+            "(positive: this clock is behind; sigsvc.clockskew)",
+            multiprocess_mode="mostrecent",
         ),
     }
 
@@ -103,3 +109,7 @@ def verification_timer() -> Iterator[None]:
 
 def fetch_failed(kind: str) -> None:
     _metrics()["fetch_errors"].labels(kind).inc()
+
+
+def clock_skew(seconds: float) -> None:
+    _metrics()["clock_skew"].set(seconds)

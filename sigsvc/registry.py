@@ -1,4 +1,5 @@
-"""Operator actions on initiatives and platforms, shared by the admin API and the CLI.
+"""Operator actions on initiatives, shared by the admin API, the CLI and the console
+(platforms and admin tokens: sigsvc.credentials).
 
 Functions take a session and plain values, raise Refusal with a stable code, and never commit:
 the caller owns the transaction, so a rejected request stores nothing.
@@ -12,7 +13,6 @@ import hashlib
 import re
 import unicodedata
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -24,12 +24,11 @@ from sqlalchemy.orm import Session
 from audit import events
 from crypto.form import FormFieldError, InitiativeFields, Regime, SignerFields, render_form
 from crypto.personal_code import contains_code_shape
-from sigsvc.db.models import Initiative, InitiativeStatus, Platform
+from sigsvc.db.models import Initiative, InitiativeStatus
 from sigsvc.db.models.intake import Rejection, Signature, SignatureStatus
 from sigsvc.db.ttlcache import app_cache
 from sigsvc.log.service import LogService, log_safe_uuid
 from sigsvc.refusal import Refusal
-from sigsvc.web.auth import PLATFORM_PREFIX, new_token, token_digest
 
 
 def add_months(day: date, months: int) -> date:
@@ -218,29 +217,3 @@ def initiative_fields(initiative: Initiative) -> InitiativeFields:
         initiative.title,
         initiative.text_sha256,
     )
-
-
-def create_platform(
-    session: Session, name: str, initiative_ids: Iterable[uuid.UUID]
-) -> tuple[Platform, str]:
-    """Store a platform with the digest of a fresh API key; returns the key once."""
-    wanted = list(dict.fromkeys(initiative_ids))
-    initiatives = [session.get(Initiative, i) for i in wanted]
-    if any(initiative is None for initiative in initiatives):
-        raise Refusal("INVALID_FIELD", "/initiative_ids: unknown initiative id")
-    if session.scalar(sa.select(Platform.id).where(Platform.name == name)) is not None:
-        raise Refusal("DUPLICATE_NAME", "a platform with this name exists")
-    key = new_token(PLATFORM_PREFIX)
-    platform = Platform(
-        id=log_safe_uuid(), name=name, key_sha256=token_digest(key), initiatives=initiatives
-    )
-    session.add(platform)
-    try:
-        session.flush()
-    except sa.exc.IntegrityError as exc:
-        raise Refusal("DUPLICATE_NAME", "a platform with this name exists") from exc
-    return platform, key
-
-
-def list_platforms(session: Session) -> list[Platform]:
-    return list(session.scalars(sa.select(Platform).order_by(Platform.created_at)))

@@ -69,14 +69,6 @@ class Services:
         """
         return trustlists.stale_lists(self.trust, self.verification_time(), self.trust_grace)
 
-    def trust_in_force(self, moment: datetime | None, current: TrustStore) -> TrustStore:
-        """The store of the list versions in force at `moment` (a signature's time stamp),
-        when they are older than `current`'s; else `current`. Only refreshed lists keep
-        versions (SIGSVC_TRUST_DIR)."""
-        if self.trust_watch is None or moment is None:
-            return current
-        return self.trust_watch.in_force(moment) or current
-
     def reload_trust(self) -> None:
         """Swap in a newer stored list version, if `sigsvc trust refresh` made one."""
         if self.trust_watch is not None:

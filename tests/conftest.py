@@ -42,9 +42,8 @@ from flask.testing import FlaskClient
 from hypothesis import settings
 from werkzeug.serving import make_server
 
-from sigsvc import db
+from sigsvc import credentials, db, services
 from sigsvc.app import create_app
-from sigsvc.web.auth import create_admin_token
 
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
 settings.register_profile("dev", deadline=None)
@@ -339,7 +338,7 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def admin_token(app: Flask) -> str:
     with db.session_scope(app) as session:
-        return create_admin_token(session, "tests")
+        return credentials.create_admin_token(session, services.log_service(app), "tests")[1]
 
 
 @pytest.fixture

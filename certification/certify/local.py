@@ -244,8 +244,7 @@ def main(argv: list[str] | None = None) -> int:
                 "run",
                 "--target",
                 base,
-                "--admin-token",
-                token,
+                f"--admin-token={token}",  # token_urlsafe may begin with "-"
                 "--kit",
                 str(workdir / "kit"),
                 "--database-url",

@@ -154,7 +154,7 @@ def verify_signer(
     # 4. Signature time stamp: verified now, its failure raised in its turn (step 10).
     ts, ts_error = _timestamp(sig, trust, at, policy, fetcher, progress.warnings)
     moment = ts.gen_time if ts else at
-    archive_error = _archive_timestamps(sig, ts, trust, at, policy, fetcher)
+    archive_error = _archive_timestamps(sig, ts, trust, at, policy, fetcher, progress.warnings)
     budget.check("signature time stamp")
     if ts:
         progress.signing_time = ts.gen_time
@@ -330,18 +330,21 @@ def _archive_timestamps(
     at: datetime,
     policy: Policy,
     fetcher: Fetcher | None,
+    warnings: list[str],
 ) -> VerificationError | None:
     """Every archive time stamp present (XAdES ArchiveTimeStamp, PAdES document time stamp):
     its imprint over what it covers, its TSA a granted QTST (or test anchor) at its genTime,
-    each one no earlier than the time stamp before it and none after `at`. Their TSA
-    certificates' revocation is not checked (see crypto/README.md)."""
+    its TSA certificate unrevoked at its genTime by the signature time stamp's rule, each one
+    no earlier than the time stamp before it and none after `at`."""
     previous = ts.gen_time if ts else None
     for n, ref in enumerate(sig.archive_timestamps, 1):
         try:
             ats = verify_token(
                 ref.token, ref.imprint_input, policy.algorithms, trust.parse_certificate
             )
-            chain.trusted_tsa(ats.tsa_cert, ats.certs, trust, ats.gen_time, fetcher)
+            tsa_path = chain.trusted_tsa(ats.tsa_cert, ats.certs, trust, ats.gen_time, fetcher)
+            if tsa_path is not None:
+                _tsa_revocation(tsa_path, sig, trust, fetcher, ats.gen_time, policy, warnings)
             if ats.gen_time > at + _CLOCK_SKEW:
                 raise TimestampInvalid("it is later than the validation time")
             if previous is not None and ats.gen_time < previous:

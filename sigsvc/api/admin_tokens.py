@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint
 
 from sigsvc import credentials, db
+from sigsvc.web.context import registry_log
 from sigsvc.web.endpoints import endpoint
 
 bp = Blueprint("admin_tokens", __name__)
@@ -19,11 +20,11 @@ bp = Blueprint("admin_tokens", __name__)
     auth="admin",
     request="admin_token_create",
     responses={201: "admin_token_created"},
-    summary="Mint an admin token; the answer holds it, shown only this once.",
+    summary="Mint an admin token; the answer holds it, shown only this once (logged).",
 )
 def create(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
     session = db.session()
-    row, token = credentials.create_admin_token(session, body["label"])
+    row, token = credentials.create_admin_token(session, registry_log(), body["label"])
     session.commit()
     return {**credentials.admin_token_json(row), "token": token}, 201
 
@@ -52,7 +53,7 @@ def list_tokens() -> dict[str, Any]:
 )
 def revoke(token_id: int) -> dict[str, Any]:
     session = db.session()
-    row = credentials.revoke_admin_token(session, token_id)
+    row = credentials.revoke_admin_token(session, registry_log(), token_id)
     session.commit()
     return credentials.admin_token_json(row)
 
@@ -68,6 +69,6 @@ def revoke(token_id: int) -> dict[str, Any]:
 )
 def rotate(token_id: int) -> dict[str, Any]:
     session = db.session()
-    row, token = credentials.rotate_admin_token(session, token_id)
+    row, token = credentials.rotate_admin_token(session, registry_log(), token_id)
     session.commit()
     return {**credentials.admin_token_json(row), "token": token}

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, current_app
 
-from sigsvc import db, services
+from sigsvc import clockskew, db, services
 from sigsvc.export import batches
 from sigsvc.intake import trustlists
 from sigsvc.keys.config import seal_source
@@ -65,6 +65,7 @@ def readyz() -> dict[str, Any]:
         "version": _version(),
         "schema_revision": ",".join(sorted(current)),
         "intake": intake_status(),
+        "clock": clockskew.status(current_app.config["CLOCK_SKEW_TOLERANCE"]),
     }
 
 
@@ -86,6 +87,9 @@ def unusable_parts() -> list[str]:
                 f"trusted list(s) {', '.join(stale)} past NextUpdate (+ SIGSVC_TRUST_GRACE): "
                 "intake answers 503 TRUST_STALE until `sigsvc trust refresh` fetches current ones"
             )
+    skewed = clockskew.problem(current_app.config["CLOCK_SKEW_TOLERANCE"])
+    if skewed:
+        problems.append(skewed)
     settings = batches.settings(current_app)
     if seal_source(current_app.config) is not None:  # batches are optional; configured must work
         try:

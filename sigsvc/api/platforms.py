@@ -7,8 +7,9 @@ from typing import Any
 
 from flask import Blueprint
 
-from sigsvc import credentials, db, registry
+from sigsvc import credentials, db
 from sigsvc.db.models import Platform
+from sigsvc.web.context import registry_log
 from sigsvc.web.endpoints import endpoint
 
 bp = Blueprint("platforms", __name__)
@@ -36,8 +37,8 @@ def platform_json(platform: Platform) -> dict[str, Any]:
 )
 def create_platform(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
     session = db.session()
-    platform, key = registry.create_platform(
-        session, body["name"], [uuid.UUID(i) for i in body["initiative_ids"]]
+    platform, key = credentials.create_platform(
+        session, registry_log(), body["name"], [uuid.UUID(i) for i in body["initiative_ids"]]
     )
     session.commit()
     return {**platform_json(platform), "api_key": key}, 201
@@ -52,7 +53,7 @@ def create_platform(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
     summary="List platforms (never their keys).",
 )
 def list_platforms() -> dict[str, Any]:
-    return {"platforms": [platform_json(p) for p in registry.list_platforms(db.session())]}
+    return {"platforms": [platform_json(p) for p in credentials.list_platforms(db.session())]}
 
 
 @endpoint(
@@ -78,7 +79,7 @@ def get_platform(platform_id: uuid.UUID) -> dict[str, Any]:
 )
 def revoke_platform(platform_id: uuid.UUID) -> dict[str, Any]:
     session = db.session()
-    platform = credentials.revoke_platform(session, platform_id)
+    platform = credentials.revoke_platform(session, registry_log(), platform_id)
     session.commit()
     return platform_json(platform)
 
@@ -94,7 +95,7 @@ def revoke_platform(platform_id: uuid.UUID) -> dict[str, Any]:
 )
 def rotate_platform_key(platform_id: uuid.UUID) -> dict[str, Any]:
     session = db.session()
-    platform, key = credentials.rotate_platform_key(session, platform_id)
+    platform, key = credentials.rotate_platform_key(session, registry_log(), platform_id)
     session.commit()
     return {**platform_json(platform), "api_key": key}
 
@@ -110,7 +111,7 @@ def rotate_platform_key(platform_id: uuid.UUID) -> dict[str, Any]:
 )
 def add_initiative(platform_id: uuid.UUID, initiative_id: uuid.UUID) -> dict[str, Any]:
     session = db.session()
-    platform = credentials.add_initiative(session, platform_id, initiative_id)
+    platform = credentials.add_initiative(session, registry_log(), platform_id, initiative_id)
     session.commit()
     return platform_json(platform)
 
@@ -125,6 +126,6 @@ def add_initiative(platform_id: uuid.UUID, initiative_id: uuid.UUID) -> dict[str
 )
 def remove_initiative(platform_id: uuid.UUID, initiative_id: uuid.UUID) -> dict[str, Any]:
     session = db.session()
-    platform = credentials.remove_initiative(session, platform_id, initiative_id)
+    platform = credentials.remove_initiative(session, registry_log(), platform_id, initiative_id)
     session.commit()
     return platform_json(platform)

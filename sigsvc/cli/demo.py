@@ -3,6 +3,8 @@
 Idempotent: the demo's clear tokens live in <instance>/demo-credentials.json (mode 0600) so a
 second run prints the same ones; the database itself holds only their digests. This file is a
 demo convenience: production admins use SIGSVC_ADMIN_TOKEN or `sigsvc tokens create-admin`.
+Once the demo initiative has signatures, the next run registers a new round (DEMO-2026/1-2,
+...) and adds it to the demo platform, so a rerun's demo flow shows everything again.
 """
 
 from __future__ import annotations
@@ -26,9 +28,10 @@ from sqlalchemy.orm import Session
 
 from audit.note import Signer as NoteSigner
 from crypto.form import RIGA, Regime
-from sigsvc import db, registry, services
+from sigsvc import credentials, db, registry, services
 from sigsvc.db.models import AdminToken, Initiative, Platform
-from sigsvc.web.auth import create_admin_token, token_digest
+from sigsvc.db.models.intake import Signature
+from sigsvc.web.auth import token_digest
 
 DEMO_REGISTRATION_NUMBER = "DEMO-2026/1"
 DEMO_PLATFORM = "demo-platform"
@@ -215,12 +218,47 @@ def _has(session: Session, model: type[AdminToken] | type[Platform], token: Any)
     return session.scalar(sa.select(sa.func.count()).where(column == token_digest(token))) == 1
 
 
+def _current_round(
+    session: Session, app: Flask, platform: Platform, first: Initiative
+) -> Initiative:
+    """The newest demo round, or a new one when it has signatures already (the demo signers
+    can sign each initiative once): registered, and added to the demo platform (both logged)."""
+    rounds = list(
+        session.scalars(
+            sa.select(Initiative)
+            .where(Initiative.registration_number.startswith(f"{DEMO_REGISTRATION_NUMBER}-"))
+            .order_by(Initiative.created_at)
+        )
+    )
+    current = rounds[-1] if rounds else first
+    if session.scalar(sa.select(sa.func.count()).where(Signature.initiative_id == current.id)) == 0:
+        return current
+    log = services.log_service(app)
+    number = f"{DEMO_REGISTRATION_NUMBER}-{len(rounds) + 2}"
+    today = datetime.now(RIGA).date()
+    made = registry.register_initiative(
+        session,
+        log,
+        registry.NewInitiative(
+            regime=Regime.ART22_BILL,
+            registration_number=number,
+            title=f"Grozījumi demonstrācijas likumā ({len(rounds) + 2}. kārta)",
+            full_text=DEMO_TEXT,
+            starts_on=today,
+            ends_on=registry.last_allowed_day(today, 12),
+        ),
+    )
+    credentials.add_initiative(session, log, platform.id, made.id)
+    return made
+
+
 def ensure_demo_data(app: Flask) -> dict[str, str]:
     path = _credentials_path(app)
     creds = _load(path)
+    log = services.log_service(app)
     with db.session_scope(app) as session:
         if not _has(session, AdminToken, creds.get("admin_token")):
-            creds["admin_token"] = create_admin_token(session, "demo")
+            _, creds["admin_token"] = credentials.create_admin_token(session, log, "demo")
         initiative = session.scalar(
             sa.select(Initiative).where(Initiative.registration_number == DEMO_REGISTRATION_NUMBER)
         )
@@ -228,7 +266,7 @@ def ensure_demo_data(app: Flask) -> dict[str, str]:
             today = datetime.now(RIGA).date()
             initiative = registry.register_initiative(
                 session,
-                services.log_service(app),
+                log,
                 registry.NewInitiative(
                     regime=Regime.ART22_BILL,
                     registration_number=DEMO_REGISTRATION_NUMBER,
@@ -238,15 +276,16 @@ def ensure_demo_data(app: Flask) -> dict[str, str]:
                     ends_on=registry.last_allowed_day(today, 12),
                 ),
             )
-        creds["initiative_id"] = str(initiative.id)
         platform = session.scalar(sa.select(Platform).where(Platform.name == DEMO_PLATFORM))
-        if platform is None or not _has(session, Platform, creds.get("platform_key")):
-            if platform is not None:  # key file lost: start the demo platform afresh
-                session.delete(platform)
-                session.flush()
-            _, creds["platform_key"] = registry.create_platform(
-                session, DEMO_PLATFORM, [initiative.id]
+        if platform is None:
+            platform, creds["platform_key"] = credentials.create_platform(
+                session, log, DEMO_PLATFORM, [initiative.id]
             )
+        elif not _has(session, Platform, creds.get("platform_key")):  # key file lost: a new key
+            _, creds["platform_key"] = credentials.rotate_platform_key(session, log, platform.id)
+        initiative = _current_round(session, app, platform, initiative)
+        creds["initiative_id"] = str(initiative.id)
+        creds["registration_number"] = initiative.registration_number
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
@@ -310,7 +349,7 @@ def print_instructions(app: Flask, creds: dict[str, str], base: str) -> None:
         f"  credentials     {_credentials_path(app)}  (shell: . {_env_path(app)})",
         f"  admin token     {admin}",
         f"  platform key    {key}   (demo-platform, for the demo initiative only)",
-        f"  initiative id   {iid}   ({DEMO_REGISTRATION_NUMBER})",
+        f"  initiative id   {iid}   ({creds.get('registration_number', '')})",
         "",
         "Try:",
         f"  curl -s {base}/healthz",

@@ -73,7 +73,8 @@ def rotate_key(
             new = rotation.file_key(new_key_file, name)
             setting = f"SIGSVC_LOG_KEY_FILE={new_key_file}"
         with db.session_scope(current_app) as session:
-            done = rotation.rotate(session, intake.log, new, parse_now(now, intake))
+            at = parse_now(now, intake) if now else None  # None: the clock, under the lock
+            done = rotation.rotate(session, intake.log, new, at)
     except (rotation.RotationError, TokenError, keyconfig.KeyConfigError) as exc:
         raise click.ClickException(str(exc)) from exc
     echo_json(

@@ -7,9 +7,9 @@ import uuid
 import click
 from flask.cli import with_appcontext
 
-from sigsvc import credentials, registry
+from sigsvc import credentials
 from sigsvc.api.platforms import platform_json
-from sigsvc.cli._common import echo_json, transaction
+from sigsvc.cli._common import echo_json, registry_log, transaction
 
 
 @click.group("platforms", help="Platforms that post signatures.")
@@ -22,9 +22,9 @@ def command() -> None:
 @click.option("--initiative", "initiatives", multiple=True, type=click.UUID, help="repeat for each")
 @with_appcontext
 def create(name: str, initiatives: tuple[uuid.UUID, ...]) -> None:
-    """Register a platform; prints it with its API key (shown only this once)."""
+    """Register a platform; prints it with its API key (shown only this once; logged)."""
     with transaction() as session:
-        platform, key = registry.create_platform(session, name, initiatives)
+        platform, key = credentials.create_platform(session, registry_log(), name, initiatives)
         echo_json({**platform_json(platform), "api_key": key})
 
 
@@ -33,7 +33,7 @@ def create(name: str, initiatives: tuple[uuid.UUID, ...]) -> None:
 def list_() -> None:
     """List platforms (never their keys)."""
     with transaction() as session:
-        echo_json([platform_json(p) for p in registry.list_platforms(session)])
+        echo_json([platform_json(p) for p in credentials.list_platforms(session)])
 
 
 @command.command("show")
@@ -51,7 +51,7 @@ def show(platform_id: uuid.UUID) -> None:
 def revoke(platform_id: uuid.UUID) -> None:
     """Revoke the platform: its key stops working at once (logged)."""
     with transaction() as session:
-        echo_json(platform_json(credentials.revoke_platform(session, platform_id)))
+        echo_json(platform_json(credentials.revoke_platform(session, registry_log(), platform_id)))
 
 
 @command.command("rotate-key")
@@ -60,7 +60,7 @@ def revoke(platform_id: uuid.UUID) -> None:
 def rotate_key(platform_id: uuid.UUID) -> None:
     """Print a new API key for the platform (shown once); the old one stops working (logged)."""
     with transaction() as session:
-        platform, key = credentials.rotate_platform_key(session, platform_id)
+        platform, key = credentials.rotate_platform_key(session, registry_log(), platform_id)
         echo_json({**platform_json(platform), "api_key": key})
 
 
@@ -71,7 +71,11 @@ def rotate_key(platform_id: uuid.UUID) -> None:
 def add_initiative(platform_id: uuid.UUID, initiative_id: uuid.UUID) -> None:
     """Let the platform post to one more initiative (logged)."""
     with transaction() as session:
-        echo_json(platform_json(credentials.add_initiative(session, platform_id, initiative_id)))
+        echo_json(
+            platform_json(
+                credentials.add_initiative(session, registry_log(), platform_id, initiative_id)
+            )
+        )
 
 
 @command.command("remove-initiative")
@@ -81,5 +85,7 @@ def add_initiative(platform_id: uuid.UUID, initiative_id: uuid.UUID) -> None:
 def remove_initiative(platform_id: uuid.UUID, initiative_id: uuid.UUID) -> None:
     """The platform may no longer post to this initiative (logged)."""
     with transaction() as session:
-        platform = credentials.remove_initiative(session, platform_id, initiative_id)
+        platform = credentials.remove_initiative(
+            session, registry_log(), platform_id, initiative_id
+        )
         echo_json(platform_json(platform))

@@ -6,8 +6,7 @@ import click
 from flask.cli import with_appcontext
 
 from sigsvc import credentials
-from sigsvc.cli._common import echo_json, transaction
-from sigsvc.web.auth import create_admin_token
+from sigsvc.cli._common import echo_json, registry_log, transaction
 
 
 @click.group("tokens", help="Admin tokens.")
@@ -19,9 +18,9 @@ def command() -> None:
 @click.option("--label", default="operator", show_default=True, help="who or what holds it")
 @with_appcontext
 def create_admin(label: str) -> None:
-    """Print a new admin token on stdout. Only its SHA-256 is stored: keep it now."""
+    """Print a new admin token on stdout. Only its SHA-256 is stored: keep it now (logged)."""
     with transaction() as session:
-        token = create_admin_token(session, label)
+        _row, token = credentials.create_admin_token(session, registry_log(), label)
     click.echo(token)
 
 
@@ -39,7 +38,11 @@ def list_() -> None:
 def revoke(token_id: int) -> None:
     """Revoke an admin token at once (logged)."""
     with transaction() as session:
-        echo_json(credentials.admin_token_json(credentials.revoke_admin_token(session, token_id)))
+        echo_json(
+            credentials.admin_token_json(
+                credentials.revoke_admin_token(session, registry_log(), token_id)
+            )
+        )
 
 
 @command.command("rotate")
@@ -48,5 +51,5 @@ def revoke(token_id: int) -> None:
 def rotate(token_id: int) -> None:
     """Revoke an admin token and print its successor (same label) once (logged)."""
     with transaction() as session:
-        _row, token = credentials.rotate_admin_token(session, token_id)
+        _row, token = credentials.rotate_admin_token(session, registry_log(), token_id)
     click.echo(token)

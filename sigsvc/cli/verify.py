@@ -50,6 +50,19 @@ def _parse_at(value: str | None) -> datetime:
     help="When the trusted lists were fetched (ISO 8601); default: --at.",
 )
 @click.option(
+    "--trust-dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Lists kept by `sigsvc trust refresh`: judged by the versions in force at the "
+    "signature's time stamp (give the pinned LOTL signers with --lotl-signer).",
+)
+@click.option(
+    "--lotl-signer",
+    "lotl_signers",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Pinned LOTL signing certificate (PEM/DER) for --trust-dir; repeatable.",
+)
+@click.option(
     "--anchor",
     "anchors",
     multiple=True,
@@ -69,6 +82,8 @@ def command(
     trusted_lists: tuple[Path, ...],
     tl_signers: tuple[Path, ...],
     tl_fetched_at: str | None,
+    trust_dir: Path | None,
+    lotl_signers: tuple[Path, ...],
     anchors: tuple[Path, ...],
     at_text: str | None,
     expect_form: Path | None,
@@ -78,29 +93,44 @@ def command(
     """Verify FILE (.edoc/.asice/.pdf) as a qualified e-signature and print the verdict."""
     import crypto
     from crypto import Policy, TrustedListSource, TrustStore
+    from sigsvc.intake import trustlists
     from sigsvc.intake.fetchers import crypto_fetcher
 
     at = _parse_at(at_text)
     if len(trusted_lists) != len(tl_signers):
         raise click.UsageError("give one --tl-signer for each --trusted-list")
-    if not trusted_lists and not anchors:
-        raise click.UsageError("give at least one --trusted-list/--tl-signer pair or --anchor")
-    fetched_at = _parse_at(tl_fetched_at) if tl_fetched_at else at
-    try:
-        trust = TrustStore(
-            trusted_lists=[
-                TrustedListSource(tl.read_bytes(), (signer.read_bytes(),), fetched_at)
-                for tl, signer in zip(trusted_lists, tl_signers, strict=True)
-            ],
-            test_anchors=[a.read_bytes() for a in anchors],
+    if not trusted_lists and not anchors and trust_dir is None:
+        raise click.UsageError(
+            "give at least one --trusted-list/--tl-signer pair, --trust-dir or --anchor"
         )
+    if trust_dir is not None and (trusted_lists or not lotl_signers):
+        raise click.UsageError("--trust-dir takes --lotl-signer, not --trusted-list")
+    fetched_at = _parse_at(tl_fetched_at) if tl_fetched_at else at
+    watch = None
+    try:
+        if trust_dir is not None:
+            watch = trustlists.TrustWatch(
+                trust_dir, [p.read_bytes() for p in lotl_signers], [a.read_bytes() for a in anchors]
+            )
+            trust = watch.load()
+        else:
+            trust = TrustStore(
+                trusted_lists=[
+                    TrustedListSource(tl.read_bytes(), (signer.read_bytes(),), fetched_at)
+                    for tl, signer in zip(trusted_lists, tl_signers, strict=True)
+                ],
+                test_anchors=[a.read_bytes() for a in anchors],
+            )
     except crypto.VerificationError as exc:
         raise click.UsageError(f"trust configuration rejected: {exc.message}") from exc
+    except trustlists.TrustRefreshError as exc:
+        raise click.UsageError(f"--trust-dir: {exc}") from exc
     policy = Policy(expected_form=expect_form.read_bytes() if expect_form else None)
-    verdict = crypto.verify(
+    verdict = trustlists.verify_in_force(
         file.read_bytes(),
         policy=policy,
-        trust=trust,
+        current=trust,
+        watch=watch,
         fetcher=None if offline else crypto_fetcher(),
         at=at,
     )

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,7 @@ from asn1crypto import x509 as asn1_x509
 from lxml import etree
 
 from crypto.seal_evidence import C14N_11, archive_timestamp_input, signature_timestamp_input
+from sigsvc import clockskew
 
 NS_DS = "http://www.w3.org/2000/09/xmldsig#"
 NS_XADES = "http://uri.etsi.org/01903/v1.3.2#"
@@ -45,6 +47,7 @@ def _post(
 ) -> bytes:
     if not url.startswith(("http://", "https://")):
         raise EvidenceError(f"{url}: only http(s) URLs")
+    sent = time.time()
     try:
         with requests.post(
             url,
@@ -56,6 +59,8 @@ def _post(
         ) as reply:
             if reply.status_code != 200:
                 raise EvidenceError(f"{url}: HTTP {reply.status_code}")
+            skew = clockskew.measure(reply.headers.get("Date"), sent, time.time(), url)
+            clockskew.record(skew)
             content = reply.raw.read(MAX_RESPONSE_BYTES + 1, decode_content=True)
     except requests.RequestException as exc:
         raise EvidenceError(f"{url}: {exc.__class__.__name__}") from exc

@@ -38,7 +38,7 @@ from asn1crypto import crl as asn1_crl
 from asn1crypto import ocsp as asn1_ocsp
 
 import crypto
-from sigsvc import metrics
+from sigsvc import clockskew, metrics
 from sigsvc.intake import netguard
 
 OCSP_REQUEST_TYPE = "application/ocsp-request"  # RFC 6960 Appendix A.1
@@ -273,6 +273,7 @@ class HttpFetcher:
         current = url
         for _ in range(hops + 1):
             _check_url(url, current)
+            sent = time.time()  # the wall clock, not self._clock: this measures it
             try:
                 response = self._session.request(
                     method,
@@ -300,6 +301,10 @@ class HttpFetcher:
                     continue
                 if response.status_code != 200:
                     raise FetchUnavailable(url, "status", str(response.status_code))
+                received = time.time()
+                clockskew.record(
+                    clockskew.measure(response.headers.get("Date"), sent, received, current)
+                )
                 return _read_capped(response, url, max_bytes, deadline)
         raise FetchUnavailable(url, "redirects", f"more than {hops}")
 

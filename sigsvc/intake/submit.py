@@ -126,19 +126,14 @@ def submit(
 
 
 def _verify(services: Services, container: bytes, policy: crypto.Policy) -> crypto.Verdict:
-    """The verdict against the trusted-list versions in force at the signature's time stamp
-    (ADR 0005): first against the current ones, which also yields that time; again against
-    older versions only when a list changed since (rare at intake: time stamps are fresh)."""
-    current = services.trust
-    at = services.verification_time()
-    verdict = crypto.verify(
-        container, policy=policy, trust=current, fetcher=services.fetcher, at=at
+    return trustlists.verify_in_force(
+        container,
+        policy=policy,
+        current=services.trust,
+        watch=services.trust_watch,
+        fetcher=services.fetcher,
+        at=services.verification_time(),
     )
-    in_force = services.trust_in_force(verdict.signing_time, current)
-    if in_force is current:
-        return verdict
-    log.info("trust.version_in_force", lists=trustlists.describe(in_force))
-    return crypto.verify(container, policy=policy, trust=in_force, fetcher=services.fetcher, at=at)
 
 
 def _check_limit(decision: ratelimit.Decision, which: str) -> None:

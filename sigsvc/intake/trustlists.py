@@ -300,6 +300,29 @@ def _in_force(index: list[tuple[datetime, int]], moment: datetime) -> int | None
     return found[-1] if found else None
 
 
+def verify_in_force(
+    container: bytes,
+    *,
+    policy: crypto.Policy,
+    current: TrustStore,
+    watch: TrustWatch | None,
+    fetcher: crypto.Fetcher | None,
+    at: datetime,
+) -> crypto.Verdict:
+    """The verdict against the list versions in force at the signature's time stamp (ADR
+    0005): first against `current`, which also yields that time; again against the older
+    stored versions only when a list changed since (rare at intake: time stamps are fresh).
+    Intake and `sigsvc verify --trust-dir` both judge this way."""
+    verdict = crypto.verify(container, policy=policy, trust=current, fetcher=fetcher, at=at)
+    if watch is None or verdict.signing_time is None:
+        return verdict
+    older = watch.in_force(verdict.signing_time)
+    if older is None:
+        return verdict
+    log.info("trust.version_in_force", lists=describe(older))
+    return crypto.verify(container, policy=policy, trust=older, fetcher=fetcher, at=at)
+
+
 def stale_lists(trust: TrustStore, now: datetime, grace: timedelta) -> list[str]:
     """Lists past their NextUpdate plus `grace` at `now` ("LV #41")."""
     return [

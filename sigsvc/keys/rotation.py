@@ -54,7 +54,9 @@ def file_key(path: Path, name: str) -> Signer:
     return signer
 
 
-def rotate(session: Session, log: LogService, new: NoteSigner, at: datetime) -> Rotation:
+def rotate(
+    session: Session, log: LogService, new: NoteSigner, at: datetime | None = None
+) -> Rotation:
     """Log the rotation and the co-signed checkpoint in the caller's transaction."""
     old = log.signer
     if old is None:

@@ -127,12 +127,16 @@ class LogService:
                 return None
         return self.log(session).receipt(index).decode("utf-8")
 
-    def rotate_key(self, session: Session, new: NoteSigner, at: datetime) -> tuple[bytes, int]:
+    def rotate_key(
+        self, session: Session, new: NoteSigner, at: datetime | None = None
+    ) -> tuple[bytes, int]:
         """Log ``key.rotated`` and a checkpoint signed by the current and the new key (the
-        caller commits); the checkpoint note and the event's index."""
+        caller commits); the checkpoint note and the event's index. Dated under the log lock
+        unless `at` is given (tests)."""
         if self.signer is None:
             raise LogKeyMissing("no log signing key: set SIGSVC_LOG_KEY_FILE")
         storage = self.lock(session)
+        at = at or self.clock()
         seq = session.scalar(sa.select(sa.func.count()).select_from(log_checkpoints)) or 0
         index = storage.size()
         note = Log(storage, self.origin).rotate_key(at, self.signer, new, now=self.clock())

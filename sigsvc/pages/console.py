@@ -181,7 +181,10 @@ def create_platform() -> Response:
     session = db.session()
     try:
         platform, key = operator.create_platform(
-            session, request.form.get("name", ""), request.form.getlist("initiative_ids")
+            session,
+            services.log_service(_app()),
+            request.form.get("name", ""),
+            request.form.getlist("initiative_ids"),
         )
         session.commit()
     except operator.REFUSALS as exc:
@@ -195,7 +198,7 @@ def create_platform() -> Response:
 def revoke_platform(platform_id: uuid.UUID) -> Response:
     session = db.session()
     try:
-        platform = operator.revoke_platform(session, platform_id)
+        platform = operator.revoke_platform(session, services.log_service(_app()), platform_id)
         session.commit()
     except operator.REFUSALS as exc:
         session.rollback()

@@ -72,10 +72,12 @@ def initiatives(session: Session) -> list[Initiative]:
 
 
 def platforms(session: Session) -> list[Platform]:
-    return registry.list_platforms(session)
+    return credentials.list_platforms(session)
 
 
-def create_platform(session: Session, name: str, initiative_ids: list[str]) -> tuple[Platform, str]:
+def create_platform(
+    session: Session, log: LogService, name: str, initiative_ids: list[str]
+) -> tuple[Platform, str]:
     try:
         ids = [uuid.UUID(i) for i in initiative_ids]
     except ValueError as exc:
@@ -84,11 +86,11 @@ def create_platform(session: Session, name: str, initiative_ids: list[str]) -> t
         raise ApiError("INVALID_FIELD", "/name: required")
     if not ids:
         raise ApiError("INVALID_FIELD", "/initiative_ids: choose at least one initiative")
-    return registry.create_platform(session, name.strip(), ids)
+    return credentials.create_platform(session, log, name.strip(), ids)
 
 
-def revoke_platform(session: Session, platform_id: uuid.UUID) -> Platform:
-    return credentials.revoke_platform(session, platform_id)
+def revoke_platform(session: Session, log: LogService, platform_id: uuid.UUID) -> Platform:
+    return credentials.revoke_platform(session, log, platform_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,14 +49,6 @@ def token_digest(token: str) -> bytes:
     return hashlib.sha256(token.encode("utf-8")).digest()
 
 
-def create_admin_token(session: Session, label: str) -> str:
-    """Store a new admin token's digest; the clear token is returned once, never stored."""
-    token = new_token(ADMIN_PREFIX)
-    session.add(AdminToken(label=label, token_sha256=token_digest(token)))
-    session.flush()
-    return token
-
-
 def _bearer_token() -> str:
     header = request.headers.get("Authorization")
     if header is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,10 +23,9 @@ from werkzeug.serving import make_server
 from certification.certify import cli
 from certification.certify.kit import ensure_kit
 from crypto._internal import pipeline
-from sigsvc import db, services
+from sigsvc import clockskew, credentials, db, services
 from sigsvc.app import create_app
 from sigsvc.intake.pseudonym import PseudonymKey
-from sigsvc.web.auth import create_admin_token
 from tests.signatures.conftest import intake_settings
 
 pytestmark = pytest.mark.usefixtures("responders")
@@ -87,7 +87,9 @@ def served(tmp_path: Path, kit_dir: Path) -> Iterator[tuple[str, str]]:
     """(base URL, admin token) of the service in this process."""
     app = _app(tmp_path, kit_dir)
     with db.session_scope(app) as session:
-        token = create_admin_token(session, "certify-test")
+        token = credentials.create_admin_token(session, services.log_service(app), "certify-test")[
+            1
+        ]
     server, thread = _serve(app)
     try:
         yield f"http://127.0.0.1:{server.server_port}", token
@@ -136,11 +138,20 @@ def _break_one_per_person(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(PseudonymKey, "dedup_key", lambda self, initiative, code: os.urandom(32))
 
 
+def _break_clock_flag(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the server clock is 2 min off what its TSA says, and /readyz does not flag it
+    skewed = clockskew.Skew(120.0, "tsa.test", time.time())
+    monkeypatch.setattr(clockskew, "last", lambda: skewed)
+    monkeypatch.setattr(clockskew, "problem", lambda tolerance: None)
+
+
 @pytest.mark.parametrize(
     ("check", "breaker"),
-    [("C13", None), ("C13", _break_minimum_age), ("C11", None), ("C11", _break_one_per_person)],
-    ids=["C13-intact", "C13-minimum-age-broken", "C11-intact", "C11-one-per-person-broken"],
-)
+    [("C13", None), ("C13", _break_minimum_age), ("C11", None), ("C11", _break_one_per_person),
+     ("C28", None), ("C28", _break_clock_flag)],
+    ids=["C13-intact", "C13-minimum-age-broken", "C11-intact", "C11-one-per-person-broken",
+         "C28-intact", "C28-clock-skew-unflagged"],
+)  # fmt: skip
 def test_a_broken_rule_fails_its_check(served, kit_dir, tmp_path, monkeypatch, check, breaker):
     if breaker is not None:
         breaker(monkeypatch)
@@ -202,7 +213,9 @@ def test_a_target_without_the_test_pki_exits_2(tmp_path, kit_dir, capsys):
         ANCHORS=str(generated / "rogue_root.pem"),
     )
     with db.session_scope(app) as session:
-        token = create_admin_token(session, "certify-test")
+        token = credentials.create_admin_token(session, services.log_service(app), "certify-test")[
+            1
+        ]
     server, thread = _serve(app)
     try:
         out = tmp_path / "report"

@@ -126,3 +126,42 @@ def test_bad_trusted_list_is_usage_error(files: dict[str, Path]) -> None:
         ]
     )
     assert code == 2
+
+
+def test_trust_dir_judges_by_the_list_version_in_force_at_the_time_stamp(
+    files: dict[str, Path], tmp_path: Path, responders: Responders
+) -> None:
+    """`--trust-dir`: the lists `sigsvc trust refresh` kept; list 2, issued after the time
+    stamp, no longer lists the signer's CA, list 1 (in force then) did: accepted by list 1."""
+    from datetime import timedelta
+
+    from certification.testpki import clock
+    from certification.testpki.lotl import LV_TL_URL, build_lotl
+    from certification.testpki.tl import default_services
+    from sigsvc.intake import trustlists
+
+    changed_at = clock.TIMESTAMP_TIME + timedelta(hours=2)
+    without_ica = [s for s in default_services() if s.cert_label != "ica"]
+    second = build_trusted_list(sequence=2, issued=changed_at, services=without_ica)
+    settings = trustlists.RefreshSettings(
+        directory=tmp_path / "trust", lotl_signers=(cert_der("lotl_operator"),), lotl_url="lotl"
+    )
+    for now, tl in ((clock.TL_ISSUED, build_trusted_list()), (changed_at, second)):
+        served = {"lotl": build_lotl(), LV_TL_URL: tl}
+        trustlists.refresh(settings, now=now, get=served.__getitem__)
+    lotl_signer = tmp_path / "lotl.der"
+    lotl_signer.write_bytes(cert_der("lotl_operator"))
+    (tmp_path / "second.xml").write_bytes(second)
+    edoc = tmp_path / "lt.edoc"
+    edoc.write_bytes(make_form_edoc("valid_p384", level="LT"))
+    later = (changed_at + timedelta(hours=1)).isoformat()
+    code, out = _run(
+        [str(edoc), "--trust-dir", str(tmp_path / "trust"), "--lotl-signer", str(lotl_signer),
+         "--at", later, "--offline", "--json"]
+    )  # fmt: skip
+    assert code == 0, out
+    code, out = _run(  # the current list alone says otherwise
+        [str(edoc), "--trusted-list", str(tmp_path / "second.xml"), "--tl-signer",
+         str(files["operator"]), "--at", later, "--offline", "--json"]
+    )  # fmt: skip
+    assert code == 1 and isinstance(out, dict) and out["reason"] == "UNTRUSTED_CHAIN", out

@@ -1,4 +1,4 @@
-"""Threads verifying at once with one TrustStore (as gunicorn's gthread workers do).
+"""Threads verifying at once with one TrustStore (as the serve's worker threads do).
 
 The store shares parsed asn1crypto objects that parse their children lazily; before the
 store's verification lock, 8 threads over these containers rejected some valid signatures

@@ -80,3 +80,20 @@ def test_tsa_listed_itself_needs_no_revocation(trust: TrustStore, responders: Re
     container = make_form_edoc("valid_p384", level="LT")
     v = verify(container, policy=Policy(), trust=trust, fetcher=_Down(), at=AT)
     assert v.accepted, v.message
+
+
+def test_archive_tsa_revocation_checked_and_an_outage_is_retryable(
+    tsa_by_its_ca: TrustStore, responders: Responders, fetcher: HttpFetcher
+) -> None:
+    """The archive time stamp's TSA (another certificate of the anchored TSA CA, no evidence
+    embedded for it) is shown unrevoked at the archive genTime like the signature TSA."""
+    container = make_form_edoc("valid_p384", level="LTA", archive_tsa="unlisted-tsa")
+    up = verify(container, policy=Policy(), trust=tsa_by_its_ca, fetcher=fetcher, at=AT)
+    assert up.accepted, up.message
+    assert up.level == "XAdES-BASELINE-LTA"
+    down = verify(container, policy=Policy(), trust=tsa_by_its_ca, fetcher=_Down(), at=AT)
+    assert (down.reason, down.subindication) == (
+        Reason.REVOCATION_UNAVAILABLE,
+        SubIndication.TRY_LATER,
+    )
+    assert "ocsp/tsa-ca-ocsp" in down.message

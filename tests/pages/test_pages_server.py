@@ -14,12 +14,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from crypto.form import Regime
-from sigsvc import db, registry, services
+from sigsvc import credentials, db, registry, services
 from sigsvc.db.models import AdminToken
 from sigsvc.db.models.intake import Eligibility, Signature
 from sigsvc.pages import chart, console_session, health, readmodel
 from sigsvc.pages.headers import CSP
-from sigsvc.web.auth import create_admin_token
 
 PAGES = ["/", "/log", "/receipt", "/console/", "/data/initiatives.json", "/feed.atom"]
 
@@ -113,7 +112,7 @@ def _signature_at(
 def test_signatures_per_day_are_riga_days_on_both_backends(app: Flask) -> None:
     iid = _initiative(app)
     with db.session_scope(app) as session:
-        platform, _ = registry.create_platform(session, "p", [iid])
+        platform, _ = credentials.create_platform(session, services.log_service(app), "p", [iid])
         moments = [
             datetime(2026, 3, 1, 21, 59, tzinfo=UTC),  # 23:59 in Riga (EET): 1 March
             datetime(2026, 3, 1, 22, 0, tzinfo=UTC),  # 00:00 in Riga: 2 March
@@ -181,7 +180,7 @@ def test_console_session_ends_with_its_token_and_its_time(
     client: FlaskClient, app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with db.session_scope(app) as session:
-        token = create_admin_token(session, "short-lived")
+        token = credentials.create_admin_token(session, services.log_service(app), "short-lived")[1]
     _login(client, token)
     assert client.get("/console/health").status_code == 200
     monkeypatch.setattr(console_session, "MAX_AGE_SECONDS", -1)  # every session is now too old
@@ -353,7 +352,9 @@ def test_histogram_quantile_is_the_bucket_bound() -> None:
 def test_console_revokes_a_platform_once(client: FlaskClient, app: Flask, admin_token: str) -> None:
     iid = _initiative(app)
     with db.session_scope(app) as session:
-        platform, key = registry.create_platform(session, "to-revoke", [iid])
+        platform, key = credentials.create_platform(
+            session, services.log_service(app), "to-revoke", [iid]
+        )
         pid = platform.id
     query = "given_name=A&surname=B&personal_code=321234-56789&date=2026-12-04"
     form = f"/v1/initiatives/{iid}/form?{query}"

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import queue
+import re
 import shlex
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -81,3 +85,66 @@ def test_demo_run_serves_with_gunicorn_and_stops_on_ctrl_c(tmp_path):
         assert "request_id" in record
         assert "321234-56789" not in line and "Bērziņš" not in line
     assert any(json.loads(line).get("route") for line in err.splitlines())
+
+
+def _demo_run(instance: Path, port: int) -> tuple[str, dict[str, str]]:
+    """One `sigsvc demo-run` until its demo flow is done, stopped with Ctrl-C: (stdout, env)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SIGSVC_", "DATABASE_URL"))}
+    env["SIGSVC_INSTANCE_PATH"] = str(instance)
+    sigsvc = Path(sys.executable).parent / "sigsvc"
+    server = subprocess.Popen(
+        [str(sigsvc), "demo-run", "--port", str(port), "--workers", "1"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(x) for x in server.stdout], daemon=True).start()
+    seen: list[str] = []
+    deadline = time.monotonic() + 240
+    try:
+        while not any("demo done" in line for line in seen):
+            assert time.monotonic() < deadline and server.poll() is None, "".join(seen)
+            with contextlib.suppress(queue.Empty):
+                seen.append(lines.get(timeout=1))
+    finally:
+        os.killpg(server.pid, signal.SIGINT)
+        server.wait(timeout=60)
+        server.stdout.close()  # type: ignore[union-attr]
+    return "".join(seen), _read_env(instance / "demo.env")
+
+
+BATCH = re.compile(
+    r'\n201 \{"id": "([0-9a-f-]{36})", "sequence": \d+, "count": 1, "status": "created"\}'
+)
+
+
+def test_a_second_make_run_shows_a_whole_new_round(tmp_path):
+    """On an already-seeded database the demo does it all again: a new round's initiative, new
+    signatures accepted, a new sealed batch, a receipt, and the log proven to have only grown
+    since the first run's checkpoint (sigaudit consistency)."""
+    instance = tmp_path / "instance"
+    first, first_env = _demo_run(instance, _free_port())
+    assert "first run: kept as" in first
+    assert first.count('"status": "accepted"') == 2  # two signatures accepted
+    assert "OK    entry " in first  # the receipt verified
+    (first_batch,) = BATCH.findall(first)
+    first_checkpoint = (instance / "demo" / "checkpoint").read_text()
+
+    second, second_env = _demo_run(instance, _free_port())
+    assert second_env["INITIATIVE_ID"] != first_env["INITIATIVE_ID"]  # a new round
+    assert "DEMO-2026/1-2" in second
+    assert second.count('"status": "accepted"') == 2
+    (second_batch,) = BATCH.findall(second)
+    assert second_batch != first_batch
+    for run in (first, second):  # each pushed to the reference receiver and acknowledged
+        assert '{"status": "acknowledged"' in run.split("$ sigsvc batches push", 1)[1]
+    assert "OK    entry " in second
+    old_size = int(first_checkpoint.splitlines()[1])
+    new_size = int((instance / "demo" / "checkpoint").read_text().splitlines()[1])
+    assert new_size > old_size
+    assert f"size {new_size} is consistent with size {old_size}" in second
+    assert (instance / "demo" / "checkpoint.previous").read_text() == first_checkpoint

@@ -54,9 +54,10 @@ def test_readme_walkthrough_runs_as_written(tmp_path):
         start_new_session=True,
     )
     try:
-        kept = tmp_path / "instance" / "demo" / "withdrawal.edoc"
+        # the demo flow's last file (after its receipt and files for the reader): "demo done"
+        kept = tmp_path / "instance" / "demo" / "checkpoint"
         deadline = time.monotonic() + 180
-        while not kept.exists():  # the demo flow has signed, posted and kept its files
+        while not kept.exists():
             assert time.monotonic() < deadline and server.poll() is None, "demo did not finish"
             time.sleep(0.5)
         time.sleep(1)

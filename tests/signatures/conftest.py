@@ -23,9 +23,8 @@ from certification.testpki import RESPONDER_TIME, make_form_edoc
 from certification.testpki.pytest_plugin import responders
 from certification.testpki.sign import TEST_INITIATIVE_TEXT
 from crypto.form import Regime
-from sigsvc import db, registry, services
+from sigsvc import credentials, db, registry, services
 from sigsvc.app import create_app
-from sigsvc.web.auth import create_admin_token
 
 __all__ = ["responders"]
 
@@ -126,7 +125,8 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def admin_headers(app: Flask) -> dict[str, str]:
     with db.session_scope(app) as session:
-        return {"Authorization": f"Bearer {create_admin_token(session, 'tests')}"}
+        _, token = credentials.create_admin_token(session, services.log_service(app), "tests")
+        return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture
@@ -145,7 +145,9 @@ def initiative(app: Flask) -> dict[str, Any]:
                 ends_on=date(2026, 12, 31),
             ),
         )
-        platform, key = registry.create_platform(session, "platform-a", [created.id])
+        platform, key = credentials.create_platform(
+            session, services.log_service(app), "platform-a", [created.id]
+        )
         return {"id": str(created.id), "key": key, "platform_id": str(platform.id)}
 
 

@@ -23,7 +23,7 @@ from audit.events import parse_leaf
 from certification.testpki import TEST_INITIATIVE
 from certification.testpki.sign import TEST_INITIATIVE_TEXT
 from crypto.form import InitiativeFields, Regime
-from sigsvc import db, registry, services
+from sigsvc import credentials, db, registry, services
 from tests.signatures.conftest import settings_env
 
 SETTINGS = (
@@ -114,7 +114,9 @@ def register_initiatives(app: Flask, n: int) -> Initiatives:
             ).id
             for f in fields
         ]
-        _, key = registry.create_platform(session, f"live-{uuid.uuid4().hex[:8]}", ids)
+        _, key = credentials.create_platform(
+            session, services.log_service(app), f"live-{uuid.uuid4().hex[:8]}", ids
+        )
     return Initiatives([str(i) for i in ids], fields, key)
 
 

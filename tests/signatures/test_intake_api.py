@@ -17,7 +17,7 @@ from audit.receipt import verify_receipt
 from certification.testpki import form_for, make_edoc
 from certification.testpki.sign import FORM_FILENAME
 from crypto.form import FormKind
-from sigsvc import db, registry, services
+from sigsvc import credentials, db, registry, services
 from sigsvc.db.models.intake import Signature
 from tests.service.conftest import assert_error, assert_schema
 from tests.signatures.conftest import LOG_ORIGIN, post
@@ -221,7 +221,9 @@ def test_wrong_platform_and_admin_are_refused(client, initiative, container, app
                 ends_on=registry.date(2026, 12, 31),
             ),
         )
-        _, other_key = registry.create_platform(session, "platform-b", [other.id])
+        _, other_key = credentials.create_platform(
+            session, services.log_service(app), "platform-b", [other.id]
+        )
     edoc = container("valid_p384")
     assert_error(post(client, initiative, edoc, token=other_key), 403, "FORBIDDEN")
     assert_error(
@@ -267,8 +269,8 @@ def test_status_and_receipt_only_for_the_submitting_platform(
 ):
     """A second platform on the same initiative cannot read the first one's signature."""
     with db.session_scope(app) as session:
-        _, same_initiative_key = registry.create_platform(
-            session, "platform-c", [uuid.UUID(initiative["id"])]
+        _, same_initiative_key = credentials.create_platform(
+            session, services.log_service(app), "platform-c", [uuid.UUID(initiative["id"])]
         )
     sid = post(client, initiative, container("valid_p384")).get_json()["id"]
     other = client.get(

@@ -25,7 +25,7 @@ from audit.cli import main as sigaudit
 from audit.verify import read_checkpoint_note
 from certification.testpki.sign import TEST_INITIATIVE_TEXT
 from crypto.form import Regime
-from sigsvc import db, registry, services
+from sigsvc import credentials, db, registry, services
 from sigsvc.app import create_app
 from sigsvc.log.storage import SqlLogStorage
 from tests.conftest import _free_port, _pg_bindir
@@ -106,7 +106,9 @@ def test_dump_under_load_restore_same_root_keeps_appending(
                     ends_on=date(2026, 12, 31),
                 ),
             )
-            _, key = registry.create_platform(session, "drill-platform", [created.id])
+            _, key = credentials.create_platform(
+                session, services.log_service(app), "drill-platform", [created.id]
+            )
         initiative = {"id": str(created.id), "key": key}
         services.close(app)
         db.engine_of(app).dispose()

@@ -11,6 +11,7 @@ import time
 import unicodedata
 from dataclasses import replace
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from certification.certify.citizens import QC_STATEMENTS, SIGNING_ONLY, Citizen
 from certification.certify.model import CheckSpec, Context
@@ -371,6 +372,29 @@ def c28(ctx: Context, world: World) -> None:
     server = parsedate_to_datetime(reply.headers["Date"]).timestamp()
     skew = server - (before + after) / 2
     ctx.expect(abs(skew) < 5, f"server clock vs runner (UTC, HTTP Date): {skew:+.1f} s")
+    # The service flags its own skew (against the Date of the OCSP/CRL/TSA answers it fetches):
+    # /readyz carries the measurement and the tolerance, and is 503 beyond it.
+    ready = world.target.http.get(
+        world.target.base + "/readyz", timeout=10, verify=world.target.verify
+    )
+    is_json = ready.headers.get("Content-Type", "").startswith("application/json")
+    body = ready.json() if is_json else {}
+    if ready.status_code != 200:  # flagged: the reason names the clock and the tolerance
+        message = str(body.get("error", {}).get("message", ""))
+        ctx.expect("server clock" not in message, f"/readyz flags the server clock: {message}")
+    else:
+        found = body.get("clock")
+        clock: dict[str, Any] = found if isinstance(found, dict) else {}
+        flag = "tolerance_seconds" in clock
+        if ctx.expect(flag, "/readyz reports the server's measured clock skew and tolerance"):
+            measured = clock.get("skew_seconds")
+            ctx.note(
+                f"service-measured skew {measured} s against {clock.get('source', '-')}, "
+                f"tolerance {clock['tolerance_seconds']} s"
+            )
+            if measured is not None:
+                ok = abs(measured) <= clock["tolerance_seconds"]
+                ctx.expect(ok, f"service clock within its tolerance ({measured:+.1f} s)")
     instant = world.default_instant() - timedelta(minutes=5)
     stamped = instant + timedelta(minutes=3)
     who = world.citizen()

@@ -28,8 +28,7 @@ import requests
 from flask import Flask
 from werkzeug.serving import make_server
 
-from sigsvc import db
-from sigsvc.web.auth import create_admin_token
+from sigsvc import credentials, db, services
 from tests.export.conftest import (  # noqa: F401 (fixtures)
     intake_overrides,
     receiver,
@@ -263,7 +262,9 @@ def site(
     container: Callable[..., bytes],  # noqa: F811
 ) -> Iterator[Site]:
     with db.session_scope(app) as session:
-        token = create_admin_token(session, "console-tests")
+        token = credentials.create_admin_token(session, services.log_service(app), "console-tests")[
+            1
+        ]
     recorded: list[tuple[str, str, bytes]] = []
     app.wsgi_app = _Recorder(app.wsgi_app, recorded)  # type: ignore[method-assign]
     with serve(app) as url:

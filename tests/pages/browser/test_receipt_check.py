@@ -18,7 +18,7 @@ from audit.note import parse as parse_note
 from audit.receipt import Receipt
 from certification.testpki.sign import TEST_INITIATIVE_TEXT
 from crypto.form import Regime
-from sigsvc import db, registry, services
+from sigsvc import credentials, db, registry, services
 from sigsvc.app import create_app
 from tests.pages.browser.conftest import Browser, Site, serve
 
@@ -179,7 +179,9 @@ def test_receipt_checked_against_a_rewritten_log_turns_red(
             made = registry.register_initiative(
                 session, services.log_service(other), TEST_INITIATIVE
             )
-            _, key = registry.create_platform(session, "rewriter", [made.id])
+            _, key = credentials.create_platform(
+                session, services.log_service(other), "rewriter", [made.id]
+            )
         client = other.test_client()
         for signer in ("valid_rsa", "valid_p384", "expired", "revoked", "not_yet_valid"):
             client.post(
