@@ -509,6 +509,8 @@ def _reserve(
     the log lock; _WithdrawnMeanwhile (after releasing them) if any is no longer pending."""
     for start in range(0, len(ids), RESERVE_CHUNK):
         chunk = ids[start : start + RESERVE_CHUNK]
+        if start:
+            db.let_waiting_writers_in(sessions)
         with sessions() as session, session.begin():
             SqlLogStorage(session).lock()
             marked = session.execute(

@@ -21,7 +21,7 @@ import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from audit import events
-from sigsvc import progress
+from sigsvc import db, progress
 from sigsvc.db.models.batches import Batch, BatchStatus
 from sigsvc.db.models.intake import DataKey, Signature, SignatureStatus
 from sigsvc.services import Services
@@ -138,6 +138,8 @@ def _erase(sessions: sessionmaker[Session], which: sa.ColumnElement[bool]) -> in
     with sessions() as session:
         ids = list(session.scalars(sa.select(Signature.id).where(which)))
     for start in range(0, len(ids), CHUNK):
+        if start:
+            db.let_waiting_writers_in(sessions)
         with sessions() as session, session.begin():
             session.execute(
                 sa.update(Signature)
