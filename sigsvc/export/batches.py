@@ -37,7 +37,14 @@ from sigsvc.db.models.intake import DataKey, Signature, SignatureStatus
 from sigsvc.db.models.log import log_entries
 from sigsvc.export.evidence import ENV_TSA_URL, EvidenceError, Tsa
 from sigsvc.export.seal import ENV_CERT, ENV_KEY, ENV_KEY_PASSWORD, Sealer
-from sigsvc.export.writer import BatchInfo, EntryRecord, InitiativeInfo, LogProofs, write_batch
+from sigsvc.export.writer import (
+    BatchInfo,
+    BatchSummary,
+    EntryRecord,
+    InitiativeInfo,
+    LogProofs,
+    write_batch,
+)
 from sigsvc.intake import protection
 from sigsvc.keys import config as keyconfig
 from sigsvc.log.service import log_safe_uuid
@@ -348,14 +355,6 @@ def _create_locked(
     except EvidenceError as exc:  # nothing written, nothing marked: export again later
         raise Refusal("SEAL_EVIDENCE_UNAVAILABLE", str(exc)) from exc
     try:
-        event = events.batch_exported(
-            at=intake.log.now(session),  # under the log lock: in order with every other event
-            batch=batch_id,
-            initiative=str(initiative_id),
-            count=summary.count,
-            manifest_sha256=summary.manifest_sha256,
-        )
-        (index,) = intake.log.append(session, [event])
         marked = 0
         for start in range(0, len(picked), CHUNK):
             ids = [sid for sid, _ in picked[start : start + CHUNK]]
@@ -368,22 +367,7 @@ def _create_locked(
             marked += result.rowcount  # type: ignore[attr-defined]
         if marked != summary.count:
             raise RuntimeError(f"marked {marked} signatures for a batch of {summary.count}")
-        batch = Batch(
-            id=batch_id,
-            initiative_id=initiative_id,
-            sequence=info.sequence,
-            count=summary.count,
-            manifest_sha256=summary.manifest_sha256,
-            checkpoint=checkpoint,
-            checkpoint_size=summary.checkpoint_size,
-            exported_leaf_index=index,
-            artefact_path=str(path),
-            artefact_bytes=path.stat().st_size,
-            downloads=0,
-            created_at=now,
-        )
-        session.add(batch)
-        session.flush()
+        batch = _log_and_store(session, intake, initiative_id, info, summary, checkpoint, path, now)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
@@ -444,32 +428,9 @@ def _export(
             )
             if session.scalar(sa.select(late.exists())):
                 raise _WithdrawnMeanwhile
-            # Dated under the log lock: intake went on while the batch was written, so the
-            # export's start time would precede events already logged.
-            event = events.batch_exported(
-                at=intake.log.now(session),
-                batch=batch_id,
-                initiative=str(initiative_id),
-                count=summary.count,
-                manifest_sha256=summary.manifest_sha256,
+            batch = _log_and_store(
+                session, intake, initiative_id, info, summary, checkpoint, path, now
             )
-            (index,) = intake.log.append(session, [event])
-            batch = Batch(
-                id=batch_id,
-                initiative_id=initiative_id,
-                sequence=info.sequence,
-                count=summary.count,
-                manifest_sha256=summary.manifest_sha256,
-                checkpoint=checkpoint,
-                checkpoint_size=summary.checkpoint_size,
-                exported_leaf_index=index,
-                artefact_path=str(path),
-                artefact_bytes=path.stat().st_size,
-                downloads=0,
-                created_at=now,
-            )
-            session.add(batch)
-            session.flush()
             intake.log.cut_if_due(session)
             result = batch_json(batch)
     except BaseException:
@@ -500,6 +461,46 @@ def _pending(initiative_id: uuid.UUID) -> sa.ColumnElement[bool]:
         Signature.status == SignatureStatus.ACCEPTED,
         Signature.batch_id.is_(None),
     )
+
+
+def _log_and_store(
+    session: Session,
+    intake: Services,
+    initiative_id: uuid.UUID,
+    info: BatchInfo,
+    summary: BatchSummary,
+    checkpoint: bytes,
+    path: Path,
+    now: datetime,
+) -> Batch:
+    """Log ``batch.exported`` and store the batch row, in the caller's transaction. The event
+    is dated under the log lock: intake goes on while a batch is written, so the export's start
+    time would precede events already logged."""
+    event = events.batch_exported(
+        at=intake.log.now(session),
+        batch=info.id,
+        initiative=str(initiative_id),
+        count=summary.count,
+        manifest_sha256=summary.manifest_sha256,
+    )
+    (index,) = intake.log.append(session, [event])
+    batch = Batch(
+        id=info.id,
+        initiative_id=initiative_id,
+        sequence=info.sequence,
+        count=summary.count,
+        manifest_sha256=summary.manifest_sha256,
+        checkpoint=checkpoint,
+        checkpoint_size=summary.checkpoint_size,
+        exported_leaf_index=index,
+        artefact_path=str(path),
+        artefact_bytes=path.stat().st_size,
+        downloads=0,
+        created_at=now,
+    )
+    session.add(batch)
+    session.flush()
+    return batch
 
 
 def _reserve(
