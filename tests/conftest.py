@@ -29,6 +29,7 @@ import socket
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,6 +108,25 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def wait_ready(
+    base: str, server: subprocess.Popen[Any], what: str = "server", seconds: float = 90
+) -> None:
+    """Until `base`/readyz answers 200. A deadline, not a count: on a loaded CI machine the
+    first answers can be slow (a read timeout is not a connection error)."""
+    import requests
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if requests.get(f"{base}/readyz", timeout=5).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        if time.monotonic() > deadline or server.poll() is not None:
+            raise AssertionError(f"{what} did not become ready")
+        time.sleep(0.1)
 
 
 _RESTARTS: dict[sa.URL, Callable[[], None]] = {}  # fault tests restart the private cluster

@@ -18,7 +18,6 @@ import socket
 import subprocess
 import sys
 import sysconfig
-import time
 import zipfile
 from pathlib import Path
 
@@ -28,6 +27,7 @@ import requests
 from certification.testpki import RESPONDER_TIME, make_form_edoc
 from certification.testpki.pytest_plugin import responders
 from certification.testpki.sign import TEST_INITIATIVE_TEXT
+from tests.conftest import wait_ready
 
 __all__ = ["responders"]
 
@@ -178,17 +178,7 @@ def test_installed_wheel_serves_and_accepts_a_signature(
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                ready = requests.get(f"{base}/readyz", timeout=5)
-                if ready.status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise AssertionError("the installed service did not become ready")
-            time.sleep(0.2)
+        wait_ready(base, server, "the installed service")
         admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
         created = requests.post(  # a JSON POST: validated against the wheel's schemas
             f"{base}/v1/initiatives",

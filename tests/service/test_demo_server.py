@@ -18,6 +18,8 @@ from pathlib import Path
 
 import requests
 
+from tests.conftest import wait_ready
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -45,18 +47,7 @@ def test_demo_run_serves_with_gunicorn_and_stops_on_ctrl_c(tmp_path):
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        # A deadline, not a count: on a loaded CI machine the first answers can be slow
-        # (a read timeout is not a ConnectionError), and that is not what this test checks.
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if requests.get(f"{base}/readyz", timeout=5).status_code == 200:
-                    break
-            except (requests.ConnectionError, requests.Timeout):
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise AssertionError("demo server did not become ready")
-            time.sleep(0.1)
+        wait_ready(base, server, "demo server")
         values = _read_env(tmp_path / "instance" / "demo.env")
         form = requests.get(
             f"{base}/v1/initiatives/{values['INITIATIVE_ID']}/form",

@@ -23,6 +23,7 @@ import pytest
 import requests
 
 from tests.conftest import _free_port as free_port
+from tests.conftest import wait_ready
 from tests.service.conftest import VALID_INITIATIVE
 
 
@@ -44,16 +45,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if requests.get(f"{base}/readyz", timeout=5).status_code == 200:
-                    break
-            except (requests.ConnectionError, requests.Timeout):
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise AssertionError("server did not become ready")
-            time.sleep(0.1)
+        wait_ready(base, server)
         lines = (tmp / "instance" / "demo.env").read_text().splitlines()
         values = dict(shlex.split(line)[-1].split("=", 1) for line in lines if "=" in line)
         yield base, values

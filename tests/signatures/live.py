@@ -7,7 +7,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from dataclasses import dataclass, replace
 from datetime import date
@@ -24,6 +23,7 @@ from certification.testpki import TEST_INITIATIVE
 from certification.testpki.sign import TEST_INITIATIVE_TEXT
 from crypto.form import InitiativeFields, Regime
 from sigsvc import credentials, db, registry, services
+from tests.conftest import wait_ready
 from tests.signatures.conftest import settings_env
 
 SETTINGS = (
@@ -60,14 +60,12 @@ def start_gunicorn(app: Flask, database_url: str, port: int, workers: int = 2) -
         stderr=subprocess.DEVNULL,
         start_new_session=True,  # its own process group: SIGKILL reaches master and workers
     )
-    for _ in range(300):
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/readyz", timeout=10).status_code == 200:
-                return server
-        except requests.RequestException:
-            time.sleep(0.1)
-    os.killpg(server.pid, signal.SIGKILL)
-    raise AssertionError("gunicorn did not become ready")
+    try:
+        wait_ready(f"http://127.0.0.1:{port}", server, "gunicorn")
+    except AssertionError:
+        os.killpg(server.pid, signal.SIGKILL)
+        raise
+    return server
 
 
 def stop(server: subprocess.Popen, sig: int = signal.SIGTERM) -> None:

@@ -28,7 +28,7 @@ from crypto.form import Regime
 from sigsvc import credentials, db, registry, services
 from sigsvc.app import create_app
 from sigsvc.log.storage import SqlLogStorage
-from tests.conftest import _free_port, _pg_bindir
+from tests.conftest import _free_port, _pg_bindir, wait_ready
 from tests.signatures.conftest import intake_settings, settings_env
 
 pytestmark = pytest.mark.postgres
@@ -52,17 +52,12 @@ def _serve(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 200:
-                return server
-        except requests.RequestException:
-            pass
-        if time.monotonic() > deadline or server.poll() is not None:
-            os.killpg(server.pid, signal.SIGKILL)
-            raise AssertionError("server did not become ready")
-        time.sleep(0.1)
+    try:
+        wait_ready(f"http://127.0.0.1:{port}", server)
+    except AssertionError:
+        os.killpg(server.pid, signal.SIGKILL)
+        raise
+    return server
 
 
 def _stop(server: subprocess.Popen[bytes]) -> None:
