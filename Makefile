@@ -21,7 +21,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy sigsvc crypto audit certification
+	$(BIN)/mypy sigsvc crypto audit certification bench
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(ONLY)

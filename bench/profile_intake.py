@@ -64,8 +64,12 @@ WRITER_PARTS = (
 
 def _cumulative(profile: cProfile.Profile, suffix: str, function: str) -> float:
     stats: dict[Any, Any] = pstats.Stats(profile).stats  # type: ignore[attr-defined]
-    return sum(
-        v[3] for (path, _, name), v in stats.items() if path.endswith(suffix) and name == function
+    return float(
+        sum(
+            v[3]
+            for (path, _, name), v in stats.items()
+            if path.endswith(suffix) and name == function
+        )
     )
 
 
