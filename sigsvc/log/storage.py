@@ -53,6 +53,10 @@ class SqlLogStorage:
     def __init__(self, session: Session) -> None:
         self.session = session
         self._locked = False
+        # The size read under the lock, for the (innermost) transaction it was read in: while
+        # the lock is held only this transaction moves the head (append keeps it current), so
+        # one append reads it once instead of three times (last entry, frontier, append).
+        self._known_size: tuple[object, int] | None = None
 
     def lock(self) -> None:
         """Take the log's write lock for the rest of the transaction (idempotent: once per
@@ -85,8 +89,16 @@ class SqlLogStorage:
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         self.session.execute(insert(log_head).values(id=1, size=0).on_conflict_do_nothing())
 
+    def _current_transaction(self) -> object:
+        return self.session.get_nested_transaction() or self.session.get_transaction()
+
     def size(self) -> int:
+        known = self._known_size
+        if known is not None and self._locked and known[0] is self._current_transaction():
+            return known[1]
         size = self.session.execute(sa.select(log_head.c.size).where(log_head.c.id == 1)).scalar()
+        if self._locked:
+            self._known_size = (self._current_transaction(), int(size or 0))
         return int(size or 0)
 
     def append(
@@ -119,6 +131,7 @@ class SqlLogStorage:
         )
         if moved.rowcount != 1:  # type: ignore[attr-defined]
             raise StorageError("log head moved during append")
+        self._known_size = (self._current_transaction(), start + len(entries))
 
     def entries(self, start: int, end: int) -> Sequence[bytes]:
         rows = self.session.execute(
