@@ -108,6 +108,10 @@ class GroupWriter:
         self._queue.put(item)
         return item.future
 
+    def waiting(self) -> int:
+        """Jobs queued and not yet taken into a group (for the tests)."""
+        return self._queue.qsize()
+
     def close(self) -> None:
         self._queue.put(_STOP)
         self._thread.join(timeout=30)
