@@ -27,7 +27,7 @@ from sigsvc import credentials, db, registry, services
 from sigsvc.db.models.idempotency import idempotency_keys
 from sigsvc.db.models.intake import DataKey, Rejection, Signature
 from sigsvc.db.models.log import log_entries
-from sigsvc.intake import group, protection
+from sigsvc.intake import group, idempotency, protection
 from sigsvc.intake.writer import Fallback, GroupWriter
 from sigsvc.web.context import intake_writer
 from tests.signatures.conftest import post
@@ -279,3 +279,40 @@ def _counted(app: Flask, counted: list[int], run: Callable[[], list[Any]]) -> in
     counted.clear()
     assert all(answer.status_code == 201 for answer in run())
     return len(counted)
+
+
+def test_an_answer_committed_meanwhile_by_another_process_is_replayed(
+    app: Flask,
+    initiative: dict[str, Any],
+    container: Any,
+    mode: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Between a request's replay lookup and its group, another process commits an answer under
+    the same key (and body): the bulk insert of the answers comes up short, the writer runs the
+    group job by job, and the request replays the stored answer, as job by job did."""
+    client = app.test_client()
+    body = container("valid_p384")
+    path = f"/v1/initiatives/{initiative['id']}/signatures"
+    fingerprint = idempotency.request_fingerprint("POST", path, initiative["platform_id"], body)
+    stored = idempotency.StoredResponse(201, "application/json", b'{"from": "elsewhere"}\n')
+    prepare = group.prepare
+
+    def meanwhile(*args: Any) -> Any:
+        prepared = prepare(*args)
+        with db.session_scope(app) as session:
+            row = idempotency.answer_row(
+                initiative["platform_id"], "k", fingerprint, stored, services.get(app).clock()
+            )
+            session.execute(sa.insert(idempotency_keys), row)
+        return prepared
+
+    monkeypatch.setattr(group, "prepare", meanwhile)
+    fallbacks, size = _writer(app).fallbacks, len(_events(app))
+    answer = post(client, initiative, body, key="k")
+    assert answer.status_code == 201 and answer.get_data() == stored.body
+    assert answer.headers["Idempotent-Replayed"] == "true"
+    assert len(_events(app)) == size  # nothing of the losing attempt was logged or stored
+    with db.session_scope(app) as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Signature)) == 0
+    assert _writer(app).fallbacks == fallbacks + 1
