@@ -8,8 +8,10 @@ Order, and why:
    hold a database lock; then the signer's rate limit (the signer is known only now);
 5. the request's part of a group transaction (intake/writer.py: one commit for the requests
    that arrive within a few milliseconds): the signer's rate limit, log lock, deduplication,
-   encrypted record, log leaf, idempotency answer, due checkpoint (signatures.py); the answer
-   is given after that commit. A concurrent request with the same key that committed first is
+   encrypted record, log leaf, idempotency answer, due checkpoint; the answer is given after
+   that commit. A signature form is prepared here, before the lock (seals, ids, answers), and
+   decided and written with its group's others (group.py); the job-by-job transaction
+   (signatures.py) is its fallback and a withdrawal's way. A concurrent request with the same key that committed first is
    replayed; a first use of the log head that raced is retried (3 attempts in all).
 """
 

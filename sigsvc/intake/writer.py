@@ -6,9 +6,9 @@ write lock; PostgreSQL: a WAL flush). One commit per request caps intake at the 
 rate and queues every request behind the others' fsyncs. Here request threads hand their
 finished verdicts to the process's writer; the writer takes what is queued (after the first job
 it waits at most ``window`` seconds for more, up to ``max_jobs``), opens one transaction, takes
-the log lock once (and adds the jobs queued while it waited for the lock), runs each job in a
-savepoint (a job that fails is rolled back alone and its request gets the error), cuts a
-checkpoint if one is due, commits once, and only then resolves each job's future. A crash
+the log lock once (and adds the jobs queued while it waited for the lock), runs the jobs (a
+batch of them at once, or each in a savepoint; a job that fails fails alone and its request
+gets the error), cuts a checkpoint if one is due, commits once, and only then resolves each job's future. A crash
 before the commit loses only unanswered requests; none is half-written (one transaction).
 
 A job is ``fn(session) -> T`` and must do all its writes through ``session``; it runs in the
