@@ -11,8 +11,9 @@ Order, and why:
    encrypted record, log leaf, idempotency answer, due checkpoint; the answer is given after
    that commit. A signature form is prepared here, before the lock (seals, ids, answers), and
    decided and written with its group's others (group.py); the job-by-job transaction
-   (signatures.py) is its fallback and a withdrawal's way. A concurrent request with the same key that committed first is
-   replayed; a first use of the log head that raced is retried (3 attempts in all).
+   (signatures.py) is its fallback and a withdrawal's way. A concurrent request with the same
+   key that committed first is replayed; a first use of the log head that raced is retried
+   (3 attempts in all).
 """
 
 from __future__ import annotations

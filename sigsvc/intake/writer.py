@@ -8,8 +8,9 @@ finished verdicts to the process's writer; the writer takes what is queued (afte
 it waits at most ``window`` seconds for more, up to ``max_jobs``), opens one transaction, takes
 the log lock once (and adds the jobs queued while it waited for the lock), runs the jobs (a
 batch of them at once, or each in a savepoint; a job that fails fails alone and its request
-gets the error), cuts a checkpoint if one is due, commits once, and only then resolves each job's future. A crash
-before the commit loses only unanswered requests; none is half-written (one transaction).
+gets the error), cuts a checkpoint if one is due, commits once, and only then resolves each
+job's future. A crash before the commit loses only unanswered requests; none is half-written
+(one transaction).
 
 A job is ``fn(session) -> T`` and must do all its writes through ``session``; it runs in the
 writer thread (inside an app context when the writer was given one).
