@@ -23,10 +23,11 @@ insert skips it) raises `Fallback`: the writer rolls back and runs the group job
 from __future__ import annotations
 
 import dataclasses
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -192,13 +193,15 @@ def _write(
 ) -> None:
     accepted = [p for _, p, refused in leaves if refused is None]
     keys = _data_keys(session, services, accepted)
-    at = events.format_time(now)
-    batch = [
-        _rejected_event(now, p.attempt, refused)
-        if refused is not None
-        else dataclasses.replace(_acceptable(p).event, at=at)
-        for _, p, refused in leaves
-    ]
+    batch: list[events.Event] = []
+    seen: set[tuple[object, ...]] = set()
+    for _, p, refused in leaves:
+        event = _leaf(now, p, refused)
+        if _identity(event) in seen:  # the same refusal of the same body: not the same leaf
+            now = _next_millisecond(now, services.log.clock)
+            event = _leaf(now, p, refused)
+        seen.add(_identity(event))
+        batch.append(event)
     indexes = services.log.append(session, batch)
     records: list[dict[str, Any]] = []
     rejections: list[dict[str, Any]] = []
@@ -250,6 +253,31 @@ def _write(
 def _acceptable(p: Prepared) -> Acceptable:
     assert p.acceptable is not None
     return p.acceptable
+
+
+def _leaf(now: datetime, p: Prepared, refused: Refused | None) -> events.Event:
+    if refused is None:
+        return dataclasses.replace(_acceptable(p).event, at=events.format_time(now))
+    return _rejected_event(now, p.attempt, refused)
+
+
+def _identity(event: events.Event) -> tuple[object, ...]:
+    return (event.type, event.at, *sorted(event.fields.items()))
+
+
+def _next_millisecond(now: datetime, clock: Callable[[], datetime]) -> datetime:
+    """A time in a later millisecond than ``now`` (event times have milliseconds): job by job,
+    two refusals of one body were dated apart by the time a job took; in a group they share
+    its time. Waits for the clock (under a millisecond); a clock that stands still (tests)
+    gets one millisecond added."""
+    later = now.replace(microsecond=now.microsecond // 1000 * 1000) + timedelta(milliseconds=1)
+    deadline = time.monotonic() + 0.005
+    while time.monotonic() < deadline:
+        current = clock()
+        if current >= later:
+            return current
+        time.sleep(0.0002)
+    return later
 
 
 def _rejected_event(now: datetime, attempt: Attempt, refused: Refused) -> events.Event:

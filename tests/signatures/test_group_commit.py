@@ -316,3 +316,30 @@ def test_an_answer_committed_meanwhile_by_another_process_is_replayed(
     with db.session_scope(app) as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(Signature)) == 0
     assert _writer(app).fallbacks == fallbacks + 1
+
+
+def test_the_same_refusal_twice_in_a_group_makes_two_leaves(
+    app: Flask, initiative: dict[str, Any], container: Any
+) -> None:
+    """Job by job, two refusals of one body were dated apart by the time a job took (usually
+    a millisecond or more: not guaranteed, so this runs the bulk path only); in a group they
+    would share its time and be the same leaf. The later one waits for the next millisecond."""
+    client = app.test_client()
+    revoked = container("revoked")
+    size = len(_events(app))
+    answers = _one_group(
+        app,
+        [
+            lambda: post(client, initiative, revoked, key="r1"),
+            lambda: post(client, initiative, revoked, key="r2"),
+        ],
+    )
+    assert [a.status_code for a in answers] == [422, 422]
+    first, second = _events(app)[size:]
+    assert {k: v for k, v in first.items() if k != "at"} == {
+        k: v for k, v in second.items() if k != "at"
+    }
+    assert first["at"] < second["at"]
+    with db.engine_of(app).connect() as conn:
+        hashes = conn.execute(sa.select(log_entries.c.leaf_hash)).scalars().all()
+    assert len(set(hashes)) == len(hashes)
