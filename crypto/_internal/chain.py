@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import threading
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn, TypeVar, cast
 from urllib.parse import urlsplit
 
-from asn1crypto import x509
+from asn1crypto import ocsp, x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.x509 import load_der_x509_certificate
 from pyhanko_certvalidator import errors as cv_errors
@@ -448,16 +448,17 @@ def validate(
     tp: TrustedPath,
     trust: TrustStore,
     moment: datetime,
-    ocsps: list[bytes],
+    ocsps: Sequence[bytes | ocsp.OCSPResponse],
     crls: list[bytes],
     with_revocation: bool = True,
 ) -> None:
-    """3. RFC 5280 §6.1 path validation at `moment`, revocation from the given data only."""
+    """3. RFC 5280 §6.1 path validation at `moment`, revocation from the given data only
+    (OCSP responses as DER, or as parsed by crypto._internal.revocation for this request)."""
     context = ValidationContext(
         trust_manager=trust.anchor_manager(tp.anchor),
         other_certs=(),  # the path is given: nothing to build, nothing to register
         moment=moment,
-        ocsps=ocsps,
+        ocsps=[responders.with_shared_certificates(o, trust.parse_certificate) for o in ocsps],
         crls=crls,
         revinfo_policy=_SIGNER_REVOCATION if with_revocation else _NO_REVOCATION,
         time_tolerance=_TOLERANCE,

@@ -10,9 +10,10 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from asn1crypto import ocsp
 from pyhanko_certvalidator.revinfo import validate_ocsp
 
-from certification.testpki import Responders, make_form_edoc, signer
+from certification.testpki import Responders, clients, make_form_edoc, pki, signer
 from certification.testpki.pki import cert_der
 from certification.testpki.tl import (
     WITHDRAWN,
@@ -22,6 +23,7 @@ from certification.testpki.tl import (
 )
 from crypto import Policy, TrustedListSource, TrustStore, Verdict, verify
 from crypto._internal import responders, shared
+from crypto._internal.responders import with_shared_certificates
 from crypto._internal.shared import SharedChecks, Window
 
 from .conftest import AT, TL_FETCHED
@@ -186,3 +188,26 @@ def test_the_responder_hook_is_installed_on_the_function_pyhanko_calls() -> None
     # fails loudly if pyhanko-certvalidator renames or moves the wrapped function
     assert validate_ocsp._validate_delegated_ocsp_provenance is responders._shared_provenance
     assert shared.CURRENT.get() is None  # nothing leaks out of a verification
+
+
+def test_an_ocsp_response_carries_the_stores_parsed_responder_certificate(
+    responders: Responders,
+) -> None:
+    """Its responder certificate is the store's fully parsed one from the second sighting on,
+    and the response still encodes (and signs) exactly the bytes received."""
+    der = clients.fetch_ocsp(pki.signer("valid_p384").cert, pki.cert("ica"))
+    store = _store(SharedChecks())
+    first = with_shared_certificates(der, store.parse_certificate)
+    second = with_shared_certificates(der, store.parse_certificate)
+    received = ocsp.OCSPResponse.load(der)["response_bytes"]["response"].parsed
+    assert received["certs"][0].dump() == cert_der("ica_ocsp")
+    for response in (first, second):
+        basic = response["response_bytes"]["response"].parsed
+        assert response.dump() == der
+        assert basic["tbs_response_data"].dump() == received["tbs_response_data"].dump()
+        assert basic["certs"][0].dump() == cert_der("ica_ocsp")
+    shared_cert = store.shared_certificate(cert_der("ica_ocsp"))
+    assert second["response_bytes"]["response"].parsed["certs"][0] is shared_cert
+    # an unsuccessful or unreadable response is handed on as received
+    unsuccessful = bytes(ocsp.OCSPResponse({"response_status": "try_later"}).dump())
+    assert with_shared_certificates(unsuccessful, store.parse_certificate).dump() == unsuccessful
