@@ -31,7 +31,7 @@ from pyhanko_certvalidator.policy_decl import (
 from pyhanko_certvalidator.registry import CertificateRegistry, TrustManager
 from pyhanko_certvalidator.validate import async_validate_path
 
-from crypto._internal import budget, names, responders, shared
+from crypto._internal import budget, names, responders, shared, signer_step
 from crypto.errors import (
     CertExpired,
     CertNotYetValid,
@@ -453,14 +453,24 @@ def validate(
     with_revocation: bool = True,
 ) -> None:
     """3. RFC 5280 §6.1 path validation at `moment`, revocation from the given data only
-    (OCSP responses as DER, or as parsed by crypto._internal.revocation for this request)."""
+    (OCSP responses as DER, or as parsed by crypto._internal.revocation for this request).
+
+    The part of the path above the signer is validated once and shared where that is known to
+    give the same outcome (crypto._internal.signer_step); per request only the signer's step
+    runs. Anything else, and any failure of either part, validates the whole path here."""
+    policy = _SIGNER_REVOCATION if with_revocation else _NO_REVOCATION
+    responses = [responders.with_shared_certificates(o, trust.parse_certificate) for o in ocsps]
+    # Only where a verification shares its checks: alone, the split would be pure overhead.
+    parts = signer_step.split(tp.path, policy, crls) if shared.CURRENT.get() else None
+    if parts is not None and _split_valid(parts, trust, moment, responses, crls, policy):
+        return
     context = ValidationContext(
         trust_manager=trust.anchor_manager(tp.anchor),
         other_certs=(),  # the path is given: nothing to build, nothing to register
         moment=moment,
-        ocsps=[responders.with_shared_certificates(o, trust.parse_certificate) for o in ocsps],
+        ocsps=responses,
         crls=crls,
-        revinfo_policy=_SIGNER_REVOCATION if with_revocation else _NO_REVOCATION,
+        revinfo_policy=policy,
         time_tolerance=_TOLERANCE,
     )
     try:
@@ -484,6 +494,53 @@ def validate(
         raise UntrustedChain(
             str(exc), subindication=SubIndication.CERTIFICATE_CHAIN_GENERAL_FAILURE
         ) from exc
+
+
+def _split_valid(
+    parts: signer_step.Split,
+    trust: TrustStore,
+    moment: datetime,
+    responses: list[ocsp.OCSPResponse],
+    crls: list[bytes],
+    policy: CertRevTrustPolicy,
+) -> bool:
+    """The part above the signer (shared) and the signer's step both pass. False on any
+    failure, expected or not: the whole path is then validated and reports what it finds."""
+
+    def above() -> bool:
+        context = ValidationContext(
+            trust_manager=trust.anchor_manager(_anchor_cert(parts.above)),
+            other_certs=(),
+            moment=moment,
+            ocsps=responses,
+            crls=crls,
+            revinfo_policy=parts.above_policy,
+            time_tolerance=_TOLERANCE,
+        )
+        _run(async_validate_path(context, parts.above))
+        return True
+
+    try:
+        shared.remembered(
+            "path-above-signer",
+            (*parts.above_key, parts.above_policy, _TOLERANCE),
+            moment,
+            lambda: parts.window,
+            above,
+        )
+        context = ValidationContext(
+            trust_manager=parts.signer_trust,
+            other_certs=(),
+            moment=moment,
+            ocsps=responses,
+            crls=crls,
+            revinfo_policy=policy,
+            time_tolerance=_TOLERANCE,
+        )
+        _run(async_validate_path(context, parts.signer))
+    except Exception:  # any failure: the whole path is validated next and says what failed
+        return False
+    return True
 
 
 def trusted_tsa(
