@@ -508,6 +508,8 @@ def _split_valid(
     failure, expected or not: the whole path is then validated and reports what it finds."""
 
     def above() -> bool:
+        if not signer_step.hands_down_initial_state(parts.above):
+            raise _NotSplit
         context = ValidationContext(
             trust_manager=trust.anchor_manager(_anchor_cert(parts.above)),
             other_certs=(),
@@ -525,11 +527,11 @@ def _split_valid(
             "path-above-signer",
             (*parts.above_key, parts.above_policy, _TOLERANCE),
             moment,
-            lambda: parts.window,
+            parts.window,
             above,
         )
         context = ValidationContext(
-            trust_manager=parts.signer_trust,
+            trust_manager=trust.anchor_manager(_anchor_cert(parts.signer)),
             other_certs=(),
             moment=moment,
             ocsps=responses,
@@ -541,6 +543,10 @@ def _split_valid(
     except Exception:  # any failure: the whole path is validated next and says what failed
         return False
     return True
+
+
+class _NotSplit(Exception):
+    """The certificates above the signer do not hand down the anchor's initial state."""
 
 
 def trusted_tsa(

@@ -10,7 +10,7 @@ part above once per (certificates, trust version, validity window) and shares th
 (crypto._internal.shared); per request it runs pyhanko-certvalidator on a one-link path whose
 trust anchor is the already validated issuer, which starts the last step from that anchor's
 initial state. The split is used only where that initial state gives the same last step as the
-state the whole path would have handed down (`split` returns None otherwise):
+state the whole path would have handed down:
 
 - the anchor carries no qualifiers (name or policy parameters, path length, validity of its
   own): trust anchors are built from bare certificates (crypto.trust);
@@ -29,8 +29,11 @@ state the whole path would have handed down (`split` returns None otherwise):
   fetcher brings the issuing CA's CRLs into every request: such paths are validated whole.)
 
 What §6.1.4 does for the issuer in the whole path and not in the part above (there the issuer is
-the last certificate) is checked here as pyhanko does it (`issuer_may_issue`: cA, path length,
+the last certificate) is checked here as pyhanko does it (`may_issue`: cA, path length,
 keyCertSign); the part above checks the issuer's revocation with the intermediates' rule.
+`split` checks the conditions that depend on the request (anchor, the signer's certificate,
+the request's CRLs), `hands_down_initial_state` those that depend only on the certificates
+above, once, with the shared part above.
 
 The split only ever accepts. Whenever the part above or the signer's step fails, the caller
 validates the whole path as before and reports what that says, so every reject, its reason and
@@ -40,14 +43,12 @@ verdicts byte for byte).
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, replace
 
 from asn1crypto import x509
-from pyhanko_certvalidator.authority import AuthorityWithCert, TrustAnchor
+from pyhanko_certvalidator.authority import AuthorityWithCert, CertTrustAnchor
 from pyhanko_certvalidator.path import ValidationPath
 from pyhanko_certvalidator.policy_decl import CertRevTrustPolicy, RevocationCheckingPolicy
-from pyhanko_certvalidator.registry import SimpleTrustManager
 from pyhanko_certvalidator.util import get_declared_revinfo
 
 from crypto._internal import shared
@@ -57,23 +58,24 @@ from crypto._internal import shared
 class Split:
     above: ValidationPath  # the anchor down to the issuer, the issuer as its last certificate
     above_policy: CertRevTrustPolicy  # the issuer's revocation checked as an intermediate's
-    above_key: tuple[bytes, ...]  # DER digests of the anchor and every certificate above
-    window: shared.Window  # where every certificate above is valid
+    above_key: tuple[bytes, ...]  # SHA-256 of the anchor's and every certificate's above
     signer: ValidationPath  # the issuer as trust anchor, the signer's certificate
-    signer_trust: SimpleTrustManager
+
+    def window(self) -> shared.Window:
+        """Where every certificate above is valid (pyhanko checks all but the anchor's)."""
+        return shared.validity(*self.above.iter_certs(include_root=False))
 
 
 def split(path: ValidationPath, policy: CertRevTrustPolicy, crls: list[bytes]) -> Split | None:
-    """The two parts of `path`, or None where the split is not known to be equivalent."""
+    """The two parts of `path`, or None where this request's part of the conditions (module
+    docstring) does not hold; `hands_down_initial_state` is the certificates' part, checked
+    once with the shared part above."""
     leaf = path.leaf
     if path.pkix_len < 2 or not isinstance(leaf, x509.Certificate):
         return None
     anchor = path.trust_anchor
-    anchor_cert = (
-        anchor.authority.certificate if isinstance(anchor.authority, AuthorityWithCert) else None
-    )
     quals = anchor.trust_qualifiers
-    if anchor_cert is None or (
+    if not isinstance(anchor.authority, AuthorityWithCert) or (
         quals.standard_parameters is not None
         or quals.max_path_length is not None
         or quals.max_aa_path_length is not None
@@ -81,47 +83,52 @@ def split(path: ValidationPath, policy: CertRevTrustPolicy, crls: list[bytes]) -
         or quals.valid_until is not None
     ):
         return None
-    above = list(path.iter_certs(include_root=False))[:-1]
-    issuer = above[-1]
-    if leaf.policy_constraints_value is not None or issuer.public_key.algorithm == "dsa":
+    if leaf.policy_constraints_value is not None:
         return None
-    if any(c.subject == issuer.subject for c in (anchor_cert, *above[:-1])):
-        return None  # the whole path might take another certificate for the signer's issuer
+    above = list(path.iter_certs(include_root=False))[:-1]
     rule = policy.revocation_checking_policy.intermediate_ca_cert_rule
-    for cert in above:
-        if (
-            cert.name_constraints_value is not None
-            or cert.policy_constraints_value is not None
-            or cert.policy_mappings_value is not None
-            or cert.inhibit_any_policy_value is not None
-        ):
-            return None
-        if rule.ocsp_relevant or rule.crl_relevant:
+    if rule.ocsp_relevant or rule.crl_relevant:
+        for cert in above:
             has_crl, has_ocsp = get_declared_revinfo(cert)
             if has_ocsp or (has_crl and crls):
                 return None
-    if not issuer_may_issue(path):
-        return None
-    manager = SimpleTrustManager.build(trust_roots=[issuer])
-    issuer_anchor = manager.as_trust_anchor(AuthorityWithCert(issuer))
-    assert isinstance(issuer_anchor, TrustAnchor)
     return Split(
         above=path.copy_and_drop_leaf(),
         above_policy=replace(
             policy, revocation_checking_policy=RevocationCheckingPolicy(rule, rule)
         ),
-        above_key=tuple(_digest(c) for c in (anchor_cert, *above)),
-        window=shared.validity(*above),  # pyhanko checks all but the anchor's validity
-        signer=ValidationPath(issuer_anchor, [], leaf),
-        signer_trust=manager,
+        above_key=tuple(bytes(c.sha256) for c in (anchor.authority.certificate, *above)),
+        signer=ValidationPath(CertTrustAnchor(above[-1]), [], leaf),
     )
 
 
-def issuer_may_issue(path: ValidationPath) -> bool:
-    """RFC 5280 §6.1.4 (k)-(n) for every certificate between the anchor and the signer, as
-    pyhanko-certvalidator applies them on the whole path (anchor without qualifiers)."""
-    max_path_length = path.pkix_len
-    for cert in list(path.iter_certs(include_root=False))[:-1]:
+def hands_down_initial_state(above: ValidationPath) -> bool:
+    """The certificates' part of the conditions, for the part `above` the signer (anchor down
+    to the issuer): nothing in it changes the state RFC 5280 hands down from the anchor's
+    initial one, and every certificate in it may issue the next."""
+    anchor = above.trust_anchor.authority
+    assert isinstance(anchor, AuthorityWithCert)
+    certs = list(above.iter_certs(include_root=False))
+    issuer = certs[-1]
+    if issuer.public_key.algorithm == "dsa":
+        return False
+    if any(c.subject == issuer.subject for c in (anchor.certificate, *certs[:-1])):
+        return False  # the whole path might take another certificate for the signer's issuer
+    return may_issue(certs, above.pkix_len + 1) and not any(
+        cert.name_constraints_value is not None
+        or cert.policy_constraints_value is not None
+        or cert.policy_mappings_value is not None
+        or cert.inhibit_any_policy_value is not None
+        for cert in certs
+    )
+
+
+def may_issue(certs: list[x509.Certificate], path_length: int) -> bool:
+    """RFC 5280 §6.1.4 (k)-(n) for `certs`, the certificates between the anchor and the signer
+    of a path of `path_length`, as pyhanko-certvalidator applies them (anchor without
+    qualifiers)."""
+    max_path_length = path_length
+    for cert in certs:
         if not cert.ca:  # (k)
             return False
         if not cert.self_issued:  # (l)
@@ -134,7 +141,3 @@ def issuer_may_issue(path: ValidationPath) -> bool:
         if usage and "key_cert_sign" not in usage.native:
             return False
     return True
-
-
-def _digest(cert: x509.Certificate) -> bytes:
-    return hashlib.sha256(cert.dump()).digest()

@@ -332,6 +332,9 @@ def test_the_split_is_not_taken_where_it_could_differ() -> None:
     path = ValidationPath(anchor, [ica], leaf)
     policy = chain._SIGNER_REVOCATION
     assert signer_step.split(path, policy, []) is not None
+    assert signer_step.hands_down_initial_state(path.copy_and_drop_leaf())
+    assert signer_step.may_issue([ica], 2)
+    assert not signer_step.may_issue([leaf], 2)  # not a CA: the whole path would fail (k)
     # the CA declares CRL distribution points: with CRLs in the request, no split
     assert signer_step.split(path, policy, [b"a CRL"]) is None
     # one link: nothing above the signer to share
