@@ -530,8 +530,11 @@ def _split_valid(
             parts.window,
             above,
         )
+        # The manager outlives this request (one per issuer and store): built on the store's
+        # fully parsed instance, never on this request's lazily parsed one.
+        issuer = trust.shared_certificate(_anchor_cert(parts.signer).dump())
         context = ValidationContext(
-            trust_manager=trust.anchor_manager(_anchor_cert(parts.signer)),
+            trust_manager=trust.anchor_manager(issuer),
             other_certs=(),
             moment=moment,
             ocsps=responses,
