@@ -298,9 +298,10 @@ def gunicorn(deployment: Deployment) -> Iterator[tuple[str, list[int]]]:
     workers = os.environ.get("BENCH_INTAKE_WORKERS", "2")
     code = f"from sigsvc.web.serve import run_gunicorn; run_gunicorn('127.0.0.1:{port}', {workers})"
     log_path = deployment.tmp / "server.log"
+    metrics_dir = deployment.tmp / "metrics"  # read by group_stats
     server = subprocess.Popen(
         [sys.executable, "-c", code],
-        env=deployment.env,
+        env={**deployment.env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)},
         stdout=subprocess.DEVNULL,
         stderr=log_path.open("ab"),
         start_new_session=True,
@@ -547,6 +548,23 @@ def during_export(
 # --- report ----------------------------------------------------------------------------------
 
 
+def group_stats(directory: Path) -> tuple[float, float, float]:
+    """(seconds the log lock was held, groups, requests) over the server's intake groups so
+    far (sigsvc.metrics.group_committed, from the workers' multiprocess files)."""
+    from prometheus_client import CollectorRegistry, multiprocess
+
+    if not directory.is_dir():
+        return 0.0, 0.0, 0.0
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=str(directory))  # type: ignore[no-untyped-call]
+    found = {s.name: s.value for m in registry.collect() for s in m.samples}
+    return (
+        found.get("sigsvc_intake_group_lock_held_seconds_sum", 0.0),
+        found.get("sigsvc_intake_group_lock_held_seconds_count", 0.0),
+        found.get("sigsvc_intake_group_jobs_total", 0.0),
+    )
+
+
 def run_backend(label: str, url: str, corpus_items: list[tuple[int, bytes]]) -> None:
     phases = os.environ.get("BENCH_INTAKE_PHASES", "throughput,latency").split(",")
     if "throughput" in phases:
@@ -575,8 +593,11 @@ def _first(label: str, url: str, corpus_items: list[tuple[int, bytes]]) -> None:
                 flush=True,
             )
             cpu, load = tree_cpu(roots), os.getloadavg()[0]
+            groups = group_stats(d.tmp / "metrics")
             t = closed_loop(d, base, work["throughput"])
             cpu = (tree_cpu(roots) - cpu) / max(1, t.accepted)
+            after = group_stats(d.tmp / "metrics")
+            held, count, jobs = (a - b for a, b in zip(after, groups, strict=True))
             print(
                 f"   {label:<10} throughput: {t.accepted / t.elapsed:6.1f} accepted/s "
                 f"({t.accepted} accepted in {t.elapsed:.1f} s, {CLIENTS} clients; p50 "
@@ -586,6 +607,13 @@ def _first(label: str, url: str, corpus_items: list[tuple[int, bytes]]) -> None:
                 f"{os.getloadavg()[0]:.1f})",
                 flush=True,
             )
+            if count:
+                print(
+                    f"   {label:<10} intake groups: {jobs / count:.1f} requests a group, log lock "
+                    f"held {held / count * 1000:.1f} ms a group ({held / max(1, jobs) * 1000:.2f} "
+                    "ms a request)",
+                    flush=True,
+                )
 
 
 def _second(label: str, url: str, corpus_items: list[tuple[int, bytes]]) -> None:

@@ -155,6 +155,25 @@ def _insert(dialect: str) -> Any:
     raise UnsupportedDatabase(f"idempotency storage supports postgresql and sqlite, not {dialect}")
 
 
+def answer_row(
+    platform_id: str | uuid.UUID,
+    key: str,
+    fingerprint: bytes,
+    response: StoredResponse,
+    now: datetime,
+) -> dict[str, Any]:
+    """The stored form of an answer for (platform, key)."""
+    return {
+        "platform_id": str(platform_id),
+        "key": key,
+        "fingerprint": fingerprint,
+        "status_code": response.status,
+        "content_type": response.content_type,
+        "body": response.body,
+        "created_at": now.astimezone(UTC),
+    }
+
+
 def remember(
     conn: sa.Connection,
     platform_id: str | uuid.UUID,
@@ -167,19 +186,24 @@ def remember(
     roll back its transaction and decide again (the other request won)."""
     stmt = (
         _insert(conn.dialect.name)
-        .values(
-            platform_id=str(platform_id),
-            key=key,
-            fingerprint=fingerprint,
-            status_code=response.status,
-            content_type=response.content_type,
-            body=response.body,
-            created_at=now.astimezone(UTC),
-        )
+        .values(answer_row(platform_id, key, fingerprint, response, now))
         .on_conflict_do_nothing(index_elements=["platform_id", "key"])
         .returning(idempotency_keys.c.key)
     )
     return conn.execute(stmt).first() is not None
+
+
+def remember_all(conn: sa.Connection, rows: list[dict[str, Any]]) -> int:
+    """Store many answers (`answer_row`s with distinct keys) in one statement; how many were
+    stored: fewer than given means some (platform, key) had an answer already."""
+    if not rows:
+        return 0
+    stmt = (
+        _insert(conn.dialect.name)
+        .on_conflict_do_nothing(index_elements=["platform_id", "key"])
+        .returning(idempotency_keys.c.key)
+    )
+    return len(conn.execute(stmt, rows).all())
 
 
 def purge_before(conn: sa.Connection, cutoff: datetime) -> int:

@@ -27,7 +27,7 @@ import math
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -207,6 +207,28 @@ def hit_in(conn: sa.Connection, key: str, limit: Limit, now_us: int) -> Decision
     return decision
 
 
+def tats_in(conn: sa.Connection, keys: Collection[str]) -> dict[str, int]:
+    """The stored ``tat`` of each of ``keys`` that has one (one statement: a group's signers
+    are decided in Python under the log lock, then written with :func:`store_tats_in`)."""
+    if not keys:
+        return {}
+    t = rate_limit_state.c
+    rows = conn.execute(sa.select(t.key, t.tat_us).where(t.key.in_(sorted(keys))))
+    return {key: int(tat) for key, tat in rows}
+
+
+def store_tats_in(conn: sa.Connection, tats: Mapping[str, int]) -> None:
+    """Write decided ``tat`` values (one executemany). Only for keys whose every writer holds
+    the log lock (the signer limit), so what :func:`tats_in` read under it is still current."""
+    if not tats:
+        return
+    stmt = _upsert(conn.dialect.name)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[rate_limit_state.c.key], set_={"tat_us": stmt.excluded.tat_us}
+    )
+    conn.execute(stmt, [{"key": key, "tat_us": tat} for key, tat in tats.items()])
+
+
 def _sqlite_relaxed(dbapi_connection: Any, _record: object) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA synchronous=NORMAL")
@@ -232,6 +254,10 @@ class RateLimiter:
     def _now_us(self) -> int:
         return round(self._clock() * _US)
 
+    def now_us(self) -> int:
+        """The limiter's clock in integer microseconds (what :func:`gcra` takes)."""
+        return self._now_us()
+
     def _hit(self, key: str, limit: Limit) -> Decision:
         decision = self.store.hit(key, limit, self._now_us())
         if decision.allowed:
@@ -251,10 +277,14 @@ class RateLimiter:
 
     def check_signer(self, signer_pseudonym: bytes) -> Decision:
         """``signer_pseudonym`` from :mod:`sigsvc.intake.pseudonym` (never a personal code)."""
-        return self._hit(f"signer:{signer_pseudonym.hex()}", self.signer_limit)
+        return self._hit(signer_key(signer_pseudonym), self.signer_limit)
 
     def check_signer_in(self, conn: sa.Connection, signer_pseudonym: bytes) -> Decision:
         """The signer limit inside the caller's transaction (exact across processes: the row
         is written under the transaction's locks; nothing extra to make durable)."""
-        key = f"signer:{signer_pseudonym.hex()}"
-        return hit_in(conn, key, self.signer_limit, self._now_us())
+        return hit_in(conn, signer_key(signer_pseudonym), self.signer_limit, self._now_us())
+
+
+def signer_key(signer_pseudonym: bytes) -> str:
+    """The rate-limit key of a signer (its pseudonym, never the personal code)."""
+    return f"signer:{signer_pseudonym.hex()}"

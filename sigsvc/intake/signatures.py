@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, Protocol, cast
@@ -105,17 +106,105 @@ def is_closed(initiative: Initiative) -> bool:
 
 
 def signature_json(sig: Signature) -> dict[str, Any]:
+    return signature_doc(
+        sig.id,
+        sig.initiative_id,
+        sig.status,
+        sig.eligibility,
+        sig.leaf_index,
+        sig.container_sha256,
+        sig.signing_time,
+        sig.withdrawal_leaf_index,
+        exported=sig.batch_id is not None,
+    )
+
+
+def signature_doc(
+    sid: uuid.UUID,
+    initiative_id: uuid.UUID,
+    status: SignatureStatus,
+    eligibility: Eligibility,
+    leaf_index: int,
+    container_sha256: str,
+    signing_time: datetime,
+    withdrawal_leaf_index: int | None,
+    *,
+    exported: bool,
+) -> dict[str, Any]:
+    """A signature as the API shows it (from a record, or from the columns of one being
+    written: the group transaction builds no ORM object)."""
     return {
-        "id": str(sig.id),
-        "initiative_id": str(sig.initiative_id),
-        "status": sig.status.value,
-        "eligibility": sig.eligibility.value,
-        "leaf_index": sig.leaf_index,
-        "container_sha256": sig.container_sha256,
-        "signing_time": sig.signing_time.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-        "withdrawal_leaf_index": sig.withdrawal_leaf_index,
-        "exported": sig.batch_id is not None,
+        "id": str(sid),
+        "initiative_id": str(initiative_id),
+        "status": status.value,
+        "eligibility": eligibility.value,
+        "leaf_index": leaf_index,
+        "container_sha256": container_sha256,
+        "signing_time": signing_time.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "withdrawal_leaf_index": withdrawal_leaf_index,
+        "exported": exported,
     }
+
+
+def accepted_answer(row: Mapping[str, Any]) -> Answer:
+    """The 201 for a signature record being inserted (its column values)."""
+    doc = signature_doc(
+        row["id"],
+        row["initiative_id"],
+        row["status"],
+        row["eligibility"],
+        row["leaf_index"],
+        row["container_sha256"],
+        row["signing_time"],
+        None,
+        exported=False,
+    )
+    return json_answer(201, {**doc, "receipt": None})
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A refused attempt: its answer and what `reject` logs."""
+
+    answer: Answer
+    reason: str
+    indication: str
+    subindication: str | None = None
+
+
+def refusal(verdict: crypto.Verdict, answers: Answers) -> Refused:
+    """The answer to a verdict that refuses the form, and what is logged of it."""
+    assert verdict.reason is not None
+    reason = verdict.reason.value
+    # 503 + Retry-After only for a real outage (unreachable, timeout, tryLater, offline).
+    revocation = verdict.reason is crypto.Reason.REVOCATION_UNAVAILABLE
+    retryable = revocation and verdict.subindication is crypto.SubIndication.TRY_LATER
+    headers = (("Retry-After", RETRY_AFTER_REVOCATION),) if retryable else ()
+    # Which defect of the personal code (C1); crypto's messages for it never hold the code.
+    detail = verdict.message if verdict.reason is crypto.Reason.INVALID_PERSONAL_CODE else None
+    # Only answers about a signature are final for the key; a body that never reached one
+    # (empty, not a container, broken zip/XML) is not remembered, so the platform's retry
+    # with the real container under the same key is verified instead of refused with 409.
+    forgettable = retryable or verdict.reason in _NOT_A_SIGNATURE
+    answer = answers(
+        reason,
+        detail,
+        retryable=forgettable,
+        headers=headers,
+        permanent=revocation and not retryable,
+    )
+    subindication = verdict.subindication.value if verdict.subindication else None
+    return Refused(answer, reason, verdict.indication.value, subindication)
+
+
+_NOT_A_SIGNATURE = frozenset(
+    {
+        crypto.Reason.UNSUPPORTED_FORMAT,
+        crypto.Reason.MALFORMED_CONTAINER,
+        crypto.Reason.TOO_LARGE,
+        crypto.Reason.UNSAFE_INPUT,
+    }
+)
 
 
 def remember(session: Session, services: Services, attempt: Attempt, answer: Answer) -> None:
@@ -224,10 +313,9 @@ def accept(
         "container_format": verdict.format or "",
         "leaf_index": index,
     }
-    # Core, not the ORM's unit of work (one statement, a third of the CPU); the transient
-    # object only shapes the answer.
+    # Core, not the ORM's unit of work (one statement, a third of the CPU).
     session.execute(sa.insert(_SIGNATURES), row)
-    answer = json_answer(201, {**signature_json(Signature(**row)), "receipt": None})
+    answer = accepted_answer(row)
     remember(session, services, attempt, answer)
     return answer
 

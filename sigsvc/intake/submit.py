@@ -8,9 +8,12 @@ Order, and why:
    hold a database lock; then the signer's rate limit (the signer is known only now);
 5. the request's part of a group transaction (intake/writer.py: one commit for the requests
    that arrive within a few milliseconds): the signer's rate limit, log lock, deduplication,
-   encrypted record, log leaf, idempotency answer, due checkpoint (signatures.py); the answer
-   is given after that commit. A concurrent request with the same key that committed first is
-   replayed; a first use of the log head that raced is retried (3 attempts in all).
+   encrypted record, log leaf, idempotency answer, due checkpoint; the answer is given after
+   that commit. A signature form is prepared here, before the lock (seals, ids, answers), and
+   decided and written with its group's others (group.py); the job-by-job transaction
+   (signatures.py) is its fallback and a withdrawal's way. A concurrent request with the same
+   key that committed first is replayed; a first use of the log head that raced is retried
+   (3 attempts in all).
 """
 
 from __future__ import annotations
@@ -29,9 +32,8 @@ from sqlalchemy.orm import Session
 import crypto
 from crypto.form import FormKind
 from sigsvc import metrics, registry
-from sigsvc.intake import idempotency, ratelimit, trustlists
+from sigsvc.intake import group, idempotency, ratelimit, trustlists
 from sigsvc.intake.signatures import (
-    RETRY_AFTER_REVOCATION,
     Answer,
     Answers,
     Attempt,
@@ -39,6 +41,7 @@ from sigsvc.intake.signatures import (
     accept,
     is_closed,
     policy_for,
+    refusal,
     reject,
     remember,
     withdraw,
@@ -101,9 +104,15 @@ def submit(
                 initiative.id, verdict.signer.personal_code
             )
     job = functools.partial(_grouped, services, attempt, verdict, kind, answers, signer)
+    # A signature form is decided and written with its group's others (intake/group.py);
+    # `job`, the same transaction one job at a time, is the fallback (and a withdrawal's way).
+    bulk: dict[str, Any] = {}
+    if kind is FormKind.SIGNATURE:
+        prepared = group.prepare(services, session, attempt, verdict, answers, signer)
+        bulk = {"batch": group.write, "payload": prepared}
     for _attempt in range(ATTEMPTS):
         try:
-            outcome = writer.submit(job, context).result()
+            outcome = writer.submit(job, context, **bulk).result()
         except LostIdempotencyRace:
             session.rollback()
             replayed = _replay(session, platform_id, request)
@@ -196,39 +205,16 @@ def _decide(
         if kind is FormKind.SIGNATURE:
             return accept(session, services, attempt, verdict, answers)
         return withdraw(session, services, attempt, verdict, answers)
-    assert verdict.reason is not None
-    reason = verdict.reason.value
-    # 503 + Retry-After only for a real outage (unreachable, timeout, tryLater, offline).
-    revocation = verdict.reason is crypto.Reason.REVOCATION_UNAVAILABLE
-    retryable = revocation and verdict.subindication is crypto.SubIndication.TRY_LATER
-    headers = (("Retry-After", RETRY_AFTER_REVOCATION),) if retryable else ()
-    # Which defect of the personal code (C1); crypto's messages for it never hold the code.
-    detail = verdict.message if verdict.reason is crypto.Reason.INVALID_PERSONAL_CODE else None
-    # Only answers about a signature are final for the key; a body that never reached one
-    # (empty, not a container, broken zip/XML) is not remembered, so the platform's retry
-    # with the real container under the same key is verified instead of refused with 409.
-    forgettable = retryable or verdict.reason in _NOT_A_SIGNATURE
-    answer = answers(
-        reason,
-        detail,
-        retryable=forgettable,
-        headers=headers,
-        permanent=revocation and not retryable,
-    )
+    refused = refusal(verdict, answers)
     if kind is FormKind.WITHDRAWAL:  # a refused withdrawal changes nothing and is not counted
-        remember(session, services, attempt, answer)
-        return answer
-    subindication = verdict.subindication.value if verdict.subindication else None
+        remember(session, services, attempt, refused.answer)
+        return refused.answer
     return reject(
-        session, services, attempt, answer, reason, verdict.indication.value, subindication
+        session,
+        services,
+        attempt,
+        refused.answer,
+        refused.reason,
+        refused.indication,
+        refused.subindication,
     )
-
-
-_NOT_A_SIGNATURE = frozenset(
-    {
-        crypto.Reason.UNSUPPORTED_FORMAT,
-        crypto.Reason.MALFORMED_CONTAINER,
-        crypto.Reason.TOO_LARGE,
-        crypto.Reason.UNSAFE_INPUT,
-    }
-)

@@ -6,13 +6,20 @@ write lock; PostgreSQL: a WAL flush). One commit per request caps intake at the 
 rate and queues every request behind the others' fsyncs. Here request threads hand their
 finished verdicts to the process's writer; the writer takes what is queued (after the first job
 it waits at most ``window`` seconds for more, up to ``max_jobs``), opens one transaction, takes
-the log lock once (and adds the jobs queued while it waited for the lock), runs each job in a
-savepoint (a job that fails is rolled back alone and its request gets the error), cuts a
-checkpoint if one is due, commits once, and only then resolves each job's future. A crash
-before the commit loses only unanswered requests; none is half-written (one transaction).
+the log lock once (and adds the jobs queued while it waited for the lock), runs the jobs (a
+batch of them at once, or each in a savepoint; a job that fails fails alone and its request
+gets the error), cuts a checkpoint if one is due, commits once, and only then resolves each
+job's future. A crash before the commit loses only unanswered requests; none is half-written
+(one transaction).
 
 A job is ``fn(session) -> T`` and must do all its writes through ``session``; it runs in the
 writer thread (inside an app context when the writer was given one).
+
+A job may also name a *batch*: a function ``batch(session, payloads) -> outcomes`` that does the
+work of consecutive jobs naming the same batch at once (decided in Python, written with a few
+statements for all of them), one outcome per payload: a value, or an exception for a job that
+fails alone. It may raise :class:`Fallback` (a conflict it does not resolve itself): the
+transaction is rolled back and the group runs again, each job's ``fn`` in its own savepoint.
 """
 
 from __future__ import annotations
@@ -29,15 +36,29 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
+from sigsvc import metrics
+
 T = TypeVar("T")
 Job = Callable[[Session], T]
+Batch = Callable[[Session, list[Any]], list[Any]]
+
+
+class Fallback(Exception):
+    """Raised by a batch: roll back, and run the group's jobs one by one instead."""
 
 
 @dataclass
 class _Item(Generic[T]):
     fn: Job[T]
     context: Callable[[], contextlib.AbstractContextManager[Any]] | None
+    batch: Batch | None = None
+    payload: Any = None
     future: Future[T] = field(default_factory=Future)
+
+
+@dataclass(frozen=True)
+class _Failed:
+    error: Exception
 
 
 _STOP = object()
@@ -71,16 +92,26 @@ class GroupWriter:
         self._thread.start()
         self.groups = 0  # statistics for the bench and the tests
         self.jobs = 0
+        self.fallbacks = 0
+        self.held_seconds = 0.0  # log lock held (taken to committed), summed over groups
 
     def submit(
         self,
         fn: Job[T],
         context: Callable[[], contextlib.AbstractContextManager[Any]] | None = None,
+        *,
+        batch: Batch | None = None,
+        payload: Any = None,
     ) -> Future[T]:
-        """Queue ``fn``; its future resolves after the group's commit (or with its error)."""
-        item: _Item[T] = _Item(fn, context)
+        """Queue ``fn`` (or ``payload`` for ``batch``, with ``fn`` as its fallback); the future
+        resolves after the group's commit (or with its error)."""
+        item: _Item[T] = _Item(fn, context, batch, payload)
         self._queue.put(item)
         return item.future
+
+    def waiting(self) -> int:
+        """Jobs queued and not yet taken into a group (for the tests)."""
+        return self._queue.qsize()
 
     def close(self) -> None:
         self._queue.put(_STOP)
@@ -128,23 +159,12 @@ class GroupWriter:
                 return
 
     def _commit(self, group: list[_Item[Any]]) -> None:
-        results: list[tuple[_Item[Any], Any]] = []
         try:
-            with self._sessions() as session, session.begin():
-                self._begin(session)
-                self._join_waiting(group)
-                for item in group:
-                    try:
-                        with _entered(item.context), session.begin_nested():
-                            value = item.fn(session)
-                    except Exception as exc:  # this job's own failure: the others go on
-                        if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
-                            raise  # the database went away: nothing of the group can commit
-                        item.future.set_exception(exc)
-                        continue
-                    results.append((item, value))
-                if results:
-                    self._finish(session)
+            try:
+                outcomes = self._transaction(group, batched=True)
+            except Fallback:
+                self.fallbacks += 1
+                outcomes = self._transaction(group, batched=False)
         except BaseException as exc:  # nothing of this group was committed
             for item in group:
                 if not item.future.done():
@@ -153,9 +173,55 @@ class GroupWriter:
                 raise
             return
         self.groups += 1
-        self.jobs += len(results)
-        for item, value in results:
-            item.future.set_result(value)
+        self.jobs += sum(not isinstance(o, _Failed) for o in outcomes)
+        for item, outcome in zip(group, outcomes, strict=True):
+            if isinstance(outcome, _Failed):
+                item.future.set_exception(outcome.error)
+            else:
+                item.future.set_result(outcome)
+
+    def _transaction(self, group: list[_Item[Any]], *, batched: bool) -> list[Any]:
+        """One transaction for ``group``: each outcome, or _Failed for a job that failed alone."""
+        with self._sessions() as session:
+            with session.begin():
+                self._begin(session)
+                locked = time.perf_counter()
+                self._join_waiting(group)
+                outcomes: list[Any] = []
+                start = 0
+                while start < len(group):
+                    batch = group[start].batch if batched else None
+                    end = start + 1
+                    if batch is None:
+                        outcomes.append(self._one(session, group[start]))
+                    else:
+                        while end < len(group) and group[end].batch is batch:
+                            end += 1
+                        run = group[start:end]
+                        try:
+                            done = batch(session, [item.payload for item in run])
+                        except Exception as exc:  # Fallback, or what the batch did not expect
+                            if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+                                raise
+                            raise Fallback(str(exc)) from exc
+                        outcomes.extend(_Failed(o) if isinstance(o, Exception) else o for o in done)
+                    start = end
+                if any(not isinstance(o, _Failed) for o in outcomes):
+                    self._finish(session)
+            held = time.perf_counter() - locked  # committed: the lock is free again
+        self.held_seconds += held
+        metrics.group_committed(len(group), held)
+        return outcomes
+
+    @staticmethod
+    def _one(session: Session, item: _Item[Any]) -> Any:
+        try:
+            with _entered(item.context), session.begin_nested():
+                return item.fn(session)
+        except Exception as exc:  # this job's own failure: the others go on
+            if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+                raise  # the database went away: nothing of the group can commit
+            return _Failed(exc)
 
 
 @contextlib.contextmanager

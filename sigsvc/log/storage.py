@@ -38,6 +38,7 @@ from sigsvc.db.models.log import log_checkpoints, log_entries, log_head
 
 BeforeCommit = Callable[[Session, int], None]
 _LOCKED_IN = "sigsvc.log_locked_in"  # session.info: the root transaction holding the log lock
+_SIZE_IN = "sigsvc.log_size_in"  # session.info: (transaction, log size read under the lock)
 _INSERT_ENTRIES = "INSERT INTO audit_log_entries (idx, data, leaf_hash) VALUES (?, ?, ?)"
 _INSERT_NODES = "INSERT INTO audit_log_nodes (level, idx, hash) VALUES (?, ?, ?)"
 # Filled with integers only (see node_hashes).
@@ -62,19 +63,21 @@ class SqlLogStorage:
             self._locked = True
         while not self._locked:
             if self.session.get_bind().dialect.name == "postgresql":
-                self._locked = (
-                    self.session.execute(
-                        sa.select(log_head.c.size).where(log_head.c.id == 1).with_for_update()
-                    ).first()
-                    is not None
-                )
+                head = self.session.execute(
+                    sa.select(log_head.c.size).where(log_head.c.id == 1).with_for_update()
+                ).first()
             else:  # SQLite: a write first, so the busy handler queues us behind other writers.
-                touched = self.session.execute(
-                    sa.update(log_head).where(log_head.c.id == 1).values(size=log_head.c.size)
-                )
-                self._locked = touched.rowcount == 1  # type: ignore[attr-defined]
-            if not self._locked:  # first use (or a test truncated the table): create the row
+                head = self.session.execute(
+                    sa.update(log_head)
+                    .where(log_head.c.id == 1)
+                    .values(size=log_head.c.size)
+                    .returning(log_head.c.size)
+                ).first()
+            self._locked = head is not None
+            if head is None:  # first use (or a test truncated the table): create the row
                 self._create_head()
+            else:
+                self._know_size(int(head[0]))
         # Remembered for the transaction, unless taken in a savepoint (rolling one back
         # releases PostgreSQL's row locks taken in it).
         if not self.session.in_nested_transaction():
@@ -85,8 +88,22 @@ class SqlLogStorage:
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         self.session.execute(insert(log_head).values(id=1, size=0).on_conflict_do_nothing())
 
+    def _know_size(self, size: int) -> None:
+        """Remember the size read or written under the lock, for the innermost transaction
+        (one slot per session, so any append elsewhere in the session replaces it): while the
+        lock is held nobody else moves the head, so a group reads it once (with the lock),
+        not three times per append (last entry, frontier, append)."""
+        transaction = self.session.get_nested_transaction() or self.session.get_transaction()
+        self.session.info[_SIZE_IN] = (transaction, size)
+
     def size(self) -> int:
+        known = self.session.info.get(_SIZE_IN)
+        transaction = self.session.get_nested_transaction() or self.session.get_transaction()
+        if known is not None and known[0] is transaction:
+            return int(known[1])
         size = self.session.execute(sa.select(log_head.c.size).where(log_head.c.id == 1)).scalar()
+        if self._locked:
+            self._know_size(int(size or 0))
         return int(size or 0)
 
     def append(
@@ -119,6 +136,7 @@ class SqlLogStorage:
         )
         if moved.rowcount != 1:  # type: ignore[attr-defined]
             raise StorageError("log head moved during append")
+        self._know_size(start + len(entries))
 
     def entries(self, start: int, end: int) -> Sequence[bytes]:
         rows = self.session.execute(
