@@ -70,4 +70,4 @@ def test_damaged_ocsp_responses(lt_members: dict[str, bytes], data: st.DataObjec
     ocsps = _values(lt_members[SIGNATURE], b"EncapsulatedOCSPValue")
     der = _damage(data.draw(st.sampled_from(ocsps)), data)
     limits = Policy().limits
-    typed_or_ok(lambda: revocation._ocsp_about(der, leaf, ca, limits))
+    typed_or_ok(lambda: revocation._ocsp_about(der, leaf, ca, limits, {}))
