@@ -81,7 +81,7 @@ def with_shared_certificates(
 
     A CA's responder certificate comes in every response of that CA, and pyhanko-certvalidator
     reads all of it (names, key identifiers, key, extended key usage) to find and check the
-    responder: parsed afresh, that was about a third of its work per verification. A child is
+    responder: parsed afresh, that was about a quarter of its work per verification. A child is
     replaced by a certificate of the same DER and nothing is re-encoded: the response's `dump()`
     and its signed `tbs_response_data` stay the original bytes. Anything unreadable stops the
     replacing there and is left for pyhanko to judge as before.
