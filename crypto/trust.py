@@ -282,12 +282,16 @@ class TrustStore:
             return self._parsed.setdefault(der, cert)
 
     def anchor_manager(self, anchor: x509.Certificate) -> SimpleTrustManager:
+        """A trust manager of `anchor` alone (an anchor, or the validated issuer that a path
+        splits at: crypto._internal.signer_step), built once per certificate (bounded)."""
         key = anchor.dump()
         with self._lock:
             hit = self._anchor_managers.get(key)
         if hit is None:
             hit = SimpleTrustManager.build(trust_roots=[anchor])
             with self._lock:
+                if len(self._anchor_managers) >= 4096:
+                    self._anchor_managers.clear()
                 self._anchor_managers[key] = hit
         return hit
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import threading
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn, TypeVar, cast
 from urllib.parse import urlsplit
 
-from asn1crypto import x509
+from asn1crypto import ocsp, x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.x509 import load_der_x509_certificate
 from pyhanko_certvalidator import errors as cv_errors
@@ -31,7 +31,7 @@ from pyhanko_certvalidator.policy_decl import (
 from pyhanko_certvalidator.registry import CertificateRegistry, TrustManager
 from pyhanko_certvalidator.validate import async_validate_path
 
-from crypto._internal import budget, names, responders, shared
+from crypto._internal import budget, names, responders, shared, signer_step
 from crypto.errors import (
     CertExpired,
     CertNotYetValid,
@@ -448,18 +448,29 @@ def validate(
     tp: TrustedPath,
     trust: TrustStore,
     moment: datetime,
-    ocsps: list[bytes],
+    ocsps: Sequence[bytes | ocsp.OCSPResponse],
     crls: list[bytes],
     with_revocation: bool = True,
 ) -> None:
-    """3. RFC 5280 §6.1 path validation at `moment`, revocation from the given data only."""
+    """3. RFC 5280 §6.1 path validation at `moment`, revocation from the given data only
+    (OCSP responses as DER, or as parsed by crypto._internal.revocation for this request).
+
+    The part of the path above the signer is validated once and shared where that is known to
+    give the same outcome (crypto._internal.signer_step); per request only the signer's step
+    runs. Anything else, and any failure of either part, validates the whole path here."""
+    policy = _SIGNER_REVOCATION if with_revocation else _NO_REVOCATION
+    responses = [responders.with_shared_certificates(o, trust.parse_certificate) for o in ocsps]
+    # Only where a verification shares its checks: alone, the split would be pure overhead.
+    parts = signer_step.split(tp.path, policy, crls) if shared.CURRENT.get() else None
+    if parts is not None and _split_valid(parts, trust, moment, responses, crls, policy):
+        return
     context = ValidationContext(
         trust_manager=trust.anchor_manager(tp.anchor),
         other_certs=(),  # the path is given: nothing to build, nothing to register
         moment=moment,
-        ocsps=ocsps,
+        ocsps=responses,
         crls=crls,
-        revinfo_policy=_SIGNER_REVOCATION if with_revocation else _NO_REVOCATION,
+        revinfo_policy=policy,
         time_tolerance=_TOLERANCE,
     )
     try:
@@ -483,6 +494,62 @@ def validate(
         raise UntrustedChain(
             str(exc), subindication=SubIndication.CERTIFICATE_CHAIN_GENERAL_FAILURE
         ) from exc
+
+
+def _split_valid(
+    parts: signer_step.Split,
+    trust: TrustStore,
+    moment: datetime,
+    responses: list[ocsp.OCSPResponse],
+    crls: list[bytes],
+    policy: CertRevTrustPolicy,
+) -> bool:
+    """The part above the signer (shared) and the signer's step both pass. False on any
+    failure, expected or not: the whole path is then validated and reports what it finds."""
+
+    def above() -> bool:
+        if not signer_step.hands_down_initial_state(parts.above):
+            raise _NotSplit
+        context = ValidationContext(
+            trust_manager=trust.anchor_manager(_anchor_cert(parts.above)),
+            other_certs=(),
+            moment=moment,
+            ocsps=responses,
+            crls=crls,
+            revinfo_policy=parts.above_policy,
+            time_tolerance=_TOLERANCE,
+        )
+        _run(async_validate_path(context, parts.above))
+        return True
+
+    try:
+        shared.remembered(
+            "path-above-signer",
+            (*parts.above_key, parts.above_policy, _TOLERANCE),
+            moment,
+            parts.window,
+            above,
+        )
+        # The manager outlives this request (one per issuer and store): built on the store's
+        # fully parsed instance, never on this request's lazily parsed one.
+        issuer = trust.shared_certificate(_anchor_cert(parts.signer).dump())
+        context = ValidationContext(
+            trust_manager=trust.anchor_manager(issuer),
+            other_certs=(),
+            moment=moment,
+            ocsps=responses,
+            crls=crls,
+            revinfo_policy=policy,
+            time_tolerance=_TOLERANCE,
+        )
+        _run(async_validate_path(context, parts.signer))
+    except Exception:  # any failure: the whole path is validated next and says what failed
+        return False
+    return True
+
+
+class _NotSplit(Exception):
+    """The certificates above the signer do not hand down the anchor's initial state."""
 
 
 def trusted_tsa(

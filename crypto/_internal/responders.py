@@ -17,9 +17,10 @@ moves it, nothing is wrapped (every response is checked as before) and
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
-from asn1crypto import x509
+from asn1crypto import ocsp, x509
 from pyhanko_certvalidator.authority import AuthorityWithCert
 from pyhanko_certvalidator.revinfo import validate_ocsp
 
@@ -69,6 +70,33 @@ async def _shared_provenance(
         responder_cert,
         validate_ocsp._delegated_ocsp_response_path(responder_cert, issuer, ee_path),
     )
+
+
+def with_shared_certificates(
+    response: bytes | ocsp.OCSPResponse, parse_certificate: Callable[[bytes], x509.Certificate]
+) -> ocsp.OCSPResponse:
+    """`response` (parsed if given as DER) with its embedded certificates replaced, in place, by
+    the store's shared parsed ones (`TrustStore.parse_certificate`: fully parsed, from a
+    certificate's second sighting on).
+
+    A CA's responder certificate comes in every response of that CA, and pyhanko-certvalidator
+    reads all of it (names, key identifiers, key, extended key usage) to find and check the
+    responder: parsed afresh, that was about a quarter of its work per verification. A child is
+    replaced by a certificate of the same DER and nothing is re-encoded: the response's `dump()`
+    and its signed `tbs_response_data` stay the original bytes. Anything unreadable stops the
+    replacing there and is left for pyhanko to judge as before.
+    """
+    if isinstance(response, bytes):
+        response = ocsp.OCSPResponse.load(response)
+    try:
+        if response["response_status"].native != "successful":
+            return response
+        certs = response["response_bytes"]["response"].parsed["certs"]
+        for index in range(len(certs) if certs else 0):
+            certs.children[index] = parse_certificate(certs[index].dump())
+    except Exception:  # noqa: S110 - a damaged response: pyhanko meets what it raises as before
+        pass
+    return response
 
 
 def install() -> None:

@@ -40,6 +40,11 @@ class Revinfo:
     # The earliest revocation the accepted evidence reports for the certificate checked first
     # (time, reason): after the time stamp it is a verdict line, not a reject (EN 319 102-1).
     revoked: tuple[datetime, str] | None = None
+    # The accepted OCSP responses as parsed here, so that path validation reads each one once.
+    parsed: dict[bytes, ocsp.OCSPResponse] = field(default_factory=dict)
+
+    def ocsp_responses(self) -> list[bytes | ocsp.OCSPResponse]:
+        return [self.parsed.get(der, der) for der in self.ocsps]
 
 
 def ocsp_request(cert: x509.Certificate, issuer: x509.Certificate) -> bytes:
@@ -75,15 +80,20 @@ class _About:
 
 
 def _ocsp_about(
-    der: bytes, cert: x509.Certificate, issuer: x509.Certificate, limits: SizeLimits
+    der: bytes,
+    cert: x509.Certificate,
+    issuer: x509.Certificate,
+    limits: SizeLimits,
+    parsed: dict[bytes, ocsp.OCSPResponse],
 ) -> _About | str:
-    """The response's single answer about `cert`, or why there is none (a true message).
+    """The response's single answer about `cert`, or why there is none (a true message);
+    the parsed response is left in `parsed`.
 
     A response padded with entries or certificates is refused before anything iterates over
     them (10,000 entries cost 10 s of CPU in path validation before this bound).
     """
     try:
-        response = ocsp.OCSPResponse.load(der)
+        response = parsed[der] = ocsp.OCSPResponse.load(der)
         status = response["response_status"].native
         if status != "successful":
             return f"OCSP responder answered {status}"
@@ -205,7 +215,7 @@ def evidence(
     used: list[_About] = []  # what the accepted evidence says (parsed once)
     if not fetch_first:
         for der in embedded_ocsps:
-            about = _ocsp_about(der, leaf, issuer, policy.limits)
+            about = _ocsp_about(der, leaf, issuer, policy.limits, out.parsed)
             if _consider(about, der, leaf, ts, policy, out.ocsps, problems):
                 assert isinstance(about, _About)
                 used.append(about)
@@ -276,7 +286,7 @@ def _fetch(
         except FetchError as exc:
             outages.append(f"OCSP {url}: {exc.message}")
             continue
-        about = _ocsp_about(der, leaf, issuer, policy.limits)
+        about = _ocsp_about(der, leaf, issuer, policy.limits, out.parsed)
         if about == "OCSP responder answered try_later":  # RFC 6960 §2.3: an outage
             outages.append(f"OCSP {url}: tryLater")
         elif _consider(about, der, leaf, ts, policy, out.ocsps, problems):

@@ -30,7 +30,7 @@ def validate_at(
 ) -> None:
     """chain.validate at `moment` with `revinfo`, then the rule above for a stated revocation."""
     try:
-        chain.validate(tp, trust, moment, revinfo.ocsps, revinfo.crls)
+        chain.validate(tp, trust, moment, revinfo.ocsp_responses(), revinfo.crls)
     except RevocationUnavailable:
         if revinfo.revoked is None or revinfo.revoked[0] <= moment:
             raise
@@ -52,7 +52,7 @@ def _authentic_revocation(tp: chain.TrustedPath, trust: TrustStore, revinfo: Rev
     """True when pyhanko, validating at the revocation time, reports that very revocation."""
     assert revinfo.revoked is not None
     try:
-        chain.validate(tp, trust, revinfo.revoked[0], revinfo.ocsps, revinfo.crls)
+        chain.validate(tp, trust, revinfo.revoked[0], revinfo.ocsp_responses(), revinfo.crls)
     except CertRevoked:
         return True
     except VerificationError:

@@ -148,7 +148,7 @@ def write(session: Session, group: list[Prepared]) -> list[Answer | ratelimit.De
     connection = session.connection()
     acceptable = [p.acceptable for p in group if p.acceptable is not None]
     tats = ratelimit.tats_in(connection, {a.limit_key for a in acceptable})
-    taken = _taken(session, acceptable)
+    taken, stored = _lookups(session, acceptable)
     now_us = limiter.now_us()
     remembered: set[tuple[str, str]] = set()
     changed: dict[str, int] = {}
@@ -178,7 +178,7 @@ def write(session: Session, group: list[Prepared]) -> list[Answer | ratelimit.De
         leaves.append((len(outcomes), p, refused))
         outcomes.append(None)  # the answer, once the leaf index is known
     if leaves:
-        _write(session, services, now, leaves, outcomes)
+        _write(session, services, now, leaves, outcomes, stored)
     ratelimit.store_tats_in(connection, changed)
     assert all(o is not None for o in outcomes)
     return cast(list[Answer | ratelimit.Decision | Exception], outcomes)
@@ -190,9 +190,10 @@ def _write(
     now: datetime,
     leaves: list[tuple[int, Prepared, Refused | None]],
     outcomes: list[Answer | ratelimit.Decision | Exception | None],
+    stored: dict[uuid.UUID, protection.WrappedDataKey],
 ) -> None:
     accepted = [p for _, p, refused in leaves if refused is None]
-    keys = _data_keys(session, services, accepted)
+    keys = _data_keys(session, services, accepted, stored)
     batch: list[events.Event] = []
     seen: set[tuple[object, ...]] = set()
     for _, p, refused in leaves:
@@ -211,8 +212,8 @@ def _write(
         if refused is None:
             a = _acceptable(p)
             row = {**a.row, "leaf_index": index}
-            stored, dek = keys[row["initiative_id"]]
-            if a.sealed_under != stored:  # sealed under no key, or a key no longer stored
+            wrapped, dek = keys[row["initiative_id"]]
+            if a.sealed_under != wrapped:  # sealed under no key, or a key no longer stored
                 container = p.attempt.container
                 row.update(_sealed(dek(), row["initiative_id"], row["id"], a.verdict, container))
             records.append(row)
@@ -335,20 +336,14 @@ def _known_key(
 
 
 def _data_keys(
-    session: Session, services: Services, accepted: list[Prepared]
+    session: Session,
+    services: Services,
+    accepted: list[Prepared],
+    stored: dict[uuid.UUID, protection.WrappedDataKey],
 ) -> dict[uuid.UUID, tuple[bytes, Callable[[], bytes]]]:
     """Per initiative with an accepted form: the stored wrapped data key and how to get the key
     (created now, under the log lock, on the initiative's first accepted signature)."""
     wanted = sorted({p.attempt.initiative.id for p in accepted})
-    if not wanted:
-        return {}
-    t = _DATA_KEYS.c
-    stored = {
-        initiative_id: protection.WrappedDataKey(kek_id, bytes(wrapped))
-        for initiative_id, kek_id, wrapped in session.execute(
-            sa.select(t.initiative_id, t.kek_id, t.wrapped).where(t.initiative_id.in_(wanted))
-        )
-    }
     keys: dict[uuid.UUID, tuple[bytes, Callable[[], bytes]]] = {}
     for initiative_id in wanted:
         wrapped = stored.get(initiative_id)
@@ -377,16 +372,33 @@ def _unwrapper(
     return unwrap
 
 
-def _taken(session: Session, acceptable: list[Acceptable]) -> set[tuple[uuid.UUID, bytes]]:
-    """Which (initiative, dedup key) pairs of the group have a record (one statement: both IN
-    lists use the unique index; the pairs are matched here)."""
+def _lookups(
+    session: Session, acceptable: list[Acceptable]
+) -> tuple[set[tuple[uuid.UUID, bytes]], dict[uuid.UUID, protection.WrappedDataKey]]:
+    """Which (initiative, dedup key) pairs of the group have a record, and the stored data keys
+    of their initiatives: one round trip (both IN lists of the first part use the unique
+    index; the pairs are matched here)."""
     if not acceptable:
-        return set()
+        return set(), {}
     wanted = {(a.row["initiative_id"], a.dedup) for a in acceptable}
-    rows = session.execute(
-        sa.select(_SIGNATURES.c.initiative_id, _SIGNATURES.c.dedup_key).where(
-            _SIGNATURES.c.initiative_id.in_(sorted({i for i, _ in wanted})),
-            _SIGNATURES.c.dedup_key.in_(sorted({d for _, d in wanted})),
-        )
+    initiatives = sorted({i for i, _ in wanted})
+    s, k = _SIGNATURES.c, _DATA_KEYS.c
+    query = sa.union_all(
+        sa.select(
+            sa.literal(0).label("part"),
+            s.initiative_id,
+            s.dedup_key.label("blob"),
+            sa.cast(sa.null(), k.kek_id.type).label("kek_id"),
+        ).where(s.initiative_id.in_(initiatives), s.dedup_key.in_(sorted({d for _, d in wanted}))),
+        sa.select(sa.literal(1), k.initiative_id, k.wrapped, k.kek_id).where(
+            k.initiative_id.in_(initiatives)
+        ),
     )
-    return {(i, bytes(d)) for i, d in rows} & wanted
+    taken: set[tuple[uuid.UUID, bytes]] = set()
+    stored: dict[uuid.UUID, protection.WrappedDataKey] = {}
+    for part, initiative_id, blob, kek_id in session.execute(query):
+        if part == 0:
+            taken.add((initiative_id, bytes(blob)))
+        else:
+            stored[initiative_id] = protection.WrappedDataKey(kek_id, bytes(blob))
+    return taken & wanted, stored

@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
+from audit import merkle
 from audit.errors import StorageError
 from audit.export import ExportSummary, write_export
 from audit.log import Log
@@ -39,6 +40,7 @@ from sigsvc.db.models.log import log_checkpoints, log_entries, log_head
 BeforeCommit = Callable[[Session, int], None]
 _LOCKED_IN = "sigsvc.log_locked_in"  # session.info: the root transaction holding the log lock
 _SIZE_IN = "sigsvc.log_size_in"  # session.info: (transaction, log size read under the lock)
+_FRONTIER_IN = "sigsvc.log_frontier_in"  # session.info: (transaction, right edge read with it)
 _INSERT_ENTRIES = "INSERT INTO audit_log_entries (idx, data, leaf_hash) VALUES (?, ?, ?)"
 _INSERT_NODES = "INSERT INTO audit_log_nodes (level, idx, hash) VALUES (?, ?, ?)"
 # Filled with integers only (see node_hashes).
@@ -46,6 +48,25 @@ _LEAF_HASHES_SQL = (
     "SELECT 0 AS level, idx, leaf_hash AS hash FROM audit_log_entries WHERE idx IN ({})"
 )
 _NODE_HASHES_SQL = "SELECT level, idx, hash FROM audit_log_nodes WHERE level = {} AND idx IN ({})"
+_LAST_ENTRY_SQL = "SELECT -1 AS level, idx, data AS hash FROM audit_log_entries WHERE idx = {}"
+
+
+def _hash_parts(nodes: Sequence[Node]) -> list[str]:
+    """SELECTs (level, idx, hash) of ``nodes``, to be joined with UNION ALL."""
+    leaves = sorted({int(n.index) for n in nodes if n.level == 0})
+    inner: dict[int, set[int]] = {}
+    for n in nodes:
+        if n.level > 0:
+            inner.setdefault(int(n.level), set()).add(int(n.index))
+    parts = []
+    if leaves:
+        parts.append(_LEAF_HASHES_SQL.format(", ".join(map(str, leaves))))
+    # One primary-key lookup per level (row-value IN lists defeat SQLite's index).
+    parts.extend(
+        _NODE_HASHES_SQL.format(level, ", ".join(map(str, sorted(indexes))))
+        for level, indexes in sorted(inner.items())
+    )
+    return parts
 
 
 class SqlLogStorage:
@@ -93,13 +114,11 @@ class SqlLogStorage:
         (one slot per session, so any append elsewhere in the session replaces it): while the
         lock is held nobody else moves the head, so a group reads it once (with the lock),
         not three times per append (last entry, frontier, append)."""
-        transaction = self.session.get_nested_transaction() or self.session.get_transaction()
-        self.session.info[_SIZE_IN] = (transaction, size)
+        self.session.info[_SIZE_IN] = (self._transaction(), size)
 
     def size(self) -> int:
         known = self.session.info.get(_SIZE_IN)
-        transaction = self.session.get_nested_transaction() or self.session.get_transaction()
-        if known is not None and known[0] is transaction:
+        if known is not None and known[0] is self._transaction():
             return int(known[1])
         size = self.session.execute(sa.select(log_head.c.size).where(log_head.c.id == 1)).scalar()
         if self._locked:
@@ -139,6 +158,8 @@ class SqlLogStorage:
         self._know_size(start + len(entries))
 
     def entries(self, start: int, end: int) -> Sequence[bytes]:
+        if end - start == 1 and self._at_the_end(end):
+            return [self._last_and_frontier(start)]
         rows = self.session.execute(
             sa.select(log_entries.c.data)
             .where(log_entries.c.idx >= start, log_entries.c.idx < end)
@@ -149,22 +170,42 @@ class SqlLogStorage:
             raise StorageError(f"entries [{start}, {end}) not all in the log")
         return data
 
+    def _at_the_end(self, end: int) -> bool:
+        known = self.session.info.get(_SIZE_IN)
+        return known is not None and known[0] is self._transaction() and known[1] == end
+
+    def _transaction(self) -> object:
+        return self.session.get_nested_transaction() or self.session.get_transaction()
+
+    def _last_and_frontier(self, index: int) -> bytes:
+        """The last entry (an append reads its time), with the tree's right edge (the append
+        reads it next) in the same round trip, under the lock."""
+        frontier = merkle.range_nodes(0, index + 1)
+        parts = [_LAST_ENTRY_SQL.format(int(index)), *_hash_parts(frontier)]
+        last: bytes | None = None
+        found: dict[Node, bytes] = {}
+        for level, idx, data in self.session.execute(sa.text(" UNION ALL ".join(parts))):
+            if level < 0:
+                last = bytes(data)
+            else:
+                found[Node(int(level), int(idx))] = bytes(data)
+        if last is None:
+            raise StorageError(f"entries [{index}, {index + 1}) not all in the log")
+        self.session.info[_FRONTIER_IN] = (self._transaction(), found)
+        return last
+
     def node_hashes(self, nodes: Sequence[Node]) -> Sequence[bytes]:
         """One round trip. The SQL is built from integers only (never from input text): proof
         plans differ in shape, and SQLAlchemy expression building cost more than the query."""
-        leaves = sorted({int(n.index) for n in nodes if n.level == 0})
-        inner: dict[int, set[int]] = {}
-        for n in nodes:
-            if n.level > 0:
-                inner.setdefault(int(n.level), set()).add(int(n.index))
-        parts = []
-        if leaves:
-            parts.append(_LEAF_HASHES_SQL.format(", ".join(map(str, leaves))))
-        # One primary-key lookup per level (row-value IN lists defeat SQLite's index).
-        parts.extend(
-            _NODE_HASHES_SQL.format(level, ", ".join(map(str, sorted(indexes))))
-            for level, indexes in sorted(inner.items())
-        )
+        prefetched = self.session.info.pop(_FRONTIER_IN, None)
+        # Node hashes never change once stored: what came with the last entry is still right.
+        if (
+            prefetched is not None
+            and prefetched[0] is self._transaction()
+            and all(n in prefetched[1] for n in nodes)
+        ):
+            return [prefetched[1][n] for n in nodes]
+        parts = _hash_parts(nodes)
         found: dict[Node, bytes] = {}
         if parts:
             rows = self.session.execute(sa.text(" UNION ALL ".join(parts)))

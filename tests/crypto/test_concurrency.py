@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
@@ -33,22 +33,32 @@ def fast_switching() -> Iterator[None]:
         sys.setswitchinterval(saved)
 
 
+def _listed() -> TrustStore:
+    return TrustStore(
+        trusted_lists=[
+            TrustedListSource(
+                build_trusted_list(),
+                (cert_der("tl_operator"),),
+                clock.TL_ISSUED + timedelta(hours=1),
+            )
+        ]
+    )
+
+
+def _root_anchored() -> TrustStore:
+    """Paths through the issuing CA: the part above the signer is shared between threads."""
+    return TrustStore(test_anchors=[cert_der("root")])
+
+
+@pytest.mark.parametrize("make_store", [_listed, _root_anchored])
 def test_concurrent_verifications_on_a_fresh_store_all_accept(
-    responders: Responders, fast_switching: None
+    responders: Responders, fast_switching: None, make_store: Callable[[], TrustStore]
 ) -> None:
     containers = [make_form_edoc(s, level="LT") for s in SIGNERS for _ in range(2)]
     policy = Policy(initiative=TEST_INITIATIVE)
     at = clock.RESPONDER_TIME + timedelta(minutes=1)
     for _ in range(5):  # a fresh store each round: nothing parsed yet, caches empty
-        trust = TrustStore(
-            trusted_lists=[
-                TrustedListSource(
-                    build_trusted_list(),
-                    (cert_der("tl_operator"),),
-                    clock.TL_ISSUED + timedelta(hours=1),
-                )
-            ]
-        )
+        trust = make_store()
 
         results: list[tuple[bool, str]] = []
 

@@ -343,3 +343,45 @@ def test_the_same_refusal_twice_in_a_group_makes_two_leaves(
     with db.engine_of(app).connect() as conn:
         hashes = conn.execute(sa.select(log_entries.c.leaf_hash)).scalars().all()
     assert len(set(hashes)) == len(hashes)
+
+
+def _opens(app: Flask, sid: str) -> bool:
+    """The record's sealed personal code opens with the initiative's stored data key."""
+    with db.session_scope(app) as session:
+        record = session.get(Signature, uuid.UUID(sid))
+        assert record is not None
+        stored = session.get(DataKey, record.initiative_id)
+        assert stored is not None
+        wrapped = protection.WrappedDataKey(stored.kek_id, stored.wrapped)
+        dek = protection.unwrap_data_key(services.get(app).kek, wrapped, record.initiative_id)
+        aad = protection.record_aad(record.initiative_id, record.id, "personal_code")
+        try:
+            protection.unseal(dek, record.personal_code_enc, aad)
+        except protection.DecryptionError:
+            return False
+        return True
+
+
+def test_records_are_sealed_under_the_stored_key_after_rewrap_and_shredding(
+    app: Flask, initiative: dict[str, Any], container: Any, mode: str
+) -> None:
+    """The data key a process remembers is used only while it is the stored one: after the KEK
+    rewraps it (same key, new blob) and after retention deletes it (a new key is made), each
+    record still opens with the key stored for its initiative."""
+    client = app.test_client()
+    first = post(client, initiative, container("valid_p384"))
+    assert first.status_code == 201 and _opens(app, first.get_json()["id"])
+    kek = services.get(app).kek
+    iid = uuid.UUID(initiative["id"])
+    with db.session_scope(app) as session:  # KEK rotation: the same key, wrapped anew
+        stored = session.get(DataKey, iid)
+        assert stored is not None
+        old = protection.WrappedDataKey(stored.kek_id, stored.wrapped)
+        stored.wrapped = protection.rewrap_data_key(kek, kek, old, iid).blob
+    second = post(client, initiative, container("valid_rsa"))
+    assert second.status_code == 201 and _opens(app, second.get_json()["id"])
+    with db.session_scope(app) as session:  # crypto-shredded: the next record gets a new key
+        session.execute(sa.delete(Signature))
+        session.execute(sa.delete(DataKey))
+    third = post(client, initiative, container("valid_p384", digest="sha384"))
+    assert third.status_code == 201 and _opens(app, third.get_json()["id"])
