@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crypto import AlgorithmPolicy, Policy, TrustStore
-from crypto._internal import revocation
+from crypto._internal import responders, revocation
 from crypto._internal.timestamp import verify_token
 from tests.fuzz.conftest import FUZZ, SIGNATURE, typed_or_ok
 
@@ -71,3 +71,24 @@ def test_damaged_ocsp_responses(lt_members: dict[str, bytes], data: st.DataObjec
     der = _damage(data.draw(st.sampled_from(ocsps)), data)
     limits = Policy().limits
     typed_or_ok(lambda: revocation._ocsp_about(der, leaf, ca, limits, {}))
+
+
+@FUZZ
+@given(st.data())
+def test_damaged_ocsp_responses_keep_their_bytes_when_certificates_are_shared(
+    lt_members: dict[str, bytes], data: st.DataObject
+) -> None:
+    """Sharing the embedded certificates (crypto._internal.responders) never raises and never
+    changes the bytes pyhanko verifies, whatever the damage (each DER twice: the second time
+    the store hands out its fully parsed certificate)."""
+    from asn1crypto import ocsp
+
+    ocsps = _values(lt_members[SIGNATURE], b"EncapsulatedOCSPValue")
+    der = _damage(data.draw(st.sampled_from(ocsps)), data)
+    try:
+        received = ocsp.OCSPResponse.load(der).dump()  # what pyhanko would read of it
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError):
+        return  # not a response at all: revocation.evidence refuses it first
+    for _ in range(2):
+        response = responders.with_shared_certificates(der, TRUST.parse_certificate)
+        assert response.dump() == received
