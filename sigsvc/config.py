@@ -158,6 +158,7 @@ def from_env(env: Mapping[str, str], instance_path: str | Path) -> dict[str, Any
         "RATE_SIGNER": env.get("SIGSVC_RATE_SIGNER", "0.1667/5"),
         "MAX_SIGNATURE_BYTES": _int(env, "SIGSVC_MAX_SIGNATURE_BYTES", 5 * 1024 * 1024),
         "WORKERS": _int(env, "SIGSVC_WORKERS", 1),  # serving processes sharing the rate limit
+        "THREADS": _int(env, "SIGSVC_THREADS", 8),  # request threads a process runs (db pool)
         # Batch export and handover (sigsvc.export: batches, handover, retention).
         "BATCH_DIR": env.get("SIGSVC_BATCH_DIR", ""),
         "BATCH_SEAL": {name: env.get(name, "") for name in _SEAL_VARIABLES},

@@ -208,7 +208,9 @@ def run_gunicorn(
 
 
 def run(settings: ServeSettings, tls: dict[str, str] | None = None) -> None:
-    # Each worker enforces its share of the platform rate limit (sigsvc.intake.config).
+    # Each worker enforces its share of the platform rate limit (sigsvc.intake.config) and
+    # keeps a database connection per thread (sigsvc.db.init_app).
     os.environ["SIGSVC_WORKERS"] = str(settings.workers)
+    os.environ["SIGSVC_THREADS"] = str(settings.threads)
     prepare_metrics_dir()
     _Server({**(tls or {}), **gunicorn_options(settings)}, settings).run()

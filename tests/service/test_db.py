@@ -92,3 +92,35 @@ def test_database_errors_do_not_quote_bound_values(database_url):
         with engine.begin() as conn:
             conn.execute(sa.text("DROP TABLE t"))
         engine.dispose()
+
+
+def test_the_pool_keeps_a_connection_for_each_thread(database_url, tmp_path):
+    """A worker's threads and its intake writer reuse their connections: none is closed when
+    returned and opened again for the next request (on PostgreSQL each would be a new backend:
+    fork, authentication, statements prepared again)."""
+    import threading
+
+    from sigsvc.app import create_app
+
+    app = create_app({"DATABASE_URL": database_url, "THREADS": 8}, instance_path=str(tmp_path))
+    engine = db.engine_of(app)
+    opened: list[object] = []
+    sa.event.listen(engine, "connect", lambda conn, _record: opened.append(conn))
+    at_once = 8 + db.EXTRA_CONNECTIONS
+    try:
+        for _round in range(3):
+            barrier = threading.Barrier(at_once)
+
+            def use(barrier: threading.Barrier = barrier) -> None:
+                with engine.connect() as conn:
+                    conn.execute(sa.text("SELECT 1"))
+                    barrier.wait(timeout=30)  # every connection checked out at the same time
+
+            threads = [threading.Thread(target=use) for _ in range(at_once)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        assert len(opened) == at_once
+    finally:
+        engine.dispose()
