@@ -40,7 +40,7 @@ def purge(
 ) -> Purged:
     with engine.begin() as conn:
         answers = idempotency.purge_before(conn, now - retention)
-    keys = None if limiter is None else limiter.prune()
+        keys = None if limiter is None else limiter.prune(conn)
     return Purged(answers, keys)
 
 

@@ -179,10 +179,7 @@ class SqlStore:
     def prune(self, now_us: int) -> int:
         """Delete rows that no longer limit anyone (run from a periodic job)."""
         with self._engine.connect() as conn:
-            result = conn.execute(
-                sa.delete(rate_limit_state).where(rate_limit_state.c.tat_us <= now_us)
-            )
-            return result.rowcount or 0
+            return prune_in(conn, now_us)
 
 
 def hit_in(conn: sa.Connection, key: str, limit: Limit, now_us: int) -> Decision:
@@ -205,6 +202,14 @@ def hit_in(conn: sa.Connection, key: str, limit: Limit, now_us: int) -> Decision
         return Decision(False, limit.interval_us / _US)
     decision, _ = gcra(tat, limit, now_us)
     return decision
+
+
+def prune_in(conn: sa.Connection, now_us: int) -> int:
+    """Delete stored state that no longer limits anyone at ``now_us`` (a ``tat`` not after
+    it is the same as none); how many rows. The signer limit's rows hold keyed pseudonyms:
+    kept only while they limit someone (sigsvc.housekeeping runs this)."""
+    result = conn.execute(sa.delete(rate_limit_state).where(rate_limit_state.c.tat_us <= now_us))
+    return result.rowcount or 0
 
 
 def tats_in(conn: sa.Connection, keys: Collection[str]) -> dict[str, int]:
@@ -271,9 +276,12 @@ class RateLimiter:
     def check_platform(self, platform_id: str | uuid.UUID) -> Decision:
         return self._hit(f"platform:{platform_id}", self.platform_limit)
 
-    def prune(self) -> int:
-        """Forget state that no longer limits anyone (sigsvc.housekeeping runs it)."""
-        return self.store.prune(self._now_us())
+    def prune(self, conn: sa.Connection | None = None) -> int:
+        """Forget state that no longer limits anyone: the store's, and with ``conn`` the
+        signer limit's rows in the database (sigsvc.housekeeping runs it)."""
+        now_us = self._now_us()
+        pruned = self.store.prune(now_us)
+        return pruned if conn is None else pruned + prune_in(conn, now_us)
 
     def check_signer(self, signer_pseudonym: bytes) -> Decision:
         """``signer_pseudonym`` from :mod:`sigsvc.intake.pseudonym` (never a personal code)."""
