@@ -31,6 +31,7 @@ from crypto.form import RIGA, Regime
 from sigsvc import credentials, db, registry, services
 from sigsvc.db.models import AdminToken, Initiative, Platform
 from sigsvc.db.models.intake import Signature
+from sigsvc.log.service import LogService
 from sigsvc.web.auth import token_digest
 
 DEMO_REGISTRATION_NUMBER = "DEMO-2026/1"
@@ -234,22 +235,33 @@ def _current_round(
     if session.scalar(sa.select(sa.func.count()).where(Signature.initiative_id == current.id)) == 0:
         return current
     log = services.log_service(app)
-    number = f"{DEMO_REGISTRATION_NUMBER}-{len(rounds) + 2}"
+    made = _register_demo_initiative(
+        session,
+        log,
+        f"{DEMO_REGISTRATION_NUMBER}-{len(rounds) + 2}",
+        f"Grozījumi demonstrācijas likumā ({len(rounds) + 2}. kārta)",
+    )
+    credentials.add_initiative(session, log, platform.id, made.id)
+    return made
+
+
+def _register_demo_initiative(
+    session: Session, log: LogService, number: str, title: str
+) -> Initiative:
+    """A demo initiative collecting from today for the longest period its regime allows."""
     today = datetime.now(RIGA).date()
-    made = registry.register_initiative(
+    return registry.register_initiative(
         session,
         log,
         registry.NewInitiative(
             regime=Regime.ART22_BILL,
             registration_number=number,
-            title=f"Grozījumi demonstrācijas likumā ({len(rounds) + 2}. kārta)",
+            title=title,
             full_text=DEMO_TEXT,
             starts_on=today,
             ends_on=registry.last_allowed_day(today, 12),
         ),
     )
-    credentials.add_initiative(session, log, platform.id, made.id)
-    return made
 
 
 def ensure_demo_data(app: Flask) -> dict[str, str]:
@@ -263,18 +275,8 @@ def ensure_demo_data(app: Flask) -> dict[str, str]:
             sa.select(Initiative).where(Initiative.registration_number == DEMO_REGISTRATION_NUMBER)
         )
         if initiative is None:
-            today = datetime.now(RIGA).date()
-            initiative = registry.register_initiative(
-                session,
-                log,
-                registry.NewInitiative(
-                    regime=Regime.ART22_BILL,
-                    registration_number=DEMO_REGISTRATION_NUMBER,
-                    title="Grozījumi demonstrācijas likumā",
-                    full_text=DEMO_TEXT,
-                    starts_on=today,
-                    ends_on=registry.last_allowed_day(today, 12),
-                ),
+            initiative = _register_demo_initiative(
+                session, log, DEMO_REGISTRATION_NUMBER, "Grozījumi demonstrācijas likumā"
             )
         platform = session.scalar(sa.select(Platform).where(Platform.name == DEMO_PLATFORM))
         if platform is None:

@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -32,19 +33,25 @@ def _read_env(path: Path) -> dict[str, str]:
     return dict(pairs)
 
 
-def test_demo_run_serves_with_gunicorn_and_stops_on_ctrl_c(tmp_path):
-    port = _free_port()
+def _start_demo(instance: Path, port: int, **popen: Any) -> subprocess.Popen[str]:
+    """`sigsvc demo-run` on `port` with one worker, its instance at `instance`, nothing of this
+    environment's SIGSVC_ settings passed on."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SIGSVC_", "DATABASE_URL"))}
-    env["SIGSVC_INSTANCE_PATH"] = str(tmp_path / "instance")
+    env["SIGSVC_INSTANCE_PATH"] = str(instance)
     sigsvc = Path(sys.executable).parent / "sigsvc"
-    server = subprocess.Popen(
+    return subprocess.Popen(
         [str(sigsvc), "demo-run", "--port", str(port), "--workers", "1"],
         env=env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
         text=True,
+        **popen,
     )
+
+
+def test_demo_run_serves_with_gunicorn_and_stops_on_ctrl_c(tmp_path):
+    port = _free_port()
+    server = _start_demo(tmp_path / "instance", port, stderr=subprocess.PIPE)
     try:
         base = f"http://127.0.0.1:{port}"
         wait_ready(base, server, "demo server")
@@ -80,18 +87,7 @@ def test_demo_run_serves_with_gunicorn_and_stops_on_ctrl_c(tmp_path):
 
 def _demo_run(instance: Path, port: int) -> tuple[str, dict[str, str]]:
     """One `sigsvc demo-run` until its demo flow is done, stopped with Ctrl-C: (stdout, env)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SIGSVC_", "DATABASE_URL"))}
-    env["SIGSVC_INSTANCE_PATH"] = str(instance)
-    sigsvc = Path(sys.executable).parent / "sigsvc"
-    server = subprocess.Popen(
-        [str(sigsvc), "demo-run", "--port", str(port), "--workers", "1"],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        start_new_session=True,
-    )
+    server = _start_demo(instance, port, stderr=subprocess.DEVNULL, start_new_session=True)
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(x) for x in server.stdout], daemon=True).start()
     seen: list[str] = []
