@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 import crypto
 from audit import events
-from sigsvc.db.models.intake import DataKey, Eligibility, Rejection, Signature, SignatureStatus
+from sigsvc.db.models.intake import DataKey, Rejection, Signature
 from sigsvc.db.ttlcache import TtlCache
 from sigsvc.intake import idempotency, protection, ratelimit
 from sigsvc.intake.signatures import (
@@ -45,7 +45,9 @@ from sigsvc.intake.signatures import (
     LostIdempotencyRace,
     Refused,
     accepted_answer,
+    record_columns,
     refusal,
+    sealed_columns,
 )
 from sigsvc.intake.writer import Fallback
 from sigsvc.log.service import log_safe_uuid
@@ -54,7 +56,6 @@ from sigsvc.services import Services
 _SIGNATURES = cast(sa.Table, Signature.__table__)
 _REJECTIONS = cast(sa.Table, Rejection.__table__)
 _DATA_KEYS = cast(sa.Table, DataKey.__table__)
-_FIELDS = ("given_name", "surname", "personal_code", "container")
 # (KEK id, initiative) -> (wrapped data key as stored, data key). A stored wrapped key changes
 # only by KEK rotation (same data key) or retention's crypto-shredding (row deleted): `write`
 # compares it under the lock before using what was sealed with it. Kept 60 s: an initiative's
@@ -113,20 +114,10 @@ def prepare(
         indication=verdict.indication.value,
     )
     dedup = services.pseudonyms.dedup_key(initiative.id, person.personal_code)
-    row: dict[str, Any] = {
-        "id": sid,
-        "initiative_id": initiative.id,
-        "platform_id": uuid.UUID(attempt.platform_id),
-        "dedup_key": dedup,
-        "status": SignatureStatus.ACCEPTED,
-        "eligibility": Eligibility.AGE_CHECKED if person.birth_date else Eligibility.FOR_CVK,
-        "container_sha256": attempt.container_sha256,
-        "signing_time": verdict.signing_time,
-        "container_format": verdict.format or "",
-    }
+    row = record_columns(sid, attempt, verdict, dedup)
     key = _known_key(services, session, initiative.id)
     if key is not None:
-        row.update(_sealed(key[1], initiative.id, sid, verdict, attempt.container))
+        row.update(sealed_columns(key[1], initiative.id, sid, verdict, attempt.container))
     acceptable = Acceptable(
         dedup=dedup,
         limit_key=ratelimit.signer_key(signer),
@@ -215,7 +206,9 @@ def _write(
             wrapped, dek = keys[row["initiative_id"]]
             if a.sealed_under != wrapped:  # sealed under no key, or a key no longer stored
                 container = p.attempt.container
-                row.update(_sealed(dek(), row["initiative_id"], row["id"], a.verdict, container))
+                row.update(
+                    sealed_columns(dek(), row["initiative_id"], row["id"], a.verdict, container)
+                )
             records.append(row)
             answer = accepted_answer(row)
         else:
@@ -291,21 +284,6 @@ def _rejected_event(now: datetime, attempt: Attempt, refused: Refused) -> events
         indication=refused.indication,
         sub_indication=refused.subindication,
     )
-
-
-def _sealed(
-    dek: bytes, initiative_id: uuid.UUID, sid: uuid.UUID, verdict: crypto.Verdict, container: bytes
-) -> dict[str, bytes]:
-    """The record's sealed columns (AES-GCM under the initiative's data key, bound to the row)."""
-    assert verdict.signer is not None
-    person = verdict.signer
-    plain = (person.given_name.encode(), person.surname.encode(), person.personal_code.encode())
-    return {
-        f"{field}_enc": protection.seal(
-            dek, value, protection.record_aad(initiative_id, sid, field)
-        )
-        for field, value in zip(_FIELDS, (*plain, container), strict=True)
-    }
 
 
 def _known_key(

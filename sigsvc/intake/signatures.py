@@ -146,6 +146,44 @@ def signature_doc(
     }
 
 
+_SEALED_FIELDS = ("given_name", "surname", "personal_code", "container")
+
+
+def record_columns(
+    sid: uuid.UUID, attempt: Attempt, verdict: crypto.Verdict, dedup: bytes
+) -> dict[str, Any]:
+    """An accepted signature's record columns, but the sealed ones and its leaf index."""
+    assert verdict.signer is not None
+    return {
+        "id": sid,
+        "initiative_id": attempt.initiative.id,
+        "platform_id": uuid.UUID(attempt.platform_id),
+        "dedup_key": dedup,
+        "status": SignatureStatus.ACCEPTED,
+        "eligibility": (
+            Eligibility.AGE_CHECKED if verdict.signer.birth_date else Eligibility.FOR_CVK
+        ),
+        "container_sha256": attempt.container_sha256,
+        "signing_time": verdict.signing_time,
+        "container_format": verdict.format or "",
+    }
+
+
+def sealed_columns(
+    dek: bytes, initiative_id: uuid.UUID, sid: uuid.UUID, verdict: crypto.Verdict, container: bytes
+) -> dict[str, bytes]:
+    """The record's sealed columns (AES-GCM under the initiative's data key, bound to the row)."""
+    assert verdict.signer is not None
+    person = verdict.signer
+    plain = (person.given_name.encode(), person.surname.encode(), person.personal_code.encode())
+    return {
+        f"{field}_enc": protection.seal(
+            dek, value, protection.record_aad(initiative_id, sid, field)
+        )
+        for field, value in zip(_SEALED_FIELDS, (*plain, container), strict=True)
+    }
+
+
 def accepted_answer(row: Mapping[str, Any]) -> Answer:
     """The 201 for a signature record being inserted (its column values)."""
     doc = signature_doc(
@@ -293,24 +331,9 @@ def accept(
     )
     (index,) = services.log.append(session, [event])
     dek = _data_key(session, services, initiative.id)
-
-    def sealed(field: str, value: bytes) -> bytes:
-        return protection.seal(dek, value, protection.record_aad(initiative.id, sid, field))
-
     row = {
-        "id": sid,
-        "initiative_id": initiative.id,
-        "platform_id": uuid.UUID(attempt.platform_id),
-        "dedup_key": dedup,
-        "status": SignatureStatus.ACCEPTED,
-        "eligibility": Eligibility.AGE_CHECKED if signer.birth_date else Eligibility.FOR_CVK,
-        "container_sha256": digest,
-        "signing_time": verdict.signing_time,
-        "given_name_enc": sealed("given_name", signer.given_name.encode()),
-        "surname_enc": sealed("surname", signer.surname.encode()),
-        "personal_code_enc": sealed("personal_code", signer.personal_code.encode()),
-        "container_enc": sealed("container", attempt.container),
-        "container_format": verdict.format or "",
+        **record_columns(sid, attempt, verdict, dedup),
+        **sealed_columns(dek, initiative.id, sid, verdict, attempt.container),
         "leaf_index": index,
     }
     # Core, not the ORM's unit of work (one statement, a third of the CPU).
